@@ -1,0 +1,233 @@
+//! The `Backend` trait: one generation request in, a stream of text chunks out.
+//!
+//! The writer sees only this trait; `cli` builds the concrete implementations (`openai`). A
+//! request carries the whole conversation, so a server with prefix caching can reuse the KV
+//! cache of the previous request. Dropping the returned stream cancels the request.
+
+pub mod openai;
+mod retry;
+
+pub use retry::RetryPolicy;
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+/// Who speaks a message in the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Instructions that frame the whole conversation.
+    System,
+    /// The writer's side: the instruction, the plan, each step.
+    User,
+    /// The model's side: the text it generated.
+    Assistant,
+}
+
+/// One message of a chat conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Who speaks.
+    pub role: Role,
+    /// What is said.
+    pub content: String,
+}
+
+impl ChatMessage {
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self {
+            role: Role::User,
+            content: content.into(),
+        }
+    }
+
+    /// An assistant message.
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+/// Sampling settings shared by every request of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Softmax temperature; 0 means greedy where the server supports it.
+    pub temperature: f32,
+    /// Nucleus sampling mass.
+    pub top_p: f32,
+    /// Seed for reproducible sampling, where the server honours it.
+    pub seed: Option<u64>,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Self {
+            temperature: 0.7,
+            top_p: 0.9,
+            seed: None,
+        }
+    }
+}
+
+/// One generation request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationRequest {
+    /// The whole conversation so far; the model answers its last user turn.
+    pub messages: Vec<ChatMessage>,
+    /// Upper bound on generated tokens.
+    pub max_tokens: u32,
+    /// Sampling settings.
+    pub sampling: Sampling,
+    /// Strings that end generation.
+    pub stop: Vec<String>,
+}
+
+/// Why a generation ended, as the server said it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model ended on its own or hit a stop string.
+    Stop,
+    /// `max_tokens` was reached.
+    Length,
+    /// Anything else a server reports (vLLM's `abort` or `repetition`, for example).
+    Other(String),
+}
+
+impl FinishReason {
+    /// Reads a server's finish reason string.
+    pub fn parse(reason: &str) -> Self {
+        match reason {
+            "stop" | "eos" | "end_turn" => Self::Stop,
+            "length" | "max_tokens" => Self::Length,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+/// Token counts reported by the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens in the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens generated.
+    pub completion_tokens: u64,
+}
+
+/// One item of a generation stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamChunk {
+    /// Generated text, always whole characters.
+    Delta(String),
+    /// The end of the generation.
+    Done {
+        /// Why it ended.
+        finish_reason: FinishReason,
+        /// Token counts, when the server sent them.
+        usage: Option<Usage>,
+    },
+}
+
+/// The stream of one generation; dropping it cancels the request.
+pub type ChunkStream = BoxStream<'static, Result<StreamChunk, BackendError>>;
+
+/// What the user sees about the backend that is serving.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// Kind of backend, e.g. "openai".
+    pub kind: String,
+    /// The model in use.
+    pub model: String,
+    /// Where it is reached.
+    pub endpoint: String,
+}
+
+/// A source of generated text.
+pub trait Backend: Send + Sync {
+    /// What is serving, for the progress display and the output.
+    fn info(&self) -> BackendInfo;
+
+    /// Starts one generation. Errors before the first chunk come back here; errors during the
+    /// stream come back as stream items.
+    fn stream(
+        &self,
+        request: GenerationRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>>;
+}
+
+/// Everything that can go wrong talking to a backend.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BackendError {
+    /// No connection could be made.
+    #[error("cannot reach the server at {url}: {reason}. Is it running? Point --base-url at it (e.g. http://127.0.0.1:8000/v1)")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// The transport's words.
+        reason: String,
+    },
+    /// The server answered with an HTTP error status.
+    #[error("server answered HTTP {status}: {message}")]
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The server answered something that is not the OpenAI API.
+    #[error("the server at {url} did not answer with JSON (it sent {excerpt:?}); is --base-url the API root, e.g. http://127.0.0.1:8000/v1?")]
+    NotAnApi {
+        /// The URL asked.
+        url: String,
+        /// The start of what came back.
+        excerpt: String,
+    },
+    /// The requested model is not served.
+    #[error("model {model:?} is not served at {url}; available: {}. Pass one with --model", available.join(", "))]
+    UnknownModel {
+        /// What was asked for.
+        model: String,
+        /// Where.
+        url: String,
+        /// What the server lists.
+        available: Vec<String>,
+    },
+    /// The server serves no model at all.
+    #[error("the server at {url} lists no models; pass one with --model")]
+    NoModels {
+        /// Where.
+        url: String,
+    },
+    /// The server reported an error inside the stream.
+    #[error("server reported an error mid-stream: {0}")]
+    InStream(String),
+    /// The stream ended or broke before the server said it was done.
+    #[error("the stream broke: {0}")]
+    Broken(String),
+    /// A chunk could not be read.
+    #[error("malformed chunk from the server: {0}")]
+    Malformed(String),
+    /// The request itself is wrong (our side).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+impl BackendError {
+    /// Whether trying again may succeed: connection failures, 408/429/5xx, broken streams.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Broken(_) | Self::Malformed(_) | Self::InStream(_) => {
+                true
+            }
+            Self::Status { status, .. } => matches!(status, 408 | 409 | 425 | 429 | 500..=599),
+            Self::NotAnApi { .. }
+            | Self::UnknownModel { .. }
+            | Self::NoModels { .. }
+            | Self::Invalid(_) => false,
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The OpenAI-compatible backend: vLLM, llama.cpp's `llama-server`, OpenAI, our own server.
+//!
+//! Connection settings (base URL, API key as a secret, headers) are async-openai's
+//! `OpenAIConfig`; the HTTP exchange is done here with reqwest so that the status code,
+//! `Retry-After` and a non-JSON answer are never lost, and the SSE body is decoded by
+//! eventsource-stream into the tolerant wire types of `wire`, which accept what real servers
+//! send (role-only chunks, empty deltas, usage chunks without choices, vLLM's finish reasons,
+//! llama.cpp's `timings`, errors inside the stream).
+
+mod wire;
+
+use super::{Backend, BackendError, BackendInfo, ChunkStream, GenerationRequest, StreamChunk};
+use async_openai::config::{Config, OpenAIConfig};
+use eventsource_stream::Eventsource;
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use std::time::Duration;
+
+/// How to reach an OpenAI-compatible server.
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    /// API root, e.g. `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    /// Model to ask for; `None` takes the first one the server lists.
+    pub model: Option<String>,
+    /// The API key's value, read from the environment variable the user named.
+    pub api_key: Option<String>,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+}
+
+/// A connected OpenAI-compatible backend with its model resolved.
+pub struct OpenAiBackend {
+    config: OpenAIConfig,
+    http: reqwest::Client,
+    model: String,
+}
+
+impl OpenAiBackend {
+    /// Checks the server (it must answer `/models` with JSON) and resolves the model.
+    pub async fn connect(settings: OpenAiSettings) -> Result<Self, BackendError> {
+        let base = settings.base_url.trim_end_matches('/').to_string();
+        let mut config = OpenAIConfig::new().with_api_base(base);
+        config = config.with_api_key(settings.api_key.unwrap_or_default());
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .build()
+            .map_err(|e| BackendError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        let mut backend = Self {
+            config,
+            http,
+            model: String::new(),
+        };
+        let available = backend.list_models().await?;
+        backend.model = choose_model(settings.model, available, &backend.config.url("/models"))?;
+        Ok(backend)
+    }
+
+    /// The models the server lists, in its order.
+    pub async fn list_models(&self) -> Result<Vec<String>, BackendError> {
+        let url = self.config.url("/models");
+        let response = self
+            .http
+            .get(&url)
+            .headers(self.config.headers())
+            .send()
+            .await
+            .map_err(|e| transport_error(&url, &e))?;
+        let response = check_status(response).await?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| transport_error(&url, &e))?;
+        wire::parse_model_list(&body).map_err(|_| BackendError::NotAnApi {
+            url,
+            excerpt: excerpt(&body),
+        })
+    }
+
+    async fn open_stream(&self, request: GenerationRequest) -> Result<ChunkStream, BackendError> {
+        let url = self.config.url("/chat/completions");
+        let body = wire::chat_request_body(&self.model, &request);
+        let response = self
+            .http
+            .post(&url)
+            .headers(self.config.headers())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| transport_error(&url, &e))?;
+        let response = check_status(response).await?;
+        let is_sse = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.contains("event-stream"));
+        if !is_sse {
+            let text = response.text().await.unwrap_or_default();
+            return Err(BackendError::NotAnApi {
+                url,
+                excerpt: excerpt(&text),
+            });
+        }
+        let events = response.bytes_stream().eventsource();
+        Ok(decode_events(events))
+    }
+}
+
+impl Backend for OpenAiBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            kind: "openai".into(),
+            model: self.model.clone(),
+            endpoint: self.config.api_base().to_string(),
+        }
+    }
+
+    fn stream(
+        &self,
+        request: GenerationRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+        Box::pin(self.open_stream(request))
+    }
+}
+
+/// Turns SSE events into chunks: ends at `[DONE]` or at the first `Done`, and reports a stream
+/// that ends without either as broken.
+fn decode_events<S, E>(events: S) -> ChunkStream
+where
+    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    let state = (Box::pin(events), wire::ChunkDecoder::default(), false);
+    futures::stream::unfold(state, |(mut events, mut decoder, finished)| async move {
+        if finished {
+            return None;
+        }
+        loop {
+            let item = match events.next().await {
+                Some(Ok(event)) => event,
+                Some(Err(e)) => {
+                    return Some((
+                        Err(BackendError::Broken(e.to_string())),
+                        (events, decoder, true),
+                    ))
+                }
+                None => {
+                    return match decoder.finish() {
+                        Some(done) => Some((Ok(done), (events, decoder, true))),
+                        None => Some((
+                            Err(BackendError::Broken(
+                                "the server closed the stream before it finished".into(),
+                            )),
+                            (events, decoder, true),
+                        )),
+                    }
+                }
+            };
+            match decoder.feed(&item.data) {
+                Ok(wire::Decoded::Nothing) => continue,
+                Ok(wire::Decoded::Chunk(chunk)) => {
+                    return Some((Ok(chunk), (events, decoder, false)))
+                }
+                Ok(wire::Decoded::End) => {
+                    let item = decoder.finish().ok_or_else(|| {
+                        BackendError::Broken(
+                            "the server sent [DONE] without a finish reason".into(),
+                        )
+                    });
+                    return Some((item, (events, decoder, true)));
+                }
+                Err(e) => return Some((Err(e), (events, decoder, true))),
+            }
+        }
+    })
+    .filter(|item| {
+        futures::future::ready(!matches!(item, Ok(StreamChunk::Delta(d)) if d.is_empty()))
+    })
+    .boxed()
+}
+
+fn choose_model(
+    wanted: Option<String>,
+    available: Vec<String>,
+    url: &str,
+) -> Result<String, BackendError> {
+    match wanted {
+        Some(model) if available.is_empty() || available.iter().any(|m| *m == model) => Ok(model),
+        Some(model) => Err(BackendError::UnknownModel {
+            model,
+            url: url.to_string(),
+            available,
+        }),
+        None => available
+            .into_iter()
+            .next()
+            .ok_or_else(|| BackendError::NoModels {
+                url: url.to_string(),
+            }),
+    }
+}
+
+async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, BackendError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(BackendError::Status {
+        status: status.as_u16(),
+        message: wire::error_message(&body),
+    })
+}
+
+fn transport_error(url: &str, e: &reqwest::Error) -> BackendError {
+    if e.is_connect() || e.is_timeout() || e.is_request() {
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            reason = s.to_string();
+            source = s.source();
+        }
+        BackendError::Unreachable {
+            url: url.to_string(),
+            reason,
+        }
+    } else {
+        BackendError::Broken(e.to_string())
+    }
+}
+
+fn excerpt(body: &str) -> String {
+    let trimmed = body.trim();
+    match trimmed.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &trimmed[..i]),
+        None => trimmed.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_choice() {
+        let list = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(choose_model(None, list.clone(), "u").unwrap(), "a");
+        assert_eq!(
+            choose_model(Some("b".into()), list.clone(), "u").unwrap(),
+            "b"
+        );
+        let err = choose_model(Some("c".into()), list, "u").unwrap_err();
+        assert!(err.to_string().contains("available: a, b"), "{err}");
+        assert!(matches!(
+            choose_model(None, vec![], "u"),
+            Err(BackendError::NoModels { .. })
+        ));
+    }
+
+    #[test]
+    fn excerpt_is_short_and_char_safe() {
+        let long = "é".repeat(200);
+        assert_eq!(excerpt(&long).chars().count(), 81);
+    }
+}

@@ -1,0 +1,117 @@
+//! Settings and backends for a command: the config file, then flags; the API key from the
+//! environment variable the user named; a connected backend, retried while unreachable.
+
+use super::{BackendArgs, CliError};
+use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
+use crate::backend::{Backend, BackendError};
+use crate::config::{self, ConfigFile, DEFAULT_BASE_URL};
+use crate::prompt::Prompts;
+use crate::writer::WriterSettings;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a command needs before it talks to the model.
+pub struct Setup {
+    /// The settings file's values.
+    pub file: ConfigFile,
+    /// Templates, with the user's overrides.
+    pub prompts: Arc<Prompts>,
+    /// Generation settings.
+    pub writer: WriterSettings,
+}
+
+/// Reads the config file and prompt overrides and applies the flags.
+pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
+    let dir = config::config_dir();
+    let path = args
+        .config
+        .clone()
+        .or_else(|| dir.as_ref().map(|d| d.join("config.toml")));
+    let file = match path {
+        Some(p) => ConfigFile::load(&p).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => ConfigFile::default(),
+    };
+    let overrides = match &dir {
+        Some(d) => config::prompt_overrides(d).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => Vec::new(),
+    };
+    let prompts = Prompts::with_overrides(overrides).map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut writer = WriterSettings {
+        sampling: file.sampling(),
+        retry: file.retry(),
+        ..WriterSettings::default()
+    };
+    if let Some(t) = args.temperature {
+        if !(0.0..=2.0).contains(&t) {
+            return Err(CliError::Usage(format!(
+                "--temperature {t} is outside 0..2"
+            )));
+        }
+        writer.sampling.temperature = t;
+    }
+    if let Some(p) = args.top_p {
+        if !(0.0..=1.0).contains(&p) || p == 0.0 {
+            return Err(CliError::Usage(format!("--top-p {p} must be in (0, 1]")));
+        }
+        writer.sampling.top_p = p;
+    }
+    writer.sampling.seed = args.seed.or(writer.sampling.seed);
+    Ok(Setup {
+        file,
+        prompts: Arc::new(prompts),
+        writer,
+    })
+}
+
+/// Connects to the OpenAI-compatible server the flags and file name, retrying while it is
+/// unreachable, and resolves the model.
+pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
+    let base_url = args
+        .base_url
+        .clone()
+        .or_else(|| setup.file.backend.base_url.clone())
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(CliError::Usage(format!(
+            "--base-url {base_url:?} is not an http:// or https:// URL (e.g. http://127.0.0.1:8000/v1)"
+        )));
+    }
+    let key_var = args
+        .api_key_env
+        .clone()
+        .or_else(|| setup.file.backend.api_key_env.clone());
+    let api_key = match &key_var {
+        Some(var) => match std::env::var(var) {
+            Ok(key) if !key.is_empty() => Some(key),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "--api-key-env names {var}, but that environment variable is not set (export {var}=...)"
+                )))
+            }
+        },
+        None => None,
+    };
+    let settings = OpenAiSettings {
+        base_url,
+        model: args
+            .model
+            .clone()
+            .or_else(|| setup.file.backend.model.clone()),
+        api_key,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let policy = setup.writer.retry;
+    let mut attempt = 1;
+    loop {
+        match OpenAiBackend::connect(settings.clone()).await {
+            Ok(b) => return Ok(Arc::new(b)),
+            Err(e @ BackendError::Unreachable { .. }) if attempt < policy.max_attempts.min(3) => {
+                attempt += 1;
+                let delay = policy.delay(attempt).min(Duration::from_secs(2));
+                tracing::info!("{e}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(CliError::Usage(e.to_string())),
+        }
+    }
+}

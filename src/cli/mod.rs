@@ -1,0 +1,141 @@
+//! The command line: subcommands, their flags, and the one place that builds concrete backends.
+//!
+//! Raw flags become validated settings here (an empty instruction or an absurd `--words` is a
+//! usage error before anything is sent); `main` only maps `CliError` to an exit code.
+
+mod connect;
+mod progress;
+mod run;
+
+use crate::export::Format;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit code of a finished job.
+pub const EXIT_OK: i32 = 0;
+/// Exit code of a job that failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code of a usage or configuration error.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code after Ctrl-C.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Largest total length accepted: the product's range tops out at 100,000 words; this leaves
+/// room while refusing typos like an extra zero.
+pub const MAX_WORDS: usize = 200_000;
+
+/// Command-line errors, each with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad flags, bad configuration, unusable server or output: nothing was generated.
+    #[error("{0}")]
+    Usage(String),
+    /// The job started and failed; what was written is kept.
+    #[error("{0}")]
+    Failed(String),
+    /// The user pressed Ctrl-C; what was written is kept.
+    #[error("{0}")]
+    Interrupted(String),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Usage(_) => EXIT_USAGE,
+            Self::Failed(_) => EXIT_FAILED,
+            Self::Interrupted(_) => EXIT_INTERRUPTED,
+        }
+    }
+}
+
+/// LongWriter Studio: plan and write very long texts with any language model.
+#[derive(Debug, Parser)]
+#[command(name = "longwriter", version, about, long_about = None)]
+pub struct Cli {
+    /// Backend and generation flags, shared by every command.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// What to do; without one, the studio opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// How to reach the model.
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// API root of an OpenAI-compatible server (vLLM, llama-server, OpenAI, `longwriter serve`).
+    #[arg(long, global = true, env = "LONGWRITER_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Model name; default: the first model the server lists.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Name of the environment variable holding the API key (the key itself never goes on the
+    /// command line).
+    #[arg(long, global = true, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Sampling temperature.
+    #[arg(long, global = true, value_name = "T")]
+    pub temperature: Option<f32>,
+    /// Nucleus sampling mass.
+    #[arg(long, global = true, value_name = "P")]
+    pub top_p: Option<f32>,
+    /// Sampling seed, for servers that honour it.
+    #[arg(long, global = true, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Settings file instead of the one in the config folder.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask the model for a plan and print it.
+    Plan(PlanArgs),
+    /// Plan and write a whole document.
+    Write(WriteArgs),
+}
+
+/// Flags of `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// What to write.
+    pub instruction: String,
+    /// Total length in words (字 for Chinese); default: read from the instruction.
+    #[arg(long, value_name = "N")]
+    pub words: Option<usize>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `write`.
+#[derive(Debug, Clone, Args)]
+pub struct WriteArgs {
+    /// What to write.
+    pub instruction: String,
+    /// Total length in words (字 for Chinese); default: read from the instruction.
+    #[arg(long, value_name = "N")]
+    pub words: Option<usize>,
+    /// Output file; default: the document goes to stdout at the end.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: Format,
+    /// Print the job's events as JSON lines on stdout instead of progress bars.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> Result<i32, CliError> {
+    match cli.command {
+        Some(Command::Plan(args)) => run::plan(&cli.backend, args).await,
+        Some(Command::Write(args)) => run::write(&cli.backend, args).await,
+        None => Err(CliError::Usage(
+            "the studio is not built yet; use `longwriter write \"<instruction>\" -o out.md` (see --help)".into(),
+        )),
+    }
+}

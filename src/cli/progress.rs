@@ -1,0 +1,202 @@
+//! Showing a job's events: indicatif bars on a terminal, plain lines otherwise, JSON lines for
+//! scripts.
+//!
+//! Bars go to stderr and only when stderr is a terminal; `--json` prints every event on stdout.
+
+use crate::writer::JobEvent;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+/// How events are shown.
+pub enum Reporter {
+    /// One JSON object per line on stdout.
+    Json,
+    /// Plain lines on stderr.
+    Plain(Tally),
+    /// A progress bar on stderr.
+    Bar(ProgressBar, Tally),
+}
+
+/// Counts that feed the progress display.
+#[derive(Default)]
+pub struct Tally {
+    sections: usize,
+    current: usize,
+    target: usize,
+    words_done: usize,
+    words_current: usize,
+    deltas: u64,
+    started: Option<Instant>,
+    section_text: String,
+}
+
+impl Tally {
+    fn written(&self) -> usize {
+        self.words_done + self.words_current
+    }
+
+    fn rate_line(&self) -> String {
+        let Some(started) = self.started else {
+            return String::new();
+        };
+        let secs = started.elapsed().as_secs_f64().max(0.001);
+        let tok_s = self.deltas as f64 / secs;
+        let words_s = self.written() as f64 / secs;
+        let eta = if words_s > 0.0 && self.target > self.written() {
+            format_secs((self.target - self.written()) as f64 / words_s)
+        } else {
+            "-".into()
+        };
+        format!("{tok_s:.1} tok/s · ETA {eta}")
+    }
+
+    /// Updates the counts; returns a line worth printing in plain mode.
+    fn apply(&mut self, event: &JobEvent) -> Option<String> {
+        match event {
+            JobEvent::Started {
+                backend,
+                target_words,
+            } => {
+                self.target = *target_words;
+                Some(format!(
+                    "{} model {} at {}",
+                    backend.kind, backend.model, backend.endpoint
+                ))
+            }
+            JobEvent::Planning { attempt } => Some(format!("planning (attempt {attempt})")),
+            JobEvent::PlanReady { plan } => {
+                self.sections = plan.sections.len();
+                self.target = plan.total_target();
+                self.started = Some(Instant::now());
+                Some(format!(
+                    "plan: {} sections, {} words{}",
+                    plan.sections.len(),
+                    plan.total_target(),
+                    if plan.fallback { " (fallback)" } else { "" }
+                ))
+            }
+            JobEvent::SectionStarted {
+                index,
+                title,
+                target_words,
+            } => {
+                self.current = *index;
+                self.words_current = 0;
+                self.section_text.clear();
+                Some(format!(
+                    "section {}/{} {title:?} ({target_words} words)",
+                    index + 1,
+                    self.sections
+                ))
+            }
+            JobEvent::Delta { text, .. } => {
+                self.deltas += 1;
+                self.section_text.push_str(text);
+                self.words_current = crate::text::count_words(&self.section_text);
+                None
+            }
+            JobEvent::SectionDone { index, words, .. } => {
+                self.words_done += words;
+                self.words_current = 0;
+                self.section_text.clear();
+                Some(format!(
+                    "section {}/{} done: {words} words · {}",
+                    index + 1,
+                    self.sections,
+                    self.rate_line()
+                ))
+            }
+            JobEvent::Continuing {
+                index,
+                words,
+                reason,
+            } => Some(format!(
+                "section {} continued at {words} words: {reason}",
+                index + 1
+            )),
+            JobEvent::Retrying {
+                attempt,
+                max_attempts,
+                delay_ms,
+                error,
+            } => Some(format!(
+                "retrying {attempt}/{max_attempts} in {:.1} s: {error}",
+                *delay_ms as f64 / 1000.0
+            )),
+            JobEvent::Warning { message } => Some(format!("warning: {message}")),
+            JobEvent::Failed { error } => Some(format!("failed: {error}")),
+            JobEvent::Done { ledger } => Some(format!(
+                "done: {} of {} words",
+                ledger.written, ledger.planned
+            )),
+        }
+    }
+}
+
+fn format_secs(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+impl Reporter {
+    /// Picks the display: JSON when asked, a bar when stderr is a terminal, else plain lines.
+    pub fn new(json: bool) -> Self {
+        if json {
+            return Self::Json;
+        }
+        if !std::io::stderr().is_terminal() {
+            return Self::Plain(Tally::default());
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        let style =
+            ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} words · {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+        bar.set_style(style);
+        Self::Bar(bar, Tally::default())
+    }
+
+    /// Shows one event.
+    pub fn show(&mut self, event: &JobEvent) {
+        match self {
+            Self::Json => {
+                if let Ok(line) = serde_json::to_string(event) {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{line}");
+                    let _ = out.flush();
+                }
+            }
+            Self::Plain(tally) => {
+                if let Some(line) = tally.apply(event) {
+                    eprintln!("longwriter: {line}");
+                }
+            }
+            Self::Bar(bar, tally) => {
+                let line = tally.apply(event);
+                bar.set_length(tally.target as u64);
+                bar.set_position(tally.written().min(tally.target.max(1)) as u64);
+                bar.set_prefix(format!(
+                    "section {}/{}",
+                    (tally.current + 1).min(tally.sections.max(1)),
+                    tally.sections
+                ));
+                bar.set_message(tally.rate_line());
+                if let (Some(line), false) = (line, matches!(event, JobEvent::SectionDone { .. })) {
+                    bar.println(line);
+                }
+            }
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&mut self) {
+        if let Self::Bar(bar, _) = self {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The `plan` and `write` commands: validate, connect, run the pipeline, show its events, and
+//! save the document after every section so that a crash or Ctrl-C keeps what was written.
+
+use super::connect::{self, Setup};
+use super::progress::Reporter;
+use super::{BackendArgs, CliError, PlanArgs, WriteArgs, EXIT_OK, MAX_WORDS};
+use crate::backend::ChatMessage;
+use crate::export::{self, Format};
+use crate::plan::Plan;
+use crate::text::{detect_language, target_length_or_default};
+use crate::writer::{Document, Job, JobEvent, SectionDraft, Writer, WriterError};
+use std::path::{Path, PathBuf};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Validates the instruction and length and makes the job.
+fn make_job(instruction: &str, words: Option<usize>, setup: &Setup) -> Result<Job, CliError> {
+    let instruction = instruction.trim();
+    if instruction.is_empty() {
+        return Err(CliError::Usage(
+            "the instruction is empty; say what to write, e.g. longwriter write \"A 3000-word history of tea\"".into(),
+        ));
+    }
+    let target_words = words.unwrap_or_else(|| target_length_or_default(instruction));
+    if target_words == 0 || target_words > MAX_WORDS {
+        return Err(CliError::Usage(format!(
+            "--words {target_words} is out of range: give a length between 1 and {MAX_WORDS}"
+        )));
+    }
+    Ok(Job {
+        instruction: instruction.to_string(),
+        target_words,
+        language: detect_language(instruction),
+        settings: setup.writer.clone(),
+    })
+}
+
+fn job_error(e: WriterError) -> CliError {
+    match e {
+        WriterError::Cancelled => CliError::Interrupted("stopped by Ctrl-C".into()),
+        WriterError::Prompt(p) => CliError::Usage(p.to_string()),
+        WriterError::Backend(b) => CliError::Failed(b.to_string()),
+    }
+}
+
+/// Cancels `token` on Ctrl-C.
+fn cancel_on_ctrl_c(token: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            token.cancel();
+        }
+    });
+}
+
+/// `longwriter plan`.
+pub async fn plan(args: &BackendArgs, p: PlanArgs) -> Result<i32, CliError> {
+    let setup = connect::setup(args)?;
+    let job = make_job(&p.instruction, p.words, &setup)?;
+    let backend = connect::backend(args, &setup).await?;
+    let (tx, rx) = unbounded_channel();
+    let cancel = CancellationToken::new();
+    cancel_on_ctrl_c(cancel.clone());
+    let shower = tokio::spawn(show_events(rx, Reporter::new(false), None));
+    let writer = Writer::new(backend, setup.prompts.clone(), tx, cancel);
+    let result = writer.plan(&job).await;
+    drop(writer);
+    let _ = shower.await;
+    let plan = result.map_err(job_error)?;
+    if p.json {
+        let json =
+            serde_json::to_string_pretty(&plan).map_err(|e| CliError::Failed(e.to_string()))?;
+        println!("{json}");
+    } else {
+        print!("{}", plan_listing(&plan));
+    }
+    Ok(EXIT_OK)
+}
+
+/// A plan as numbered lines for people.
+fn plan_listing(plan: &Plan) -> String {
+    let mut out = String::new();
+    for (i, s) in plan.sections.iter().enumerate() {
+        out.push_str(&format!(
+            "{:>3}. {} ({} words)\n     {}\n",
+            i + 1,
+            s.title,
+            s.target_words,
+            s.main_point
+        ));
+    }
+    out.push_str(&format!(
+        "Total: {} words in {} sections",
+        plan.total_target(),
+        plan.sections.len()
+    ));
+    if plan.fallback {
+        out.push_str(" (fallback plan: the model's plan could not be used)");
+    }
+    out.push('\n');
+    out
+}
+
+/// Where and how the document is saved while it is written.
+#[derive(Clone)]
+struct OutputFile {
+    path: PathBuf,
+    format: Format,
+}
+
+impl OutputFile {
+    fn save(&self, document: &Document) -> Result<(), CliError> {
+        export::write_atomic(&self.path, &export::render(document, self.format))
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", self.path.display())))
+    }
+}
+
+/// `longwriter write`.
+pub async fn write(args: &BackendArgs, w: WriteArgs) -> Result<i32, CliError> {
+    let setup = connect::setup(args)?;
+    let job = make_job(&w.instruction, w.words, &setup)?;
+    let output = w.output.as_ref().map(|path| OutputFile {
+        path: path.clone(),
+        format: w.format,
+    });
+    if let Some(out) = &output {
+        check_output(&out.path)?;
+    }
+    let backend = connect::backend(args, &setup).await?;
+    let (tx, rx) = unbounded_channel();
+    let cancel = CancellationToken::new();
+    cancel_on_ctrl_c(cancel.clone());
+    let shower: JoinHandle<()> =
+        tokio::spawn(show_events(rx, Reporter::new(w.json), output.clone()));
+    let writer = Writer::new(backend, setup.prompts.clone(), tx, cancel);
+    let plan = match writer.plan(&job).await {
+        Ok(plan) => plan,
+        Err(e) => {
+            drop(writer);
+            let _ = shower.await;
+            return Err(job_error(e));
+        }
+    };
+    let document = Document::new(
+        job.instruction.clone(),
+        job.target_words,
+        job.language,
+        plan,
+    );
+    let outcome = writer.write(&job, document).await;
+    drop(writer);
+    let _ = shower.await;
+    match &output {
+        Some(out) => out.save(&outcome.document)?,
+        None if !w.json => print!("{}", export::render(&outcome.document, w.format)),
+        None => {}
+    }
+    outcome.result.map_err(job_error)?;
+    Ok(EXIT_OK)
+}
+
+fn check_output(path: &Path) -> Result<(), CliError> {
+    export::check_writable(path).map_err(|e| {
+        CliError::Usage(format!(
+            "cannot write the output file {}: {e}. Choose another path with -o",
+            path.display()
+        ))
+    })
+}
+
+/// Shows events until the writer is dropped; with an output file, saves the document after
+/// every finished section from the events' own copy of the text.
+async fn show_events(
+    mut rx: UnboundedReceiver<JobEvent>,
+    mut reporter: Reporter,
+    output: Option<OutputFile>,
+) {
+    let mut mirror: Option<Document> = None;
+    while let Some(event) = rx.recv().await {
+        reporter.show(&event);
+        match &event {
+            JobEvent::PlanReady { plan } => {
+                mirror = Some(Document::new(
+                    String::new(),
+                    plan.total_target(),
+                    crate::text::Language::English,
+                    plan.clone(),
+                ));
+            }
+            JobEvent::SectionDone { index, text, .. } => {
+                if let (Some(doc), Some(out)) = (mirror.as_mut(), &output) {
+                    if let Some(draft) = doc.drafts.get_mut(*index) {
+                        *draft = SectionDraft {
+                            turns: vec![ChatMessage::assistant(text.clone())],
+                        };
+                    }
+                    if let Err(e) = out.save(doc) {
+                        reporter.show(&JobEvent::Warning {
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    reporter.finish();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Section, SectionState};
+
+    fn setup() -> Setup {
+        Setup {
+            file: Default::default(),
+            prompts: std::sync::Arc::new(crate::prompt::Prompts::builtin()),
+            writer: Default::default(),
+        }
+    }
+
+    #[test]
+    fn empty_instruction_is_a_usage_error() {
+        let err = make_job("   ", None, &setup()).unwrap_err();
+        assert_eq!(err.exit_code(), super::super::EXIT_USAGE);
+        assert!(err.to_string().contains("instruction is empty"));
+    }
+
+    #[test]
+    fn absurd_lengths_are_refused() {
+        assert!(make_job("x", Some(0), &setup()).is_err());
+        assert!(make_job("x", Some(MAX_WORDS + 1), &setup()).is_err());
+        assert_eq!(
+            make_job("Write 3000 words on tea", None, &setup())
+                .unwrap()
+                .target_words,
+            3000
+        );
+    }
+
+    #[test]
+    fn listing_shows_total_and_fallback() {
+        let plan = Plan {
+            sections: vec![Section {
+                title: "A".into(),
+                main_point: "p".into(),
+                target_words: 5,
+                state: SectionState::Planned,
+            }],
+            fallback: true,
+        };
+        let text = plan_listing(&plan);
+        assert!(text.contains("  1. A (5 words)"));
+        assert!(text.contains("Total: 5 words in 1 sections (fallback plan"));
+    }
+}

@@ -1,0 +1,94 @@
+//! The events a job emits: every token, every state change, every retry.
+//!
+//! The CLI's progress bars and `--json` lines, the studio and the store all consume the same
+//! stream. Serialized as JSON lines with an `event` tag.
+
+use super::document::Ledger;
+use crate::backend::{BackendInfo, Usage};
+use crate::plan::Plan;
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened in a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum JobEvent {
+    /// The job started on this backend.
+    Started {
+        /// Who serves.
+        backend: BackendInfo,
+        /// Requested total.
+        target_words: usize,
+    },
+    /// The plan request was sent.
+    Planning {
+        /// 1 for the first try, 2 for the re-ask.
+        attempt: u32,
+    },
+    /// The plan is ready (possibly a fallback, see `plan.fallback`).
+    PlanReady {
+        /// The validated plan.
+        plan: Plan,
+    },
+    /// A section began.
+    SectionStarted {
+        /// Zero-based index.
+        index: usize,
+        /// Its title.
+        title: String,
+        /// Its target.
+        target_words: usize,
+    },
+    /// Generated text for a section.
+    Delta {
+        /// Zero-based index.
+        index: usize,
+        /// The text, whole characters.
+        text: String,
+    },
+    /// The section stopped short or at `length` and is being continued.
+    Continuing {
+        /// Zero-based index.
+        index: usize,
+        /// Words so far.
+        words: usize,
+        /// Why.
+        reason: String,
+    },
+    /// A section is finished; `text` is final (an overrun may have been cut).
+    SectionDone {
+        /// Zero-based index.
+        index: usize,
+        /// Words in the final text.
+        words: usize,
+        /// The final text.
+        text: String,
+        /// Token counts summed over the section's requests, where reported.
+        usage: Option<Usage>,
+    },
+    /// A request failed and will be tried again.
+    Retrying {
+        /// The coming attempt (2 for the first retry).
+        attempt: u32,
+        /// Attempts allowed.
+        max_attempts: u32,
+        /// Wait before it, in milliseconds.
+        delay_ms: u64,
+        /// What failed.
+        error: String,
+    },
+    /// Something the user should know that does not stop the job.
+    Warning {
+        /// The message.
+        message: String,
+    },
+    /// The job stopped on an error; the text written so far is kept.
+    Failed {
+        /// The error.
+        error: String,
+    },
+    /// Every section is written.
+    Done {
+        /// The final ledger.
+        ledger: Ledger,
+    },
+}

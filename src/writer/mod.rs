@@ -1,0 +1,191 @@
+//! The AgentWrite pipeline: plan the text, then write its sections in order.
+//!
+//! Knows the `Backend` trait, `plan`, `prompt` and `text`, never a concrete backend, the
+//! terminal or HTTP. Every token and state change goes out as a `JobEvent`; the CLI, the studio
+//! and the store consume the same events. See `conversation` for the request layout that keeps
+//! servers' prefix caches warm.
+
+mod conversation;
+mod document;
+mod events;
+mod generate;
+pub mod length;
+mod section;
+
+pub use document::{Document, Ledger, LedgerLine, SectionDraft};
+pub use events::JobEvent;
+
+use crate::backend::{Backend, BackendError, RetryPolicy, Sampling};
+use crate::plan::{self, Plan};
+use crate::prompt::{PromptError, Prompts};
+use crate::text::Language;
+use generate::{Generator, Sink};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+/// What to write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// The user's instruction.
+    pub instruction: String,
+    /// Requested total length, in words (字 for Chinese).
+    pub target_words: usize,
+    /// Language of the instruction, which sets the unit and token factor.
+    pub language: Language,
+    /// How to generate.
+    pub settings: WriterSettings,
+}
+
+/// Generation settings of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriterSettings {
+    /// Sampling for every request.
+    pub sampling: Sampling,
+    /// Retries of failed requests.
+    pub retry: RetryPolicy,
+    /// Continuations allowed per section after `length` or a broken stream.
+    pub max_continuations: u32,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        Self {
+            sampling: Sampling::default(),
+            retry: RetryPolicy::default(),
+            max_continuations: 3,
+        }
+    }
+}
+
+/// Why a job stopped before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    /// The backend failed, after retries where they made sense.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// A prompt template could not be rendered.
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// The user stopped the job.
+    #[error("stopped by the user")]
+    Cancelled,
+}
+
+/// The result of writing: the document as far as it got, and how it ended.
+#[derive(Debug)]
+pub struct WriteOutcome {
+    /// Every section's text so far, the unfinished one included.
+    pub document: Document,
+    /// `Ok` when every section is done.
+    pub result: Result<(), WriterError>,
+}
+
+/// Runs jobs against one backend.
+#[derive(Clone)]
+pub struct Writer {
+    backend: Arc<dyn Backend>,
+    prompts: Arc<Prompts>,
+    events: UnboundedSender<JobEvent>,
+    cancel: CancellationToken,
+}
+
+impl Writer {
+    /// A writer that sends its events to `events` and stops when `cancel` fires.
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        prompts: Arc<Prompts>,
+        events: UnboundedSender<JobEvent>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            backend,
+            prompts,
+            events,
+            cancel,
+        }
+    }
+
+    fn generator(&self, job: &Job) -> Generator<'_> {
+        Generator {
+            backend: self.backend.as_ref(),
+            retry: job.settings.retry,
+            cancel: &self.cancel,
+        }
+    }
+
+    fn emit(&self, event: JobEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Asks the model for a plan; re-asks once with the reason when the reply is unusable, then
+    /// falls back to an even split, flagged in the plan and in a warning.
+    pub async fn plan(&self, job: &Job) -> Result<Plan, WriterError> {
+        self.emit(JobEvent::Started {
+            backend: self.backend.info(),
+            target_words: job.target_words,
+        });
+        let mut reason = String::new();
+        for attempt in 1..=2 {
+            self.emit(JobEvent::Planning { attempt });
+            let request = conversation::plan_request(&self.prompts, job, &reason)?;
+            let sink = Sink {
+                events: &self.events,
+                section: None,
+                before: None,
+                max_words: None,
+                words_before: 0,
+            };
+            let reply = self.generator(job).run(&request, sink).await?;
+            match plan::parse_plan(&reply.text)
+                .and_then(|raw| plan::build_plan(raw, job.target_words))
+            {
+                Ok(plan) => {
+                    self.emit(JobEvent::PlanReady { plan: plan.clone() });
+                    return Ok(plan);
+                }
+                Err(e) => reason = e.to_string(),
+            }
+        }
+        let plan = plan::fallback_plan(job.target_words, job.language == Language::Chinese);
+        self.emit(JobEvent::Warning {
+            message: format!(
+                "the model's plan could not be used twice ({reason}); writing {} evenly split sections instead",
+                plan.sections.len()
+            ),
+        });
+        self.emit(JobEvent::PlanReady { plan: plan.clone() });
+        Ok(plan)
+    }
+
+    /// Writes every section of `document` that is not done, strictly in order.
+    pub async fn write(&self, job: &Job, mut document: Document) -> WriteOutcome {
+        document.backend = Some(self.backend.info());
+        for index in 0..document.plan.sections.len() {
+            if document.plan.sections[index].state == plan::SectionState::Done {
+                continue;
+            }
+            if let Err(e) = section::write_section(self, job, &mut document, index).await {
+                document.plan.sections[index].state = match e {
+                    WriterError::Cancelled => plan::SectionState::Writing,
+                    _ => plan::SectionState::Failed,
+                };
+                self.emit(JobEvent::Failed {
+                    error: e.to_string(),
+                });
+                return WriteOutcome {
+                    document,
+                    result: Err(e),
+                };
+            }
+        }
+        self.emit(JobEvent::Done {
+            ledger: document.ledger(),
+        });
+        WriteOutcome {
+            document,
+            result: Ok(()),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Writing one section: generate, then continue or cut until its length is acceptable.
+//!
+//! A `length` stop below the target is continued; a section under 60% of its target is
+//! continued once; one past 150% is cut at the last sentence end under that bound; a stream
+//! that breaks after some text is continued from that text.
+
+use super::conversation::{continue_turn, section_request, step_turn};
+use super::document::Document;
+use super::generate::{Ending, Sink};
+use super::length::{cut_to_sentence, cut_to_words, is_short, upper_bound};
+use super::{Job, JobEvent, Writer, WriterError};
+use crate::backend::{ChatMessage, FinishReason, Role, Usage};
+use crate::plan::SectionState;
+use crate::text::count_words;
+
+/// What the loop does after one generation.
+enum Next {
+    Continue(&'static str),
+    CutToSentence,
+    Finish,
+}
+
+pub(super) async fn write_section(
+    writer: &Writer,
+    job: &Job,
+    document: &mut Document,
+    index: usize,
+) -> Result<(), WriterError> {
+    let target = document.plan.sections[index].target_words;
+    let bound = upper_bound(target);
+    document.plan.sections[index].state = SectionState::Writing;
+    let draft_has_text = document.drafts[index].words() > 0;
+    if document.drafts[index].turns.is_empty() {
+        let turn = step_turn(&writer.prompts, document, index)?;
+        document.drafts[index].turns.push(turn);
+    } else if document.drafts[index]
+        .turns
+        .last()
+        .is_some_and(|t| t.role == Role::Assistant)
+    {
+        let words = document.drafts[index].words();
+        let turn = continue_turn(&writer.prompts, document, index, words)?;
+        document.drafts[index].turns.push(turn);
+    }
+    writer.emit(JobEvent::SectionStarted {
+        index,
+        title: document.plan.sections[index].title.clone(),
+        target_words: target,
+    });
+    if draft_has_text {
+        writer.emit(JobEvent::Delta {
+            index,
+            text: document.drafts[index].text(),
+        });
+    }
+    let mut usage = None;
+    let (mut continuations, mut continued_short) = (0u32, false);
+    loop {
+        let before = document.drafts[index].text();
+        let words_before = count_words(&before);
+        let wanted = target.saturating_sub(words_before).max(target / 4).max(16);
+        let request = section_request(document, index, job, wanted);
+        let sink = Sink {
+            events: &writer.events,
+            section: Some(index),
+            before: Some(&before),
+            max_words: Some(bound),
+            words_before,
+        };
+        let generated = writer.generator(job).run(&request, sink).await?;
+        usage = add_usage(usage, generated.usage);
+        document.drafts[index]
+            .turns
+            .push(ChatMessage::assistant(generated.text));
+        let words = document.drafts[index].words();
+        let next = match generated.ending {
+            Ending::OverBound => Next::Finish,
+            Ending::Finished(FinishReason::Length)
+                if words < target && continuations < job.settings.max_continuations =>
+            {
+                Next::Continue("the server stopped at max_tokens")
+            }
+            Ending::Finished(FinishReason::Length) => Next::CutToSentence,
+            Ending::Broken(e) if continuations < job.settings.max_continuations => {
+                writer
+                    .generator(job)
+                    .wait_before(continuations + 2, &e, &writer.events)
+                    .await?;
+                Next::Continue("the stream broke")
+            }
+            Ending::Broken(e) => return Err(e.into()),
+            Ending::Finished(_) if is_short(words, target) && !continued_short => {
+                continued_short = true;
+                Next::Continue("the section is under 60% of its target")
+            }
+            Ending::Finished(_) => Next::Finish,
+        };
+        match next {
+            Next::Continue(reason) => {
+                continuations += 1;
+                writer.emit(JobEvent::Continuing {
+                    index,
+                    words,
+                    reason: reason.to_string(),
+                });
+                let turn = continue_turn(&writer.prompts, document, index, words)?;
+                document.drafts[index].turns.push(turn);
+            }
+            Next::CutToSentence => {
+                trim_last_turn(document, index, |t| cut_to_sentence(t).len());
+                break;
+            }
+            Next::Finish => break,
+        }
+    }
+    let text = document.drafts[index].text();
+    if count_words(&text) > bound {
+        let keep = cut_to_words(&text, bound).len();
+        trim_last_turn(document, index, |t| {
+            keep.saturating_sub(text.len() - t.len())
+        });
+    }
+    document.plan.sections[index].state = SectionState::Done;
+    let text = document.drafts[index].text();
+    writer.emit(JobEvent::SectionDone {
+        index,
+        words: count_words(&text),
+        text,
+        usage,
+    });
+    Ok(())
+}
+
+/// Cuts the section's text to `keep(text)` bytes by shortening its assistant turns from the
+/// end; `keep` sees the whole text and answers how many of its bytes stay.
+fn trim_last_turn(document: &mut Document, index: usize, keep: impl Fn(&str) -> usize) {
+    let text = document.drafts[index].text();
+    let mut excess = text.len().saturating_sub(keep(&text));
+    let turns = &mut document.drafts[index].turns;
+    while excess > 0 {
+        let Some(last) = turns
+            .iter_mut()
+            .rev()
+            .find(|t| t.role == Role::Assistant && !t.content.is_empty())
+        else {
+            break;
+        };
+        if last.content.len() <= excess {
+            excess -= last.content.len();
+            last.content.clear();
+        } else {
+            let mut cut = last.content.len() - excess;
+            while !last.content.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            last.content.truncate(cut);
+            excess = 0;
+        }
+    }
+    // Drop a trailing continue request whose answer was cut away entirely.
+    while turns.len() > 1
+        && turns
+            .last()
+            .is_some_and(|t| t.role == Role::Assistant && t.content.is_empty())
+    {
+        turns.pop();
+        if turns.len() > 1 && turns.last().is_some_and(|t| t.role == Role::User) {
+            turns.pop();
+        }
+    }
+    if let Some(last) = turns.iter_mut().rev().find(|t| t.role == Role::Assistant) {
+        let trimmed = last.content.trim_end().len();
+        last.content.truncate(trimmed);
+    }
+}
+
+fn add_usage(total: Option<Usage>, more: Option<Usage>) -> Option<Usage> {
+    match (total, more) {
+        (Some(a), Some(b)) => Some(Usage {
+            prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+            completion_tokens: a.completion_tokens + b.completion_tokens,
+        }),
+        (a, b) => a.or(b),
+    }
+}

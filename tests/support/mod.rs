@@ -1,0 +1,34 @@
+//! Test support: a scripted OpenAI-compatible server on a loopback port, and helpers to run the
+//! real `longwriter` binary.
+
+pub mod scripted;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+/// The built binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_longwriter"))
+}
+
+/// Runs the binary with `args` in a clean environment (own config folder, no base URL from the
+/// caller's shell), off the async runtime.
+pub async fn run_cli(args: Vec<String>, config_dir: &std::path::Path) -> Output {
+    let config_dir = config_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(binary())
+            .args(&args)
+            .env("LONGWRITER_CONFIG_DIR", &config_dir)
+            .env_remove("LONGWRITER_BASE_URL")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the longwriter binary runs")
+    })
+    .await
+    .expect("join")
+}
+
+/// `args` as owned strings.
+pub fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}

@@ -1,0 +1,237 @@
+//! A scripted OpenAI-compatible server: replays a list of replies in order, records every chat
+//! request, and can misbehave on cue (HTTP errors, broken streams, HTML, errors inside the
+//! stream, bytes split inside UTF-8 characters).
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+/// One scripted reply to a chat request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Stream `text` in chunks of `chunk_chars` characters, then finish with `finish`.
+    Text { text: String, finish: &'static str },
+    /// Answer with an HTTP error.
+    Status {
+        code: u16,
+        body: String,
+        retry_after: Option<u64>,
+    },
+    /// Stream `text`, then drop the connection without a finish reason.
+    Broken { text: String },
+    /// A raw SSE body, sent in the given byte pieces.
+    Raw(Vec<Vec<u8>>),
+}
+
+impl Reply {
+    /// A normal reply ending with `stop`.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text {
+            text: text.into(),
+            finish: "stop",
+        }
+    }
+
+    /// A reply cut by `max_tokens`.
+    pub fn length(text: impl Into<String>) -> Self {
+        Self::Text {
+            text: text.into(),
+            finish: "length",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    replies: VecDeque<Reply>,
+    requests: Vec<Value>,
+}
+
+/// A running scripted server.
+#[derive(Clone)]
+pub struct ScriptedServer {
+    /// API root, e.g. `http://127.0.0.1:PORT/v1`.
+    pub url: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    inner: Arc<Mutex<Inner>>,
+    models: Arc<Vec<String>>,
+    html: bool,
+}
+
+/// Which kind of server to start.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Models listed by `/v1/models`; default `["scripted"]`.
+    pub models: Option<Vec<String>>,
+    /// Answer every route with an HTML page, like a web server that is not an API.
+    pub html: bool,
+}
+
+impl ScriptedServer {
+    /// Starts a server that answers with `replies` in order.
+    pub async fn start(replies: Vec<Reply>) -> Self {
+        Self::start_with(replies, Options::default()).await
+    }
+
+    /// Starts a server with options.
+    pub async fn start_with(replies: Vec<Reply>, options: Options) -> Self {
+        let inner = Arc::new(Mutex::new(Inner {
+            replies: replies.into(),
+            requests: Vec::new(),
+        }));
+        let state = AppState {
+            inner: inner.clone(),
+            models: Arc::new(options.models.unwrap_or_else(|| vec!["scripted".into()])),
+            html: options.html,
+        };
+        let app = Router::new()
+            .route("/v1/models", get(models))
+            .route("/v1/chat/completions", post(chat))
+            .fallback(fallback)
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url: format!("http://{addr}/v1"),
+            inner,
+        }
+    }
+
+    /// Every chat request received so far, as JSON bodies.
+    pub fn requests(&self) -> Vec<Value> {
+        self.inner.lock().expect("lock").requests.clone()
+    }
+
+    /// Replies not yet used.
+    pub fn remaining(&self) -> usize {
+        self.inner.lock().expect("lock").replies.len()
+    }
+}
+
+const HTML: &str = "<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>";
+
+async fn fallback(State(state): State<AppState>) -> Response {
+    if state.html {
+        return ([(header::CONTENT_TYPE, "text/html")], HTML).into_response();
+    }
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": {"message": "no such route"}})),
+    )
+        .into_response()
+}
+
+async fn models(State(state): State<AppState>) -> Response {
+    if state.html {
+        return ([(header::CONTENT_TYPE, "text/html")], HTML).into_response();
+    }
+    let data: Vec<Value> = state
+        .models
+        .iter()
+        .map(|m| json!({"id": m, "object": "model"}))
+        .collect();
+    Json(json!({"object": "list", "data": data})).into_response()
+}
+
+async fn chat(
+    State(state): State<AppState>,
+    _headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let reply = {
+        let mut inner = state.inner.lock().expect("lock");
+        inner.requests.push(body);
+        inner.replies.pop_front()
+    };
+    let Some(reply) = reply else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"message": "script exhausted"}})),
+        )
+            .into_response();
+    };
+    match reply {
+        Reply::Text { text, finish } => sse(text_events(&text, Some(finish))),
+        Reply::Broken { text } => sse(text_events(&text, None)),
+        Reply::Raw(pieces) => sse(pieces),
+        Reply::Status {
+            code,
+            body,
+            retry_after,
+        } => {
+            let status = StatusCode::from_u16(code).expect("valid status");
+            let mut response = (status, body).into_response();
+            if let Some(secs) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, secs.into());
+            }
+            response
+        }
+    }
+}
+
+/// The SSE pieces of a reply: a role chunk, the text in word-sized deltas, and the finish.
+fn text_events(text: &str, finish: Option<&str>) -> Vec<Vec<u8>> {
+    let mut events = vec![data(
+        json!({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}),
+    )];
+    let mut piece = String::new();
+    for c in text.chars() {
+        piece.push(c);
+        if c == ' ' && piece.len() > 12 {
+            events.push(data(
+                json!({"choices": [{"index": 0, "delta": {"content": piece}}]}),
+            ));
+            piece = String::new();
+        }
+    }
+    if !piece.is_empty() {
+        events.push(data(
+            json!({"choices": [{"index": 0, "delta": {"content": piece}}]}),
+        ));
+    }
+    if let Some(finish) = finish {
+        events.push(data(
+            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}),
+        ));
+        let words = text.split_whitespace().count();
+        events.push(data(
+            json!({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": words}}),
+        ));
+        events.push(b"data: [DONE]\n\n".to_vec());
+    }
+    events
+}
+
+/// One SSE `data:` event.
+pub fn data(value: Value) -> Vec<u8> {
+    format!("data: {value}\n\n").into_bytes()
+}
+
+fn sse(pieces: Vec<Vec<u8>>) -> Response {
+    let stream = futures::stream::iter(
+        pieces
+            .into_iter()
+            .map(|p| Ok::<_, std::io::Error>(Bytes::from(p))),
+    );
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(stream))
+        .expect("valid response")
+}
