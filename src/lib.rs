@@ -11,5 +11,6 @@ pub mod config;
 pub mod export;
 pub mod plan;
 pub mod prompt;
+pub mod store;
 pub mod text;
 pub mod writer;

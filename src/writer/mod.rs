@@ -59,6 +59,21 @@ impl Default for WriterSettings {
     }
 }
 
+/// Rebuilds the conversation of section `index` from its saved text: the step request the
+/// writer would have sent, then the text as one assistant turn. A store that keeps only text
+/// uses it to resume; `write` then continues an unfinished section with a continue turn.
+pub fn restore_draft(
+    prompts: &Prompts,
+    document: &Document,
+    index: usize,
+    text: String,
+) -> Result<SectionDraft, PromptError> {
+    let step = conversation::step_turn(prompts, document, index)?;
+    Ok(SectionDraft {
+        turns: vec![step, crate::backend::ChatMessage::assistant(text)],
+    })
+}
+
 /// Why a job stopped before its end.
 #[derive(Debug, thiserror::Error)]
 pub enum WriterError {
