@@ -185,7 +185,7 @@ fn choose_model(
     url: &str,
 ) -> Result<String, BackendError> {
     match wanted {
-        Some(model) if available.is_empty() || available.iter().any(|m| *m == model) => Ok(model),
+        Some(model) if available.is_empty() || available.contains(&model) => Ok(model),
         Some(model) => Err(BackendError::UnknownModel {
             model,
             url: url.to_string(),
