@@ -380,7 +380,7 @@ async fn retries_after_429_and_503_then_succeeds() {
         Reply::Status {
             code: 429,
             body: r#"{"error":{"message":"slow down"}}"#.into(),
-            retry_after: Some(0),
+            retry_after: Some(1),
         },
         Reply::text(agentwrite_plan(1, 40)),
         Reply::Status {
@@ -421,6 +421,11 @@ async fn retries_after_429_and_503_then_succeeds() {
     assert_eq!(retries.len(), 2, "{retries:?}");
     assert!(retries[0]["error"].as_str().unwrap().contains("429"));
     assert!(retries[1]["error"].as_str().unwrap().contains("503"));
+    assert_eq!(retries[0]["delay_ms"], 1000, "Retry-After is honoured");
+    assert_eq!(
+        retries[1]["delay_ms"], 10,
+        "backoff from the config otherwise"
+    );
 }
 
 #[tokio::test]
@@ -506,4 +511,65 @@ async fn an_overrun_is_cut_at_the_last_sentence_under_150_percent() {
         "cut to 120 words, the last full sentence under 1.5 x 80"
     );
     assert!(long.starts_with(text) && text.ends_with('.'), "{text}");
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_cleanly_and_keeps_the_text() {
+    use std::io::BufRead;
+    let first = prose("Done", 60);
+    let partial = prose("Partial", 20);
+    let replies = vec![
+        Reply::text(agentwrite_plan(2, 60)),
+        Reply::text(first.clone()),
+        Reply::Stall {
+            text: partial.clone(),
+        },
+    ];
+    let server = ScriptedServer::start(replies).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("doc.md");
+    let mut child = std::process::Command::new(crate::support::binary())
+        .args([
+            "write",
+            "A story",
+            "--words",
+            "120",
+            "--base-url",
+            &server.url,
+            "--json",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .env("LONGWRITER_CONFIG_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id().to_string();
+    let wanted = partial.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut streamed = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if event["event"] == "delta" && event["index"] == 1 {
+                streamed.push_str(event["text"].as_str().unwrap());
+                if streamed.trim_end() == wanted.trim_end() {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-INT", &pid])
+                        .status();
+                }
+            }
+        }
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let doc = std::fs::read_to_string(&out).unwrap();
+    assert!(doc.contains(&first), "the finished section is kept: {doc}");
+    assert!(
+        doc.contains(partial.trim_end()),
+        "the half-written section is kept: {doc}"
+    );
 }
