@@ -573,3 +573,52 @@ async fn ctrl_c_stops_cleanly_and_keeps_the_text() {
         "the half-written section is kept: {doc}"
     );
 }
+
+#[tokio::test]
+async fn a_short_section_is_continued_once_only() {
+    let short_a = prose("Tiny", 24);
+    let short_b = prose("Small", 16);
+    let replies = vec![
+        Reply::text(agentwrite_plan(1, 100)),
+        Reply::text(short_a.clone()),
+        Reply::text(short_b.clone()),
+    ];
+    let server = ScriptedServer::start(replies).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_cli(
+        strings(&[
+            "write",
+            "A note",
+            "--words",
+            "100",
+            "--base-url",
+            &server.url,
+            "--json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events = events(&output.stdout);
+    let continuing: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "continuing")
+        .collect();
+    assert_eq!(
+        continuing.len(),
+        1,
+        "continued exactly once: {continuing:?}"
+    );
+    assert_eq!(continuing[0]["words"], 24);
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "section_done")
+        .unwrap();
+    assert_eq!(done["text"], format!("{short_a}\n\n{short_b}"));
+    assert_eq!(server.requests().len(), 3);
+}

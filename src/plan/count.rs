@@ -57,36 +57,9 @@ fn skip_back(cs: &[char], mut end: usize) -> usize {
     end
 }
 
-fn cn_digit(c: char) -> Option<u64> {
-    let v = match c {
-        '零' | '〇' => 0,
-        '一' => 1,
-        '二' | '两' => 2,
-        '三' => 3,
-        '四' => 4,
-        '五' => 5,
-        '六' => 6,
-        '七' => 7,
-        '八' => 8,
-        '九' => 9,
-        _ => return None,
-    };
-    Some(v)
-}
-
-fn cn_unit(c: char) -> Option<u64> {
-    match c {
-        '十' => Some(10),
-        '百' => Some(100),
-        '千' => Some(1000),
-        '万' => Some(10_000),
-        _ => None,
-    }
-}
-
 /// True for characters that make up a Chinese numeral.
 pub(crate) fn is_cn_numeral(c: char) -> bool {
-    cn_digit(c).is_some() || cn_unit(c).is_some()
+    crate::text::numerals::is_cjk_numeral(c)
 }
 
 /// Reads a number (Arabic with thousands commas, decimals and a `k` suffix,
@@ -135,30 +108,13 @@ fn scan_arabic(cs: &[char], i: usize) -> (u64, usize) {
     (value.round() as u64, j)
 }
 
+/// Reads the Chinese numeral starting at `i` with the same rules as length extraction.
 fn scan_cn(cs: &[char], i: usize) -> (u64, usize) {
-    let (mut total, mut section, mut num, mut last_unit) = (0u64, 0u64, 0u64, 0u64);
-    let mut zero_seen = false;
-    let mut j = i;
-    while let Some(&c) = cs.get(j) {
-        if let Some(d) = cn_digit(c) {
-            zero_seen |= d == 0;
-            num = d;
-        } else if c == '万' {
-            total = total.saturating_add(section.saturating_add(num).max(1).saturating_mul(10_000));
-            (section, num, last_unit) = (0, 0, 10_000);
-        } else if let Some(u) = cn_unit(c) {
-            section = section.saturating_add(num.max(1) * u);
-            (num, last_unit) = (0, u);
-        } else {
-            break;
-        }
-        j += 1;
-    }
-    // "三千五" means 3,500: a bare digit after a big unit counts one unit lower.
-    if num > 0 && last_unit >= 100 && !zero_seen {
-        num *= last_unit / 10;
-    }
-    (total.saturating_add(section).saturating_add(num), j)
+    let end = (i..cs.len())
+        .find(|&j| !is_cn_numeral(cs[j]))
+        .unwrap_or(cs.len());
+    let value = crate::text::numerals::parse_chinese_numeral(&cs[i..end]).unwrap_or(0);
+    (value, end)
 }
 
 /// A word count found in a line: its value, the span to cut out, and whether a label named it.
