@@ -126,10 +126,7 @@ impl Tally {
             )),
             JobEvent::Warning { message } => Some(format!("warning: {message}")),
             JobEvent::Failed { error } => Some(format!("failed: {error}")),
-            JobEvent::Done { ledger } => Some(format!(
-                "done: {} of {} words",
-                ledger.written, ledger.planned
-            )),
+            JobEvent::Done { ledger } => Some(ledger_table(ledger)),
         }
     }
 }
