@@ -153,6 +153,9 @@ impl Writer {
                 words_before: 0,
             };
             let reply = self.generator(job).run(&request, sink).await?;
+            if matches!(reply.ending, generate::Ending::Cancelled) {
+                return Err(WriterError::Cancelled);
+            }
             match plan::parse_plan(&reply.text)
                 .and_then(|raw| plan::build_plan(raw, job.target_words))
             {

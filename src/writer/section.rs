@@ -74,6 +74,7 @@ pub(super) async fn write_section(
             .push(ChatMessage::assistant(generated.text));
         let words = document.drafts[index].words();
         let next = match generated.ending {
+            Ending::Cancelled => return Err(WriterError::Cancelled),
             Ending::OverBound => Next::Finish,
             Ending::Finished(FinishReason::Length)
                 if words < target && continuations < job.settings.max_continuations =>

@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,8 @@ pub enum Reply {
     Broken { text: String },
     /// A raw SSE body, sent in the given byte pieces.
     Raw(Vec<Vec<u8>>),
+    /// Stream `text`, then keep the connection open without sending anything more.
+    Stall { text: String },
 }
 
 impl Reply {
@@ -169,6 +172,18 @@ async fn chat(
         Reply::Text { text, finish } => sse(text_events(&text, Some(finish))),
         Reply::Broken { text } => sse(text_events(&text, None)),
         Reply::Raw(pieces) => sse(pieces),
+        Reply::Stall { text } => {
+            let head = futures::stream::iter(
+                text_events(&text, None)
+                    .into_iter()
+                    .map(|p| Ok(Bytes::from(p))),
+            );
+            let body = head.chain(futures::stream::pending::<Result<Bytes, std::io::Error>>());
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/event-stream")
+                .body(Body::from_stream(body))
+                .expect("valid response")
+        }
         Reply::Status {
             code,
             body,
