@@ -541,6 +541,7 @@ async fn ctrl_c_stops_cleanly_and_keeps_the_text() {
         .arg("-o")
         .arg(&out)
         .env("LONGWRITER_CONFIG_DIR", dir.path())
+        .env("LONGWRITER_DATA", dir.path().join("data"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

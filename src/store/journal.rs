@@ -81,6 +81,20 @@ impl Recovered {
     }
 }
 
+/// Reads a journal without changing it (for readers while a writer may be running).
+pub fn read(path: &Path) -> std::io::Result<Recovered> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovered::default()),
+        Err(e) => return Err(e),
+    };
+    let (records, good) = decode(&bytes);
+    Ok(Recovered {
+        records,
+        cut_bytes: (bytes.len() - good) as u64,
+    })
+}
+
 /// Reads a journal, cutting a torn tail off the file. A missing file is an empty journal.
 pub fn recover(path: &Path) -> std::io::Result<Recovered> {
     let bytes = match std::fs::read(path) {

@@ -152,7 +152,10 @@ mod tests {
         assert!(first.took_over.is_none());
         let err = ProjectLock::acquire(dir.path(), "p1").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
         assert_eq!(live_holder(dir.path()).unwrap().pid, std::process::id());
         drop(first);
         assert!(live_holder(dir.path()).is_none());

@@ -8,6 +8,7 @@
 //! job's events into these files; `follow` reads them back live for `attach` and the studio.
 //! Nothing here knows the terminal or a concrete backend.
 
+mod follow;
 mod fsio;
 mod gate;
 pub mod journal;
@@ -15,14 +16,13 @@ pub mod lock;
 mod manifest;
 mod project;
 mod recorder;
-mod follow;
 
 pub use follow::{follow, Snapshot};
 pub use fsio::{format_time, now_secs, write_atomic};
 pub use gate::{GatedBackend, PauseGate};
 pub use lock::{Holder, ProjectLock};
 pub use manifest::{BackendRecord, JobState, Manifest, FORMAT_VERSION};
-pub use project::{NewProject, Project, ProjectSummary, Store};
+pub use project::{display_state, NewProject, Project, ProjectSummary, Store};
 pub use recorder::{Recorder, RecorderOptions};
 
 use std::path::{Path, PathBuf};

@@ -192,7 +192,7 @@ fn summarize(dir: &Path) -> ProjectSummary {
     match Manifest::load(&dir.join(MANIFEST)) {
         Ok(m) => ProjectSummary {
             state: display_state(m.state, holder.as_ref()).into(),
-            words: m.words_written(),
+            words: m.words_written() + words_in_progress(dir, &m),
             target_words: m.target_words,
             updated: m.updated,
             pid: holder.map(|h| h.pid),
@@ -213,6 +213,18 @@ fn summarize(dir: &Path) -> ProjectSummary {
     }
 }
 
+/// Words journaled for the first unfinished section.
+fn words_in_progress(dir: &Path, m: &Manifest) -> usize {
+    let Some(i) = m.plan.as_ref().and_then(|p| {
+        p.sections
+            .iter()
+            .position(|s| s.state != SectionState::Done)
+    }) else {
+        return 0;
+    };
+    journal::read(&dir.join(JOURNAL)).map_or(0, |j| crate::text::count_words(&j.text_of(i)))
+}
+
 /// The state to show: a `writing` job without a live writer was interrupted.
 pub fn display_state(state: JobState, holder: Option<&Holder>) -> &'static str {
     match (state, holder) {
@@ -224,7 +236,10 @@ pub fn display_state(state: JobState, holder: Option<&Holder>) -> &'static str {
 
 /// A title from the instruction: its first line, at most about 60 characters, cut at a word.
 pub fn title_of(instruction: &str) -> String {
-    let line = instruction.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let line = instruction
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     let mut title = String::new();
     for word in line.split_whitespace() {
         if !title.is_empty() && title.chars().count() + word.chars().count() >= 60 {
@@ -328,6 +343,12 @@ impl Project {
     /// A finished section's text, if its file exists.
     pub fn read_section(&self, index: usize) -> Option<String> {
         read_section(&self.dir, index)
+    }
+
+    /// The journal as it is now, read without changing it.
+    pub fn read_journal(&self) -> Result<Recovered, StoreError> {
+        let path = self.journal_path();
+        journal::read(&path).map_err(|e| StoreError::io(&path, e))
     }
 
     /// Recovers after a crash: cuts a torn journal tail, and marks done every section whose

@@ -314,9 +314,7 @@ fn ledger_of(project: &Project) -> Ledger {
         .map(|(i, s)| LedgerLine {
             title: s.title.clone(),
             planned: s.target_words,
-            written: old
-                .and_then(|l| l.sections.get(i))
-                .map_or(0, |l| l.written),
+            written: old.and_then(|l| l.sections.get(i)).map_or(0, |l| l.written),
             state: s.state,
         })
         .collect();
