@@ -7,3 +7,4 @@ mod cli_errors;
 mod cli_write;
 mod plan;
 mod real_model;
+mod store;

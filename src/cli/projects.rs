@@ -73,7 +73,11 @@ pub fn list(a: ListArgs) -> Result<i32, CliError> {
     );
     for p in &projects {
         let words = format!("{}/{}", p.words, p.target_words);
-        let title = p.error.as_deref().filter(|_| p.state == "damaged");
+        let title = p
+            .error
+            .as_deref()
+            .filter(|_| p.state == "damaged")
+            .and_then(|e| e.lines().next());
         out.push_str(&format!(
             "{:<10}  {:<11}  {:>15}  {:<20}  {}\n",
             p.id,
