@@ -2,8 +2,8 @@
 //! journal, every finished section into its own file.
 //!
 //! Runs as one task between the writer's event channel and whoever shows the events (it
-//! forwards each event after recording it). Deltas are written to the journal at least every
-//! 100 ms (fsync every 500 ms) and synced at every section end. When a write fails (disk full,
+//! forwards each event after recording it). Every delta is written to the journal as it arrives
+//! (retried every 100 ms after a failure), fsynced every 500 ms and at every section end. When a write fails (disk full,
 //! read-only) the recorder closes the `PauseGate`, which pauses generation, keeps the unsaved
 //! text in memory, retries every second, and opens the gate again once writing works.
 
@@ -208,6 +208,13 @@ impl Recorder {
             _ => self.current = Some((index, text.to_string())),
         }
         self.journal.push(index, text);
+        // A write(2) per delta is cheap and makes `kill -9` lose only what is in flight; the
+        // fsync stays on the 500 ms tick.
+        if self.failing.is_none() {
+            if let Err(e) = self.journal.flush() {
+                self.fail(e.to_string());
+            }
+        }
     }
 
     fn set_section_state(&mut self, index: usize, state: SectionState) {
