@@ -170,14 +170,23 @@ impl Writer {
             if matches!(reply.ending, generate::Ending::Cancelled) {
                 return Err(WriterError::Cancelled);
             }
-            match plan::parse_plan(&reply.text)
-                .and_then(|raw| plan::build_plan(raw, job.target_words))
-            {
+            let raw = plan::parse_plan(&reply.text)
+                .map(|raw| drop_echoes(raw, &request.messages[0].content, &job.instruction));
+            let built = match raw {
+                Ok(raw) if raw.is_empty() => Err(
+                    "the reply only repeated the wording of the request and its \
+                     example lines; write a plan for this text instead"
+                        .to_string(),
+                ),
+                Ok(raw) => plan::build_plan(raw, job.target_words).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match built {
                 Ok(plan) => {
                     self.emit(JobEvent::PlanReady { plan: plan.clone() });
                     return Ok(plan);
                 }
-                Err(e) => reason = e.to_string(),
+                Err(e) => reason = e,
             }
         }
         let plan = plan::fallback_plan(job.target_words, job.language == Language::Chinese);
