@@ -90,7 +90,7 @@ fn plan_listing(plan: &Plan) -> String {
         ));
     }
     out.push_str(&format!(
-        "Total: {} words in {} sections",
+        "Total: {} words in {} section(s)",
         plan.total_target(),
         plan.sections.len()
     ));
@@ -252,6 +252,6 @@ mod tests {
         };
         let text = plan_listing(&plan);
         assert!(text.contains("  1. A (5 words)"));
-        assert!(text.contains("Total: 5 words in 1 sections (fallback plan"));
+        assert!(text.contains("Total: 5 words in 1 section(s) (fallback plan"));
     }
 }
