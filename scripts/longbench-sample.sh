@@ -15,11 +15,12 @@ data="../shared/data/longbench-write/longbench_write_en.jsonl"
 python3 - "$data" "$count" >"$outdir/prompts.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-rows = [r for r in rows if r["length"] <= 2000]
-n = int(sys.argv[2])
-step = max(1, len(rows) // n)
-for r in rows[::step][:n]:
-    print(json.dumps(r, ensure_ascii=False))
+rows = sorted((r for r in rows if r["length"] <= 2000), key=lambda r: r["length"])
+n = min(int(sys.argv[2]), len(rows))
+# Spread the sample over the lengths, shortest to longest, in file order among equals.
+picks = sorted({round(k * (len(rows) - 1) / max(1, n - 1)) for k in range(n)})
+for i in picks:
+    print(json.dumps(rows[i], ensure_ascii=False))
 PY
 printf '%-4s %-8s %-8s %-8s %-9s %s\n' "#" target written ratio wall_s prompt
 i=0

@@ -315,7 +315,7 @@ async fn plan_command_prints_the_parsed_plan() {
     );
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("  1. Part 1 (300 words)"), "{text}");
-    assert!(text.contains("Total: 900 words in 3 sections"), "{text}");
+    assert!(text.contains("Total: 900 words in 3 section(s)"), "{text}");
     let output = run_cli(
         strings(&[
             "plan",

@@ -70,7 +70,7 @@ impl Tally {
                 self.target = plan.total_target();
                 self.started = Some(Instant::now());
                 Some(format!(
-                    "plan: {} sections, {} words{}",
+                    "plan: {} section(s), {} words{}",
                     plan.sections.len(),
                     plan.total_target(),
                     if plan.fallback { " (fallback)" } else { "" }

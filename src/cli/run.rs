@@ -92,7 +92,7 @@ fn plan_listing(plan: &Plan) -> String {
         ));
     }
     out.push_str(&format!(
-        "Total: {} words in {} sections",
+        "Total: {} words in {} section(s)",
         plan.total_target(),
         plan.sections.len()
     ));
@@ -267,6 +267,6 @@ mod tests {
         };
         let text = plan_listing(&plan);
         assert!(text.contains("  1. A (5 words)"));
-        assert!(text.contains("Total: 5 words in 1 sections (fallback plan"));
+        assert!(text.contains("Total: 5 words in 1 section(s) (fallback plan"));
     }
 }
