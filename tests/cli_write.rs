@@ -623,3 +623,45 @@ async fn a_short_section_is_continued_once_only() {
     assert_eq!(done["text"], format!("{short_a}\n\n{short_b}"));
     assert_eq!(server.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn a_length_stop_past_the_target_ends_at_a_sentence_near_it() {
+    let long = prose("Near", 130);
+    let replies = vec![
+        Reply::text(agentwrite_plan(1, 100)),
+        Reply::length(long.clone()),
+    ];
+    let server = ScriptedServer::start(replies).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_cli(
+        strings(&[
+            "write",
+            "A note",
+            "--words",
+            "100",
+            "--base-url",
+            &server.url,
+            "--json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events = events(&output.stdout);
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "section_done")
+        .unwrap();
+    let text = done["text"].as_str().unwrap();
+    assert_eq!(
+        count_words(text),
+        104,
+        "the last sentence end within 110% of 100 words"
+    );
+    assert!(long.starts_with(text) && text.ends_with('.'));
+}

@@ -95,6 +95,21 @@ pub fn cut_to_sentence(text: &str) -> &str {
     }
 }
 
+/// Where to end a section that the server cut at `max_tokens` past its target: at the last
+/// sentence end within 110% of the target when that keeps at least 90% of it, else at the
+/// last sentence end (the caller's 150% bound still applies).
+pub fn cut_for_target(text: &str, target_words: usize) -> &str {
+    let soft = target_words + target_words / 10;
+    let near = sentence_ends(text)
+        .into_iter()
+        .rev()
+        .find(|&end| count_words(&text[..end]) <= soft);
+    match near {
+        Some(end) if count_words(&text[..end]) * 10 >= target_words * 9 => text[..end].trim_end(),
+        _ => cut_to_sentence(text),
+    }
+}
+
 /// How many bytes at the start of `continuation` repeat the end of `before`: the longest
 /// overlap of at least 12 bytes (so common short words do not count), on char boundaries,
 /// ignoring whitespace at the seam.
@@ -161,6 +176,22 @@ mod tests {
             "He said \"go.\""
         );
         assert_eq!(cut_to_words("一二三。四五六。七八", 6), "一二三。四五六。");
+    }
+
+    #[test]
+    fn cut_for_target_prefers_an_end_near_the_target() {
+        let text =
+            "One two three four five. Six seven eight nine ten. Eleven twelve thirteen fourteen";
+        assert_eq!(
+            cut_for_target(text, 10),
+            "One two three four five. Six seven eight nine ten."
+        );
+        // Nothing between 90% and 110% of 4: the last sentence end wins.
+        assert_eq!(
+            cut_for_target(text, 4),
+            "One two three four five. Six seven eight nine ten."
+        );
+        assert_eq!(cut_for_target("no end here", 2), "no end here");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use super::conversation::{continue_turn, section_request, step_turn};
 use super::document::Document;
 use super::generate::{Ending, Sink};
-use super::length::{cut_to_sentence, cut_to_words, is_short, upper_bound};
+use super::length::{cut_for_target, cut_to_words, is_short, upper_bound};
 use super::{Job, JobEvent, Writer, WriterError};
 use crate::backend::{ChatMessage, FinishReason, Role, Usage};
 use crate::plan::SectionState;
@@ -108,7 +108,7 @@ pub(super) async fn write_section(
                 document.drafts[index].turns.push(turn);
             }
             Next::CutToSentence => {
-                trim_last_turn(document, index, |t| cut_to_sentence(t).len());
+                trim_last_turn(document, index, |t| cut_for_target(t, target).len());
                 break;
             }
             Next::Finish => break,
