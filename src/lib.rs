@@ -12,4 +12,5 @@ pub mod export;
 pub mod plan;
 pub mod prompt;
 pub mod text;
+pub mod tui;
 pub mod writer;

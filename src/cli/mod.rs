@@ -6,6 +6,7 @@
 mod connect;
 mod progress;
 mod run;
+mod studio;
 
 use crate::export::Format;
 use clap::{Args, Parser, Subcommand};
@@ -56,6 +57,9 @@ pub struct Cli {
     /// Backend and generation flags, shared by every command.
     #[command(flatten)]
     pub backend: BackendArgs,
+    /// Studio theme: dark, light, high-contrast, or NAME.toml in <config dir>/themes.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
     /// What to do; without one, the studio opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -134,8 +138,6 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Some(Command::Plan(args)) => run::plan(&cli.backend, args).await,
         Some(Command::Write(args)) => run::write(&cli.backend, args).await,
-        None => Err(CliError::Usage(
-            "the studio is not built yet; use `longwriter write \"<instruction>\" -o out.md` (see --help)".into(),
-        )),
+        None => studio::run(&cli.backend, cli.theme).await,
     }
 }

@@ -1,0 +1,1 @@
+//! Unit tests of `update`, one or more per action.
