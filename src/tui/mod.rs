@@ -8,6 +8,7 @@
 pub mod action;
 mod app;
 pub mod effect;
+pub mod fixtures;
 pub mod keymap;
 pub mod state;
 pub mod terminal;

@@ -72,3 +72,6 @@ pub fn truncate(s: &str, width: usize) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
