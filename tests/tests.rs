@@ -6,3 +6,4 @@ mod backend_protocol;
 mod cli_errors;
 mod cli_write;
 mod real_model;
+mod studio;
