@@ -36,7 +36,10 @@ impl Tmux {
             if done(&pane) {
                 return pane;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; pane:\n{pane}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; pane:\n{pane}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -44,7 +47,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
     }
 }
 
@@ -53,7 +58,17 @@ fn run_studio_session(url: String, dir: std::path::PathBuf) {
         socket: format!("longwriter-test-{}", std::process::id()),
     };
     let shell = "env -i PATH=/usr/bin:/bin HOME=/tmp TERM=xterm-256color PS1='READY$ ' bash --norc --noprofile";
-    tmux.cmd(&["new-session", "-d", "-s", "studio", "-x", "120", "-y", "40", shell]);
+    tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "studio",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        shell,
+    ]);
     tmux.wait_for("the shell", 10, |p| p.contains("READY$"));
     let line = format!(
         "LONGWRITER_CONFIG_DIR={d} LONGWRITER_DATA={d} {bin} --base-url {url}",
@@ -63,7 +78,13 @@ fn run_studio_session(url: String, dir: std::path::PathBuf) {
     tmux.cmd(&["send-keys", "-t", "studio", "-l", &line]);
     tmux.cmd(&["send-keys", "-t", "studio", "Enter"]);
     tmux.wait_for("the prompt screen", 20, |p| p.contains("PROMPT"));
-    tmux.cmd(&["send-keys", "-t", "studio", "-l", "Write a 300-word story about a lighthouse"]);
+    tmux.cmd(&[
+        "send-keys",
+        "-t",
+        "studio",
+        "-l",
+        "Write a 300-word story about a lighthouse",
+    ]);
     tmux.cmd(&["send-keys", "-t", "studio", "C-s"]);
     tmux.wait_for("the plan review", 20, |p| p.contains(" PLAN "));
     tmux.cmd(&["send-keys", "-t", "studio", "w"]);
@@ -72,7 +93,10 @@ fn run_studio_session(url: String, dir: std::path::PathBuf) {
     assert!(!rows.is_empty(), "no finished section in:\n{pane}");
     for icon in [" · ", " ○ ", " ✎ ", " ✗ ", " ~ "] {
         assert!(
-            !pane.lines().take(20).any(|l| l.starts_with("│") && l[3..12.min(l.len())].contains(icon.trim())),
+            !pane
+                .lines()
+                .take(20)
+                .any(|l| l.starts_with("│") && l[3..12.min(l.len())].contains(icon.trim())),
             "a section is not done ({icon}):\n{pane}"
         );
     }
@@ -106,7 +130,11 @@ async fn studio_writes_a_document_in_a_real_terminal() {
 #[tokio::test]
 async fn studio_without_a_terminal_refuses_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let output = run_cli(strings(&["--base-url", "http://127.0.0.1:9/v1"]), dir.path()).await;
+    let output = run_cli(
+        strings(&["--base-url", "http://127.0.0.1:9/v1"]),
+        dir.path(),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("needs a terminal"), "{stderr}");

@@ -25,7 +25,13 @@ pub fn fresh() -> State {
 pub fn type_text(state: &mut State, text: &str) {
     for c in text.chars() {
         let key = if c == '\n' { Key::Enter } else { Key::Char(c) };
-        update(state, Action::Input(Input { key, ..Input::default() }));
+        update(
+            state,
+            Action::Input(Input {
+                key,
+                ..Input::default()
+            }),
+        );
     }
 }
 
@@ -35,7 +41,9 @@ pub fn plan(n: usize, each: usize) -> Plan {
         sections: (1..=n)
             .map(|i| Section {
                 title: format!("Part {i}: the keeper's year"),
-                main_point: format!("Describe stage {i} of the lighthouse's life, its keepers and its storms."),
+                main_point: format!(
+                    "Describe stage {i} of the lighthouse's life, its keepers and its storms."
+                ),
                 target_words: each,
                 state: SectionState::Planned,
             })
@@ -46,7 +54,9 @@ pub fn plan(n: usize, each: usize) -> Plan {
 
 /// `n` words of prose with paragraph breaks every 60 words.
 pub fn prose(n: usize) -> String {
-    let words = ["the", "keeper", "climbed", "stairs", "while", "light", "turned", "over", "black", "water."];
+    let words = [
+        "the", "keeper", "climbed", "stairs", "while", "light", "turned", "over", "black", "water.",
+    ];
     let mut out = String::with_capacity(n * 7);
     for i in 0..n {
         out.push_str(words[i % words.len()]);
@@ -59,7 +69,10 @@ pub fn prose(n: usize) -> String {
 pub fn review(n: usize, each: usize, size: (u16, u16)) -> State {
     let mut state = fresh();
     update(&mut state, Action::Resize(size.0, size.1));
-    type_text(&mut state, &format!("Write a {}-word history of a lighthouse", n * each));
+    type_text(
+        &mut state,
+        &format!("Write a {}-word history of a lighthouse", n * each),
+    );
     update(&mut state, Action::Submit);
     update(&mut state, Action::PlanFinished(Ok(plan(n, each))));
     state
@@ -71,16 +84,50 @@ pub fn writing(n: usize, each: usize, done: usize, streaming: usize, size: (u16,
     update(&mut state, Action::StartWriting);
     for i in 0..done.min(n) {
         let text = prose(each);
-        update(&mut state, job(JobEvent::SectionStarted { index: i, title: String::new(), target_words: each }));
-        update(&mut state, job(JobEvent::SectionDone { index: i, words: each, text, usage: None }));
+        update(
+            &mut state,
+            job(JobEvent::SectionStarted {
+                index: i,
+                title: String::new(),
+                target_words: each,
+            }),
+        );
+        update(
+            &mut state,
+            job(JobEvent::SectionDone {
+                index: i,
+                words: each,
+                text,
+                usage: None,
+            }),
+        );
     }
     if done < n {
-        update(&mut state, job(JobEvent::SectionStarted { index: done, title: String::new(), target_words: each }));
-        update(&mut state, job(JobEvent::Delta { index: done, text: prose(streaming) }));
+        update(
+            &mut state,
+            job(JobEvent::SectionStarted {
+                index: done,
+                title: String::new(),
+                target_words: each,
+            }),
+        );
+        update(
+            &mut state,
+            job(JobEvent::Delta {
+                index: done,
+                text: prose(streaming),
+            }),
+        );
     }
     for t in 1..=12 {
         for _ in 0..t * 3 {
-            update(&mut state, job(JobEvent::Delta { index: done.min(n - 1), text: String::new() }));
+            update(
+                &mut state,
+                job(JobEvent::Delta {
+                    index: done.min(n - 1),
+                    text: String::new(),
+                }),
+            );
         }
         update(&mut state, Action::Tick(t * 1000));
     }

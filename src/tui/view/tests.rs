@@ -29,13 +29,21 @@ fn render(state: &mut State, (w, h): (u16, u16)) -> String {
 fn screens(size: (u16, u16)) -> Vec<(&'static str, State)> {
     let mut prompt = fixtures::fresh();
     update(&mut prompt, Action::Resize(size.0, size.1));
-    fixtures::type_text(&mut prompt, "Write a 5000-word history of a lighthouse\nin five parts.");
+    fixtures::type_text(
+        &mut prompt,
+        "Write a 5000-word history of a lighthouse\nin five parts.",
+    );
     let review = fixtures::review(5, 1000, size);
     let writing = fixtures::writing(5, 1000, 2, 430, size);
     let mut help = fixtures::writing(5, 1000, 2, 430, size);
     update(&mut help, Action::Help);
     let mut error = fixtures::writing(5, 1000, 2, 430, size);
-    update(&mut error, Action::Exported(Err("cannot write /nope/doc.md: No such file or directory".into())));
+    update(
+        &mut error,
+        Action::Exported(Err(
+            "cannot write /nope/doc.md: No such file or directory".into()
+        )),
+    );
     assert!(matches!(error.overlay, Overlay::Error(_)));
     vec![
         ("prompt", prompt),
