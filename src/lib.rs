@@ -11,6 +11,7 @@ pub mod config;
 pub mod export;
 pub mod plan;
 pub mod prompt;
+pub mod store;
 pub mod text;
 pub mod tui;
 pub mod writer;

@@ -147,7 +147,7 @@ async fn http_errors_keep_status_and_message() {
     let backend = OpenAiBackend::connect(settings(&server.url)).await.unwrap();
     let err = backend.stream(request()).await.err().expect("an error");
     assert!(
-        matches!(&err, BackendError::Status { status: 400, message } if message.contains("context size")),
+        matches!(&err, BackendError::Status { status: 400, message, .. } if message.contains("context size")),
         "{err:?}"
     );
     assert!(!err.is_retryable());

@@ -5,6 +5,11 @@ use crate::support::{run_cli, strings};
 use longwriter::text::count_words;
 use serde_json::Value;
 
+/// A tag of letters only for section `i` (digits would not count as words).
+pub fn tag(prefix: &str, i: usize) -> String {
+    format!("{prefix}{}", char::from(b'a' + (i % 26) as u8))
+}
+
 /// `n` words of prose in sentences of eight words, each sentence starting with `tag`.
 pub fn prose(tag: &str, n: usize) -> String {
     let filler = [
@@ -46,7 +51,7 @@ fn events(stdout: &[u8]) -> Vec<Value> {
 
 #[tokio::test]
 async fn plan_then_five_sections_in_order_with_ledger() {
-    let texts: Vec<String> = (1..=5).map(|i| prose(&format!("Sec{i}"), 100)).collect();
+    let texts: Vec<String> = (1..=5).map(|i| prose(&tag("Sec", i), 100)).collect();
     let mut replies = vec![Reply::text(agentwrite_plan(5, 100))];
     replies.extend(texts.iter().map(|t| Reply::text(t.clone())));
     let server = ScriptedServer::start(replies).await;
@@ -119,7 +124,7 @@ async fn a_section_cut_by_length_is_continued_without_a_duplicated_seam() {
         .join(" ");
     let second_b_new = prose("Gamma", 40);
     let replies = vec![
-        Reply::text(agentwrite_plan(2, 50)),
+        Reply::text(agentwrite_plan(2, 60)),
         Reply::text(first.clone()),
         Reply::length(second_a.clone()),
         Reply::text(format!("{echo_tail} {second_b_new}")),
@@ -132,7 +137,7 @@ async fn a_section_cut_by_length_is_continued_without_a_duplicated_seam() {
             "write",
             "A story",
             "--words",
-            "100",
+            "120",
             "--base-url",
             &server.url,
             "-o",
@@ -172,7 +177,7 @@ async fn a_section_cut_by_length_is_continued_without_a_duplicated_seam() {
 
 #[tokio::test]
 async fn each_request_extends_the_previous_one_over_ten_sections() {
-    let texts: Vec<String> = (1..=10).map(|i| prose(&format!("S{i}"), 60)).collect();
+    let texts: Vec<String> = (1..=10).map(|i| prose(&tag("S", i), 60)).collect();
     let mut replies = vec![Reply::text(agentwrite_plan(10, 60))];
     replies.extend(texts.iter().map(|t| Reply::text(t.clone())));
     let server = ScriptedServer::start(replies).await;
@@ -245,7 +250,7 @@ async fn an_unusable_plan_is_re_asked_then_replaced_by_a_flagged_fallback() {
         Reply::text("I cannot help with that."),
         Reply::text("Sorry, no."),
     ];
-    replies.extend((0..20).map(|i| Reply::text(prose(&format!("F{i}"), 30))));
+    replies.extend((0..20).map(|i| Reply::text(prose(&tag("F", i), 30))));
     let server = ScriptedServer::start(replies).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("doc.md");
@@ -310,7 +315,7 @@ async fn plan_command_prints_the_parsed_plan() {
     );
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("  1. Part 1 (300 words)"), "{text}");
-    assert!(text.contains("Total: 900 words in 3 sections"), "{text}");
+    assert!(text.contains("Total: 900 words in 3 section(s)"), "{text}");
     let output = run_cli(
         strings(&[
             "plan",
@@ -375,7 +380,7 @@ async fn retries_after_429_and_503_then_succeeds() {
         Reply::Status {
             code: 429,
             body: r#"{"error":{"message":"slow down"}}"#.into(),
-            retry_after: Some(0),
+            retry_after: Some(1),
         },
         Reply::text(agentwrite_plan(1, 40)),
         Reply::Status {
@@ -416,6 +421,11 @@ async fn retries_after_429_and_503_then_succeeds() {
     assert_eq!(retries.len(), 2, "{retries:?}");
     assert!(retries[0]["error"].as_str().unwrap().contains("429"));
     assert!(retries[1]["error"].as_str().unwrap().contains("503"));
+    assert_eq!(retries[0]["delay_ms"], 1000, "Retry-After is honoured");
+    assert_eq!(
+        retries[1]["delay_ms"], 10,
+        "backoff from the config otherwise"
+    );
 }
 
 #[tokio::test]
@@ -459,4 +469,157 @@ async fn a_broken_stream_is_continued_from_the_text_received() {
     );
     let doc = std::fs::read_to_string(&out).unwrap();
     assert_eq!(doc, format!("Part 1\n\n{part}\n\n{rest}\n"));
+}
+
+#[tokio::test]
+async fn an_overrun_is_cut_at_the_last_sentence_under_150_percent() {
+    let long = prose("Over", 200);
+    let server = ScriptedServer::start(vec![
+        Reply::text(agentwrite_plan(1, 80)),
+        Reply::text(long.clone()),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_cli(
+        strings(&[
+            "write",
+            "A note",
+            "--words",
+            "80",
+            "--base-url",
+            &server.url,
+            "--json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events = events(&output.stdout);
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "section_done")
+        .unwrap();
+    let text = done["text"].as_str().unwrap();
+    assert_eq!(
+        count_words(text),
+        120,
+        "cut to 120 words, the last full sentence under 1.5 x 80"
+    );
+    assert!(long.starts_with(text) && text.ends_with('.'), "{text}");
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_cleanly_and_keeps_the_text() {
+    use std::io::BufRead;
+    let first = prose("Done", 60);
+    let partial = prose("Partial", 20);
+    let replies = vec![
+        Reply::text(agentwrite_plan(2, 60)),
+        Reply::text(first.clone()),
+        Reply::Stall {
+            text: partial.clone(),
+        },
+    ];
+    let server = ScriptedServer::start(replies).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("doc.md");
+    let mut child = std::process::Command::new(crate::support::binary())
+        .args([
+            "write",
+            "A story",
+            "--words",
+            "120",
+            "--base-url",
+            &server.url,
+            "--json",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .env("LONGWRITER_CONFIG_DIR", dir.path())
+        .env("LONGWRITER_DATA", dir.path().join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id().to_string();
+    let wanted = partial.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut streamed = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if event["event"] == "delta" && event["index"] == 1 {
+                streamed.push_str(event["text"].as_str().unwrap());
+                if streamed.trim_end() == wanted.trim_end() {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-INT", &pid])
+                        .status();
+                }
+            }
+        }
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let doc = std::fs::read_to_string(&out).unwrap();
+    assert!(doc.contains(&first), "the finished section is kept: {doc}");
+    assert!(
+        doc.contains(partial.trim_end()),
+        "the half-written section is kept: {doc}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_section_is_continued_once_only() {
+    let short_a = prose("Tiny", 24);
+    let short_b = prose("Small", 16);
+    let replies = vec![
+        Reply::text(agentwrite_plan(1, 100)),
+        Reply::text(short_a.clone()),
+        Reply::text(short_b.clone()),
+    ];
+    let server = ScriptedServer::start(replies).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_cli(
+        strings(&[
+            "write",
+            "A note",
+            "--words",
+            "100",
+            "--base-url",
+            &server.url,
+            "--json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events = events(&output.stdout);
+    let continuing: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "continuing")
+        .collect();
+    assert_eq!(
+        continuing.len(),
+        1,
+        "continued exactly once: {continuing:?}"
+    );
+    assert_eq!(continuing[0]["words"], 24);
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "section_done")
+        .unwrap();
+    assert_eq!(done["text"], format!("{short_a}\n\n{short_b}"));
+    assert_eq!(server.requests().len(), 3);
 }

@@ -5,5 +5,7 @@ mod support;
 mod backend_protocol;
 mod cli_errors;
 mod cli_write;
+mod plan;
 mod real_model;
+mod store;
 mod studio;

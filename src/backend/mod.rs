@@ -177,6 +177,8 @@ pub enum BackendError {
         status: u16,
         /// The server's message.
         message: String,
+        /// Seconds the server asked us to wait (`Retry-After`), if it said.
+        retry_after: Option<u64>,
     },
     /// The server answered something that is not the OpenAI API.
     #[error("the server at {url} did not answer with JSON (it sent {excerpt:?}); is --base-url the API root, e.g. http://127.0.0.1:8000/v1?")]
@@ -217,6 +219,17 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// The wait the server asked for before trying again, if any.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Status {
+                retry_after: Some(secs),
+                ..
+            } => Some(std::time::Duration::from_secs(*secs)),
+            _ => None,
+        }
+    }
+
     /// Whether trying again may succeed: connection failures, 408/429/5xx, broken streams.
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -4,9 +4,15 @@
 //! usage error before anything is sent); `main` only maps `CliError` to an exit code.
 
 mod connect;
+pub mod detach;
+mod job;
 mod progress;
+mod projects;
 mod run;
 mod studio;
+
+pub use detach::{ResumeArgs, WorkerArgs};
+pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
 
 use crate::export::Format;
 use clap::{Args, Parser, Subcommand};
@@ -97,8 +103,25 @@ pub struct BackendArgs {
 pub enum Command {
     /// Ask the model for a plan and print it.
     Plan(PlanArgs),
-    /// Plan and write a whole document.
+    /// Plan and write a whole document (a new project in the store).
     Write(WriteArgs),
+    /// List the projects in the store.
+    List(ListArgs),
+    /// Show a project: state, plan, words per section.
+    Show(ProjectArg),
+    /// Continue a stopped, failed or interrupted project where it left off.
+    Resume(ResumeArgs),
+    /// Export a project's text so far to a file.
+    Export(ExportArgs),
+    /// Delete a project.
+    Rm(RmArgs),
+    /// Stop a running (for example detached) project cleanly.
+    Stop(ProjectArg),
+    /// Follow a running project live, read-only, until it ends.
+    Attach(ProjectArg),
+    /// Internal: the background worker of a detached run.
+    #[command(name = "__worker", hide = true)]
+    Worker(WorkerArgs),
 }
 
 /// Flags of `plan`.
@@ -131,6 +154,9 @@ pub struct WriteArgs {
     /// Print the job's events as JSON lines on stdout instead of progress bars.
     #[arg(long)]
     pub json: bool,
+    /// Write in a background worker that survives the terminal; prints the project id.
+    #[arg(long)]
+    pub detach: bool,
 }
 
 /// Runs the parsed command line; returns the exit code.
@@ -138,6 +164,14 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Some(Command::Plan(args)) => run::plan(&cli.backend, args).await,
         Some(Command::Write(args)) => run::write(&cli.backend, args).await,
+        Some(Command::List(args)) => projects::list(args),
+        Some(Command::Show(args)) => projects::show(args),
+        Some(Command::Resume(args)) => detach::resume(&cli.backend, args).await,
+        Some(Command::Export(args)) => projects::export(args),
+        Some(Command::Rm(args)) => projects::rm(args),
+        Some(Command::Stop(args)) => projects::stop(args).await,
+        Some(Command::Attach(args)) => projects::attach(args).await,
+        Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
         None => studio::run(&cli.backend, cli.theme).await,
     }
 }

@@ -70,7 +70,7 @@ impl Tally {
                 self.target = plan.total_target();
                 self.started = Some(Instant::now());
                 Some(format!(
-                    "plan: {} sections, {} words{}",
+                    "plan: {} section(s), {} words{}",
                     plan.sections.len(),
                     plan.total_target(),
                     if plan.fallback { " (fallback)" } else { "" }
@@ -126,12 +126,28 @@ impl Tally {
             )),
             JobEvent::Warning { message } => Some(format!("warning: {message}")),
             JobEvent::Failed { error } => Some(format!("failed: {error}")),
-            JobEvent::Done { ledger } => Some(format!(
-                "done: {} of {} words",
-                ledger.written, ledger.planned
-            )),
+            JobEvent::Done { ledger } => Some(ledger_table(ledger)),
         }
     }
+}
+
+/// The word ledger as a small table: planned and written words per section and in total.
+fn ledger_table(ledger: &crate::writer::Ledger) -> String {
+    let mut out = String::from("done. Word ledger (planned / written):\n");
+    for (i, line) in ledger.sections.iter().enumerate() {
+        let title: String = line.title.chars().take(40).collect();
+        out.push_str(&format!(
+            "  {:>3}. {title:<40} {:>6} / {:<6}\n",
+            i + 1,
+            line.planned,
+            line.written
+        ));
+    }
+    out.push_str(&format!(
+        "       {:<40} {:>6} / {:<6}",
+        "total", ledger.planned, ledger.written
+    ));
+    out
 }
 
 fn format_secs(secs: f64) -> String {
@@ -186,7 +202,7 @@ impl Reporter {
                     tally.sections
                 ));
                 bar.set_message(tally.rate_line());
-                if let (Some(line), false) = (line, matches!(event, JobEvent::SectionDone { .. })) {
+                if let Some(line) = line {
                     bar.println(line);
                 }
             }

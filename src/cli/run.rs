@@ -2,16 +2,18 @@
 //! save the document after every section so that a crash or Ctrl-C keeps what was written.
 
 use super::connect::{self, Setup};
+use super::detach;
+use super::job::{self, RunOptions};
 use super::progress::Reporter;
 use super::{BackendArgs, CliError, PlanArgs, WriteArgs, EXIT_OK, MAX_WORDS};
 use crate::backend::ChatMessage;
 use crate::export::{self, Format};
 use crate::plan::Plan;
+use crate::store::{BackendRecord, NewProject, Store};
 use crate::text::{detect_language, target_length_or_default};
 use crate::writer::{Document, Job, JobEvent, SectionDraft, Writer, WriterError};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Validates the instruction and length and makes the job.
@@ -61,7 +63,7 @@ pub async fn plan(args: &BackendArgs, p: PlanArgs) -> Result<i32, CliError> {
     let (tx, rx) = unbounded_channel();
     let cancel = CancellationToken::new();
     cancel_on_ctrl_c(cancel.clone());
-    let shower = tokio::spawn(show_events(rx, Reporter::new(false), None));
+    let shower = tokio::spawn(show_events(rx, Reporter::new(false), None, None));
     let writer = Writer::new(backend, setup.prompts.clone(), tx, cancel);
     let result = writer.plan(&job).await;
     drop(writer);
@@ -90,7 +92,7 @@ fn plan_listing(plan: &Plan) -> String {
         ));
     }
     out.push_str(&format!(
-        "Total: {} words in {} sections",
+        "Total: {} words in {} section(s)",
         plan.total_target(),
         plan.sections.len()
     ));
@@ -103,19 +105,20 @@ fn plan_listing(plan: &Plan) -> String {
 
 /// Where and how the document is saved while it is written.
 #[derive(Clone)]
-struct OutputFile {
-    path: PathBuf,
-    format: Format,
+pub(super) struct OutputFile {
+    pub path: PathBuf,
+    pub format: Format,
 }
 
 impl OutputFile {
-    fn save(&self, document: &Document) -> Result<(), CliError> {
+    pub(super) fn save(&self, document: &Document) -> Result<(), CliError> {
         export::write_atomic(&self.path, &export::render(document, self.format))
             .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", self.path.display())))
     }
 }
 
-/// `longwriter write`.
+/// `longwriter write`: connects, creates the project in the store, then runs it here or, with
+/// `--detach`, in a background worker.
 pub async fn write(args: &BackendArgs, w: WriteArgs) -> Result<i32, CliError> {
     let setup = connect::setup(args)?;
     let job = make_job(&w.instruction, w.words, &setup)?;
@@ -127,36 +130,48 @@ pub async fn write(args: &BackendArgs, w: WriteArgs) -> Result<i32, CliError> {
         check_output(&out.path)?;
     }
     let backend = connect::backend(args, &setup).await?;
-    let (tx, rx) = unbounded_channel();
-    let cancel = CancellationToken::new();
-    cancel_on_ctrl_c(cancel.clone());
-    let shower: JoinHandle<()> =
-        tokio::spawn(show_events(rx, Reporter::new(w.json), output.clone()));
-    let writer = Writer::new(backend, setup.prompts.clone(), tx, cancel);
-    let plan = match writer.plan(&job).await {
-        Ok(plan) => plan,
-        Err(e) => {
-            drop(writer);
-            let _ = shower.await;
-            return Err(job_error(e));
-        }
-    };
-    let document = Document::new(
-        job.instruction.clone(),
-        job.target_words,
-        job.language,
-        plan,
+    let store = Store::open_default().map_err(job::store_error)?;
+    let project = store
+        .create(NewProject {
+            instruction: job.instruction.clone(),
+            target_words: job.target_words,
+            language: job.language,
+            settings: job.settings.clone(),
+            backend: BackendRecord {
+                base_url: args
+                    .base_url
+                    .clone()
+                    .or_else(|| setup.file.backend.base_url.clone()),
+                model: args
+                    .model
+                    .clone()
+                    .or_else(|| setup.file.backend.model.clone()),
+                api_key_env: args
+                    .api_key_env
+                    .clone()
+                    .or_else(|| setup.file.backend.api_key_env.clone()),
+                served_by: None,
+            },
+        })
+        .map_err(job::store_error)?;
+    eprintln!(
+        "longwriter: project {} \"{}\" in {}",
+        project.id(),
+        project.manifest.title,
+        project.dir().display()
     );
-    let outcome = writer.write(&job, document).await;
-    drop(writer);
-    let _ = shower.await;
-    match &output {
-        Some(out) => out.save(&outcome.document)?,
-        None if !w.json => print!("{}", export::render(&outcome.document, w.format)),
-        None => {}
+    if w.detach {
+        return detach::start(&project, args, output.as_ref());
     }
-    outcome.result.map_err(job_error)?;
-    Ok(EXIT_OK)
+    let lock = job::lock(&project)?;
+    let options = RunOptions {
+        json: w.json,
+        output,
+        print: true,
+        restart_section: false,
+        detached: false,
+    };
+    job::run(project, lock, &setup, backend, options).await
 }
 
 fn check_output(path: &Path) -> Result<(), CliError> {
@@ -170,16 +185,16 @@ fn check_output(path: &Path) -> Result<(), CliError> {
 
 /// Shows events until the writer is dropped; with an output file, saves the document after
 /// every finished section from the events' own copy of the text.
-async fn show_events(
+pub(super) async fn show_events(
     mut rx: UnboundedReceiver<JobEvent>,
     mut reporter: Reporter,
     output: Option<OutputFile>,
+    mut mirror: Option<Document>,
 ) {
-    let mut mirror: Option<Document> = None;
     while let Some(event) = rx.recv().await {
         reporter.show(&event);
         match &event {
-            JobEvent::PlanReady { plan } => {
+            JobEvent::PlanReady { plan } if mirror.is_none() => {
                 mirror = Some(Document::new(
                     String::new(),
                     plan.total_target(),
@@ -252,6 +267,6 @@ mod tests {
         };
         let text = plan_listing(&plan);
         assert!(text.contains("  1. A (5 words)"));
-        assert!(text.contains("Total: 5 words in 1 sections (fallback plan"));
+        assert!(text.contains("Total: 5 words in 1 section(s) (fallback plan"));
     }
 }

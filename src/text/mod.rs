@@ -10,7 +10,7 @@
 mod count;
 mod cues;
 mod length;
-mod numerals;
+pub(crate) mod numerals;
 
 pub use count::{count_words, detect_language};
 pub use length::extract_target_length;

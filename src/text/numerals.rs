@@ -74,7 +74,8 @@ fn cjk_unit(c: char) -> Option<u64> {
     })
 }
 
-fn is_cjk_numeral(c: char) -> bool {
+/// True for characters that make up a Chinese numeral.
+pub(crate) fn is_cjk_numeral(c: char) -> bool {
     cjk_digit(c).is_some() || cjk_unit(c).is_some()
 }
 

@@ -11,6 +11,9 @@ use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+/// The longest `Retry-After` honoured; a server asking for more is retried after this.
+const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// How a generation ended.
 #[derive(Debug)]
 pub(crate) enum Ending {
@@ -20,6 +23,8 @@ pub(crate) enum Ending {
     OverBound,
     /// The stream broke after some text arrived.
     Broken(BackendError),
+    /// The user stopped the job after some text arrived; the text is kept.
+    Cancelled,
 }
 
 /// The text of one generation and how it ended.
@@ -77,7 +82,11 @@ impl Generator<'_> {
         error: &BackendError,
         events: &UnboundedSender<JobEvent>,
     ) -> Result<(), WriterError> {
-        let delay = self.retry.delay(attempt);
+        // A server's Retry-After wins over our backoff, within a sane cap.
+        let delay = match error.retry_after() {
+            Some(asked) => asked.min(MAX_RETRY_AFTER),
+            None => self.retry.delay(attempt),
+        };
         let _ = events.send(JobEvent::Retrying {
             attempt,
             max_attempts: self.retry.max_attempts,
@@ -103,7 +112,15 @@ impl Generator<'_> {
         let mut text = String::new();
         loop {
             let item = tokio::select! {
-                _ = self.cancel.cancelled() => return Err(WriterError::Cancelled),
+                _ = self.cancel.cancelled() => {
+                    let rest = seam.finish();
+                    emit(sink, &rest);
+                    text.push_str(&rest);
+                    if text.is_empty() {
+                        return Err(WriterError::Cancelled);
+                    }
+                    return Ok(Generated { text, ending: Ending::Cancelled, usage: None });
+                }
                 item = stream.next() => item,
             };
             let chunk = match item {

@@ -59,6 +59,21 @@ impl Default for WriterSettings {
     }
 }
 
+/// Rebuilds the conversation of section `index` from its saved text: the step request the
+/// writer would have sent, then the text as one assistant turn. A store that keeps only text
+/// uses it to resume; `write` then continues an unfinished section with a continue turn.
+pub fn restore_draft(
+    prompts: &Prompts,
+    document: &Document,
+    index: usize,
+    text: String,
+) -> Result<SectionDraft, PromptError> {
+    let step = conversation::step_turn(prompts, document, index)?;
+    Ok(SectionDraft {
+        turns: vec![step, crate::backend::ChatMessage::assistant(text)],
+    })
+}
+
 /// Why a job stopped before its end.
 #[derive(Debug, thiserror::Error)]
 pub enum WriterError {
@@ -71,6 +86,35 @@ pub enum WriterError {
     /// The user stopped the job.
     #[error("stopped by the user")]
     Cancelled,
+}
+
+/// Drops plan entries that only echo the plan request's own wording: its example lines with
+/// `<placeholders>`, or sentences made (almost) entirely of the template's words. Weak and base
+/// models often repeat the prompt instead of answering it, and such a "plan" would steer every
+/// section into nonsense. Words of the user's instruction do not count as echoes.
+fn drop_echoes(
+    raw: Vec<plan::RawSection>,
+    request: &str,
+    instruction: &str,
+) -> Vec<plan::RawSection> {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let template: std::collections::HashSet<String> = words(&request.replace(instruction, " "))
+        .into_iter()
+        .collect();
+    let echoes = |text: &str| {
+        let point = words(text);
+        let placeholder = text.contains('<') && text.contains('>');
+        let copied = point.iter().filter(|w| template.contains(*w)).count();
+        placeholder || (point.len() >= 4 && copied * 100 >= point.len() * 85)
+    };
+    raw.into_iter()
+        .filter(|s| !echoes(&s.main_point) && !s.title.as_deref().is_some_and(echoes))
+        .collect()
 }
 
 /// The result of writing: the document as far as it got, and how it ended.
@@ -138,14 +182,26 @@ impl Writer {
                 words_before: 0,
             };
             let reply = self.generator(job).run(&request, sink).await?;
-            match plan::parse_plan(&reply.text)
-                .and_then(|raw| plan::build_plan(raw, job.target_words))
-            {
+            if matches!(reply.ending, generate::Ending::Cancelled) {
+                return Err(WriterError::Cancelled);
+            }
+            let raw = plan::parse_plan(&reply.text)
+                .map(|raw| drop_echoes(raw, &request.messages[0].content, &job.instruction));
+            let built = match raw {
+                Ok(raw) if raw.is_empty() => Err(
+                    "the reply only repeated the wording of the request and its \
+                     example lines; write a plan for this text instead"
+                        .to_string(),
+                ),
+                Ok(raw) => plan::build_plan(raw, job.target_words).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match built {
                 Ok(plan) => {
                     self.emit(JobEvent::PlanReady { plan: plan.clone() });
                     return Ok(plan);
                 }
-                Err(e) => reason = e.to_string(),
+                Err(e) => reason = e,
             }
         }
         let plan = plan::fallback_plan(job.target_words, job.language == Language::Chinese);
@@ -187,5 +243,45 @@ impl Writer {
             document,
             result: Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(title: Option<&str>, point: &str) -> plan::RawSection {
+        plan::RawSection {
+            title: title.map(str::to_string),
+            main_point: point.into(),
+            target_words: Some(100),
+        }
+    }
+
+    #[test]
+    fn echoed_prompt_lines_are_dropped() {
+        let instruction = "Write a 600-word essay on why lighthouses matter";
+        let request = format!(
+            "The request: {instruction}\nThe finished text must be about 600 words long.\n\
+             Paragraph 1 - Title: <short title> - Main Point: <what this section says>"
+        );
+        let kept = drop_echoes(
+            vec![
+                raw(Some("<short title>"), "<what this section says>"),
+                raw(
+                    Some("The finished text must be long"),
+                    "The finished text must be about long.",
+                ),
+                raw(None, "Explain why lighthouses matter to sailors"),
+                raw(Some("Storms"), "How the keeper survived the storm of 1902."),
+            ],
+            &request,
+            instruction,
+        );
+        let expected = vec![
+            raw(None, "Explain why lighthouses matter to sailors"),
+            raw(Some("Storms"), "How the keeper survived the storm of 1902."),
+        ];
+        assert_eq!(kept, expected);
     }
 }

@@ -58,7 +58,7 @@ pub(super) async fn write_section(
     loop {
         let before = document.drafts[index].text();
         let words_before = count_words(&before);
-        let wanted = target.saturating_sub(words_before).max(target / 4).max(16);
+        let wanted = target.saturating_sub(words_before).max(24);
         let request = section_request(document, index, job, wanted);
         let sink = Sink {
             events: &writer.events,
@@ -74,6 +74,7 @@ pub(super) async fn write_section(
             .push(ChatMessage::assistant(generated.text));
         let words = document.drafts[index].words();
         let next = match generated.ending {
+            Ending::Cancelled => return Err(WriterError::Cancelled),
             Ending::OverBound => Next::Finish,
             Ending::Finished(FinishReason::Length)
                 if words < target && continuations < job.settings.max_continuations =>

@@ -19,6 +19,7 @@ pub async fn run_cli(args: Vec<String>, config_dir: &std::path::Path) -> Output 
         std::process::Command::new(binary())
             .args(&args)
             .env("LONGWRITER_CONFIG_DIR", &config_dir)
+            .env("LONGWRITER_DATA", config_dir.join("data"))
             .env_remove("LONGWRITER_BASE_URL")
             .env("NO_COLOR", "1")
             .output()

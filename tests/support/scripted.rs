@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,15 @@ pub enum Reply {
     Broken { text: String },
     /// A raw SSE body, sent in the given byte pieces.
     Raw(Vec<Vec<u8>>),
+    /// Stream `text`, then keep the connection open without sending anything more.
+    Stall { text: String },
+    /// Stream `text` like `Text`, waiting `delay_ms` before each piece (so a test can act
+    /// mid-section); the send time of every piece is logged (see `sent`).
+    Slow {
+        text: String,
+        finish: &'static str,
+        delay_ms: u64,
+    },
 }
 
 impl Reply {
@@ -51,6 +61,7 @@ impl Reply {
 struct Inner {
     replies: VecDeque<Reply>,
     requests: Vec<Value>,
+    sent: Vec<(std::time::Instant, String)>,
 }
 
 /// A running scripted server.
@@ -88,6 +99,7 @@ impl ScriptedServer {
         let inner = Arc::new(Mutex::new(Inner {
             replies: replies.into(),
             requests: Vec::new(),
+            sent: Vec::new(),
         }));
         let state = AppState {
             inner: inner.clone(),
@@ -115,6 +127,11 @@ impl ScriptedServer {
     /// Every chat request received so far, as JSON bodies.
     pub fn requests(&self) -> Vec<Value> {
         self.inner.lock().expect("lock").requests.clone()
+    }
+
+    /// When each piece of a `Slow` reply was sent, with its text.
+    pub fn sent(&self) -> Vec<(std::time::Instant, String)> {
+        self.inner.lock().expect("lock").sent.clone()
     }
 
     /// Replies not yet used.
@@ -169,6 +186,23 @@ async fn chat(
         Reply::Text { text, finish } => sse(text_events(&text, Some(finish))),
         Reply::Broken { text } => sse(text_events(&text, None)),
         Reply::Raw(pieces) => sse(pieces),
+        Reply::Slow {
+            text,
+            finish,
+            delay_ms,
+        } => slow(state.inner.clone(), &text, finish, delay_ms),
+        Reply::Stall { text } => {
+            let head = futures::stream::iter(
+                text_events(&text, None)
+                    .into_iter()
+                    .map(|p| Ok(Bytes::from(p))),
+            );
+            let body = head.chain(futures::stream::pending::<Result<Bytes, std::io::Error>>());
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/event-stream")
+                .body(Body::from_stream(body))
+                .expect("valid response")
+        }
         Reply::Status {
             code,
             body,
@@ -217,6 +251,28 @@ fn text_events(text: &str, finish: Option<&str>) -> Vec<Vec<u8>> {
         events.push(b"data: [DONE]\n\n".to_vec());
     }
     events
+}
+
+/// A `Slow` reply: the pieces of `text_events`, each after `delay_ms`, logged when sent.
+fn slow(inner: Arc<Mutex<Inner>>, text: &str, finish: &str, delay_ms: u64) -> Response {
+    let pieces = text_events(text, Some(finish));
+    let stream = futures::stream::iter(pieces).then(move |piece| {
+        let inner = inner.clone();
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            let shown = String::from_utf8_lossy(&piece).into_owned();
+            inner
+                .lock()
+                .expect("lock")
+                .sent
+                .push((std::time::Instant::now(), shown));
+            Ok::<_, std::io::Error>(Bytes::from(piece))
+        }
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(stream))
+        .expect("valid response")
 }
 
 /// One SSE `data:` event.

@@ -185,7 +185,7 @@ fn choose_model(
     url: &str,
 ) -> Result<String, BackendError> {
     match wanted {
-        Some(model) if available.is_empty() || available.iter().any(|m| *m == model) => Ok(model),
+        Some(model) if available.is_empty() || available.contains(&model) => Ok(model),
         Some(model) => Err(BackendError::UnknownModel {
             model,
             url: url.to_string(),
@@ -205,10 +205,16 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
     if status.is_success() {
         return Ok(response);
     }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let body = response.text().await.unwrap_or_default();
     Err(BackendError::Status {
         status: status.as_u16(),
         message: wire::error_message(&body),
+        retry_after,
     })
 }
 

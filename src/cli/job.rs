@@ -1,0 +1,276 @@
+//! Running a job against a stored project: the one path behind `write`, `resume` and the
+//! detached worker. Takes the project's lock, recovers its journal, rebuilds the document,
+//! runs the writer with the store's recorder between its events and the display, and sets the
+//! job's final state. Signals: Ctrl-C and SIGTERM (`longwriter stop`) stop cleanly; SIGHUP
+//! (the terminal went away) flushes the journal and exits at once.
+
+use super::connect::{self, Setup};
+use super::progress::Reporter;
+use super::run::{show_events, OutputFile};
+use super::{BackendArgs, CliError, EXIT_OK};
+use crate::backend::Backend;
+use crate::store::{
+    GatedBackend, JobState, PauseGate, Project, ProjectLock, Recorder, RecorderOptions, StoreError,
+};
+use crate::writer::{Document, Job, JobEvent, Writer, WriterError};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc::unbounded_channel;
+use tokio_util::sync::CancellationToken;
+
+/// Exit code after SIGHUP (128 + 1).
+pub const EXIT_HANGUP: i32 = 129;
+
+/// How a job run is shown and finished.
+pub struct RunOptions {
+    /// JSON lines instead of progress.
+    pub json: bool,
+    /// Export here at the end (and after every section).
+    pub output: Option<OutputFile>,
+    /// Print the document on stdout at the end when there is no output file.
+    pub print: bool,
+    /// Start the section in progress over instead of continuing it.
+    pub restart_section: bool,
+    /// A detached worker: SIGHUP is ignored rather than a reason to stop.
+    pub detached: bool,
+}
+
+/// Why the job was asked to stop.
+#[derive(Clone, Default)]
+pub struct StopSignal {
+    /// Fires on any stop.
+    pub token: CancellationToken,
+    reason: Arc<AtomicU8>,
+}
+
+const INTERRUPT: u8 = 1;
+const TERMINATE: u8 = 2;
+const HANGUP: u8 = 3;
+
+impl StopSignal {
+    /// Listens for SIGINT, SIGTERM and (unless `detached`) SIGHUP.
+    pub fn install(detached: bool) -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let stop = Self::default();
+        let mut kinds = vec![
+            (SignalKind::interrupt(), INTERRUPT),
+            (SignalKind::terminate(), TERMINATE),
+        ];
+        if !detached {
+            kinds.push((SignalKind::hangup(), HANGUP));
+        }
+        for (kind, code) in kinds {
+            let Ok(mut s) = signal(kind) else { continue };
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                if s.recv().await.is_some() {
+                    let _ =
+                        stop.reason
+                            .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+                    stop.token.cancel();
+                }
+            });
+        }
+        stop
+    }
+
+    fn reason(&self) -> u8 {
+        self.reason.load(Ordering::SeqCst)
+    }
+}
+
+/// Maps store errors to exit codes: problems with the project are usage errors, I/O failures
+/// are failures.
+pub fn store_error(e: StoreError) -> CliError {
+    match e {
+        StoreError::Io { .. } => CliError::Failed(e.to_string()),
+        _ => CliError::Usage(e.to_string()),
+    }
+}
+
+/// Backend flags for a stored project: the command's own flags win, then what the project
+/// recorded when it was created.
+pub fn project_backend_args(args: &BackendArgs, project: &Project) -> BackendArgs {
+    let rec = &project.manifest.backend;
+    let mut out = args.clone();
+    out.base_url = args.base_url.clone().or_else(|| rec.base_url.clone());
+    out.model = args.model.clone().or_else(|| rec.model.clone());
+    out.api_key_env = args.api_key_env.clone().or_else(|| rec.api_key_env.clone());
+    out
+}
+
+/// Locks the project, says so if a dead writer's lock was taken over.
+pub fn lock(project: &Project) -> Result<ProjectLock, CliError> {
+    let lock = ProjectLock::acquire(project.dir(), project.id()).map_err(store_error)?;
+    if let Some(dead) = &lock.took_over {
+        eprintln!(
+            "longwriter: project {}: took over the lock left by {dead}, which is no longer running",
+            project.id()
+        );
+    }
+    Ok(lock)
+}
+
+/// Runs (or continues) the project's job to its end, a stop, or an error.
+pub async fn run(
+    mut project: Project,
+    lock: ProjectLock,
+    setup: &Setup,
+    backend: Arc<dyn Backend>,
+    options: RunOptions,
+) -> Result<i32, CliError> {
+    let stop = StopSignal::install(options.detached);
+    let recovered = project.recover().map_err(store_error)?;
+    if recovered.cut_bytes > 0 {
+        eprintln!(
+            "longwriter: project {}: cut {} bytes of a torn journal record (the process died mid-write)",
+            project.id(),
+            recovered.cut_bytes
+        );
+    }
+    let m = &project.manifest;
+    let job = Job {
+        instruction: m.instruction.clone(),
+        target_words: m.target_words,
+        language: m.language,
+        settings: m.settings.clone(),
+    };
+    let document = project
+        .document(&setup.prompts, &recovered, options.restart_section)
+        .map_err(store_error)?;
+    let gate = PauseGate::new();
+    let backend: Arc<dyn Backend> = Arc::new(GatedBackend::new(backend, gate.clone()));
+    let (show_tx, show_rx) = unbounded_channel();
+    if let Some(doc) = &document {
+        let _ = show_tx.send(JobEvent::PlanReady {
+            plan: doc.plan.clone(),
+        });
+    }
+    let shower = tokio::spawn(show_events(
+        show_rx,
+        Reporter::new(options.json),
+        options.output.clone(),
+        document.clone(),
+    ));
+    let give_up = CancellationToken::new();
+    let recorder_options = RecorderOptions {
+        gate,
+        forward: Some(show_tx),
+        give_up: give_up.clone(),
+    };
+    let recorder = Recorder::new(
+        project,
+        &recovered,
+        options.restart_section,
+        recorder_options,
+    )
+    .map_err(store_error)?;
+    let (tx, rx) = unbounded_channel();
+    let recording = tokio::spawn(recorder.run(rx));
+    let writer = Writer::new(backend, setup.prompts.clone(), tx, stop.token.clone());
+    let outcome = write_all(&writer, &job, document).await;
+    drop(writer);
+    // A second signal while saving gives up on a store that cannot be written.
+    let stop_twice = stop.clone();
+    tokio::spawn(async move {
+        stop_twice.token.cancelled().await;
+        give_up.cancel();
+    });
+    let project = recording
+        .await
+        .map_err(|e| CliError::Failed(format!("the store recorder failed: {e}")))?;
+    let _ = shower.await;
+    finish(project, lock, outcome, &stop, &options)
+}
+
+async fn write_all(
+    writer: &Writer,
+    job: &Job,
+    document: Option<Document>,
+) -> (Option<Document>, Result<(), WriterError>) {
+    let document = match document {
+        Some(d) => d,
+        None => match writer.plan(job).await {
+            Ok(plan) => Document::new(
+                job.instruction.clone(),
+                job.target_words,
+                job.language,
+                plan,
+            ),
+            Err(e) => return (None, Err(e)),
+        },
+    };
+    let outcome = writer.write(job, document).await;
+    (Some(outcome.document), outcome.result)
+}
+
+fn finish(
+    mut project: Project,
+    lock: ProjectLock,
+    (document, result): (Option<Document>, Result<(), WriterError>),
+    stop: &StopSignal,
+    options: &RunOptions,
+) -> Result<i32, CliError> {
+    let m = &mut project.manifest;
+    match &result {
+        Ok(()) => m.state = JobState::Done,
+        Err(WriterError::Cancelled) => m.state = JobState::Stopped,
+        Err(e) => {
+            m.state = JobState::Failed;
+            m.error = Some(e.to_string());
+        }
+    }
+    if let Err(e) = project.save_manifest() {
+        eprintln!("longwriter: {e}");
+    }
+    drop(lock);
+    let hangup = stop.reason() == HANGUP;
+    if let Some(doc) = &document {
+        match &options.output {
+            Some(out) => out.save(doc)?,
+            None if options.print && !options.json && !hangup => {
+                use std::io::Write;
+                let text = crate::export::render(doc, crate::export::Format::Md);
+                let _ = std::io::stdout().write_all(text.as_bytes());
+            }
+            None => {}
+        }
+    }
+    match result {
+        Ok(()) => Ok(EXIT_OK),
+        Err(WriterError::Cancelled) => {
+            let how = match stop.reason() {
+                HANGUP => return Ok(EXIT_HANGUP),
+                TERMINATE => "stopped",
+                _ => "stopped by Ctrl-C",
+            };
+            Err(CliError::Interrupted(format!(
+                "{how}; the text so far is saved: `longwriter resume {}` continues",
+                project.id()
+            )))
+        }
+        Err(WriterError::Prompt(p)) => Err(CliError::Usage(p.to_string())),
+        Err(WriterError::Backend(b)) => Err(CliError::Failed(format!(
+            "{b}; the text so far is saved: `longwriter resume {}` tries again",
+            project.id()
+        ))),
+    }
+}
+
+/// Opens the project named `name` in the default store.
+pub fn open_project(name: &str) -> Result<Project, CliError> {
+    let store = crate::store::Store::open_default().map_err(store_error)?;
+    let dir = store.find(name).map_err(store_error)?;
+    Project::open(&dir).map_err(store_error)
+}
+
+/// Setup and a connected backend for a stored project.
+pub async fn connect_project(
+    args: &BackendArgs,
+    project: &Project,
+) -> Result<(Setup, Arc<dyn Backend>), CliError> {
+    let args = project_backend_args(args, project);
+    let setup = connect::setup(&args)?;
+    let backend = connect::backend(&args, &setup).await?;
+    Ok((setup, backend))
+}

@@ -1,0 +1,333 @@
+//! Turns a job's events into store files: the plan into the manifest, every delta into the
+//! journal, every finished section into its own file.
+//!
+//! Runs as one task between the writer's event channel and whoever shows the events (it
+//! forwards each event after recording it). Every delta is written to the journal as it arrives
+//! (retried every 100 ms after a failure), fsynced every 500 ms and at every section end. When a write fails (disk full,
+//! read-only) the recorder closes the `PauseGate`, which pauses generation, keeps the unsaved
+//! text in memory, retries every second, and opens the gate again once writing works.
+
+use super::gate::PauseGate;
+use super::journal::{Journal, Recovered};
+use super::manifest::JobState;
+use super::project::Project;
+use super::StoreError;
+use crate::plan::SectionState;
+use crate::writer::{JobEvent, Ledger, LedgerLine};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+/// How the recorder runs.
+#[derive(Debug, Clone)]
+pub struct RecorderOptions {
+    /// Closed while the store cannot write.
+    pub gate: PauseGate,
+    /// Where recorded events go next (the progress display), if anywhere.
+    pub forward: Option<UnboundedSender<JobEvent>>,
+    /// Once cancelled, the recorder stops retrying failed writes at the end of the job.
+    pub give_up: CancellationToken,
+}
+
+/// Records one job into one project.
+pub struct Recorder {
+    project: Project,
+    journal: Journal,
+    /// The section in progress and its whole text as recorded (written or pending).
+    current: Option<(usize, String)>,
+    /// Text of a resumed section that the writer will replay as its first delta.
+    replay: Option<String>,
+    /// Finished sections whose files are not written yet.
+    unsaved: BTreeMap<usize, String>,
+    manifest_dirty: bool,
+    /// The journal still holds records of sections already saved in their files.
+    journal_stale: bool,
+    /// The last write error, while writes fail.
+    failing: Option<String>,
+    last_sync: Instant,
+    last_retry: Instant,
+    options: RecorderOptions,
+}
+
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const SYNC_EVERY: Duration = Duration::from_millis(500);
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+impl Recorder {
+    /// A recorder for `project`, whose journal was recovered as `journal` (call
+    /// `Project::recover` first). With `restart_section`, the section in progress starts over.
+    pub fn new(
+        project: Project,
+        journal: &Recovered,
+        restart_section: bool,
+        options: RecorderOptions,
+    ) -> Result<Self, StoreError> {
+        let path = project.journal_path();
+        let mut j = Journal::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let current = first_unfinished(&project).map(|i| (i, journal.text_of(i)));
+        let current = match current {
+            Some((i, text)) if !text.is_empty() && !restart_section => Some((i, text)),
+            _ => {
+                j.clear().map_err(|e| StoreError::io(&path, e))?;
+                None
+            }
+        };
+        let now = Instant::now();
+        Ok(Self {
+            project,
+            journal: j,
+            current,
+            replay: None,
+            unsaved: BTreeMap::new(),
+            manifest_dirty: false,
+            journal_stale: false,
+            failing: None,
+            last_sync: now,
+            last_retry: now,
+            options,
+        })
+    }
+
+    /// Records events until the channel closes, then saves everything (retrying failed writes
+    /// until they work or `give_up` fires) and returns the project.
+    pub async fn run(mut self, mut events: UnboundedReceiver<JobEvent>) -> Project {
+        let mut tick = tokio::time::interval(FLUSH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => self.handle(event),
+                    None => break,
+                },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+        loop {
+            self.persist(true);
+            if self.failing.is_none() || self.options.give_up.is_cancelled() {
+                break;
+            }
+            tokio::select! {
+                _ = self.options.give_up.cancelled() => {}
+                _ = tokio::time::sleep(RETRY_EVERY) => {}
+            }
+        }
+        self.project
+    }
+
+    fn on_tick(&mut self) {
+        if self.failing.is_some() && self.last_retry.elapsed() < RETRY_EVERY {
+            return;
+        }
+        let sync = self.last_sync.elapsed() >= SYNC_EVERY;
+        self.persist(sync);
+    }
+
+    fn handle(&mut self, event: JobEvent) {
+        let mut save_now = false;
+        match &event {
+            JobEvent::Started { backend, .. } => {
+                self.project.manifest.backend.served_by = Some(backend.clone());
+                self.manifest_dirty = true;
+            }
+            JobEvent::PlanReady { plan } => {
+                self.project.manifest.plan = Some(plan.clone());
+                self.project.manifest.state = JobState::Writing;
+                self.project.manifest.ledger = Some(ledger_of(&self.project));
+                self.manifest_dirty = true;
+                save_now = true;
+            }
+            JobEvent::SectionStarted { index, .. } => {
+                self.section_started(*index);
+                save_now = true;
+            }
+            JobEvent::Delta { index, text } => self.delta(*index, text),
+            JobEvent::SectionDone {
+                index, text, words, ..
+            } => {
+                self.unsaved.insert(*index, text.clone());
+                self.set_section_state(*index, SectionState::Done);
+                if let Some(ledger) = self.project.manifest.ledger.as_mut() {
+                    if let Some(line) = ledger.sections.get_mut(*index) {
+                        line.written = *words;
+                    }
+                    ledger.written = ledger.sections.iter().map(|l| l.written).sum();
+                }
+                self.current = None;
+                save_now = true;
+            }
+            JobEvent::Failed { error } => {
+                self.project.manifest.error = Some(error.clone());
+                self.manifest_dirty = true;
+                save_now = true;
+            }
+            JobEvent::Done { ledger } => {
+                self.project.manifest.state = JobState::Done;
+                self.project.manifest.error = None;
+                self.project.manifest.ledger = Some(ledger.clone());
+                self.manifest_dirty = true;
+                save_now = true;
+            }
+            _ => {}
+        }
+        if save_now && (self.failing.is_none() || self.last_retry.elapsed() >= RETRY_EVERY) {
+            self.persist(true);
+        }
+        self.forward(event);
+    }
+
+    fn section_started(&mut self, index: usize) {
+        self.set_section_state(index, SectionState::Writing);
+        match &self.current {
+            Some((i, text)) if *i == index && !text.is_empty() => {
+                self.replay = Some(text.clone());
+            }
+            _ => {
+                self.current = Some((index, String::new()));
+                if self.unsaved.is_empty() && self.failing.is_none() {
+                    if let Err(e) = self.journal.clear() {
+                        self.journal_stale = true;
+                        self.fail(e.to_string());
+                    }
+                } else {
+                    self.journal_stale = true;
+                }
+            }
+        }
+    }
+
+    fn delta(&mut self, index: usize, text: &str) {
+        if let Some(replayed) = self.replay.take() {
+            if replayed == text {
+                return;
+            }
+        }
+        match self.current.as_mut() {
+            Some((i, so_far)) if *i == index => so_far.push_str(text),
+            _ => self.current = Some((index, text.to_string())),
+        }
+        self.journal.push(index, text);
+        // A write(2) per delta is cheap and makes `kill -9` lose only what is in flight; the
+        // fsync stays on the 500 ms tick.
+        if self.failing.is_none() {
+            if let Err(e) = self.journal.flush() {
+                self.fail(e.to_string());
+            }
+        }
+    }
+
+    fn set_section_state(&mut self, index: usize, state: SectionState) {
+        if let Some(s) = self
+            .project
+            .manifest
+            .plan
+            .as_mut()
+            .and_then(|p| p.sections.get_mut(index))
+        {
+            s.state = state;
+        }
+        if state == SectionState::Done {
+            self.project.manifest.ledger = Some(ledger_of(&self.project));
+        }
+        self.manifest_dirty = true;
+    }
+
+    /// Writes everything unsaved, in an order that never loses text: journal, section files,
+    /// manifest, then journal compaction.
+    fn persist(&mut self, sync: bool) {
+        self.last_retry = Instant::now();
+        match self.try_persist(sync) {
+            Ok(()) => {
+                if sync {
+                    self.last_sync = Instant::now();
+                }
+                if self.failing.take().is_some() {
+                    self.options.gate.set_open(true);
+                    self.forward(JobEvent::Warning {
+                        message: "the store is writable again; generation resumes".into(),
+                    });
+                }
+            }
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    fn try_persist(&mut self, sync: bool) -> Result<(), StoreError> {
+        let path = self.project.journal_path();
+        let io = |e| StoreError::io(&path, e);
+        if sync {
+            self.journal.sync().map_err(io)?;
+        } else {
+            self.journal.flush().map_err(io)?;
+        }
+        while let Some((&index, text)) = self.unsaved.iter().next() {
+            self.project.write_section(index, text)?;
+            self.unsaved.remove(&index);
+        }
+        if self.manifest_dirty {
+            self.project.save_manifest()?;
+            self.manifest_dirty = false;
+        }
+        if self.journal_stale {
+            self.journal.clear().map_err(io)?;
+            if let Some((i, text)) = &self.current {
+                self.journal.push(*i, text);
+                self.journal.sync().map_err(io)?;
+            }
+            self.journal_stale = false;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, error: String) {
+        if self.failing.is_none() {
+            self.options.gate.set_open(false);
+            self.forward(JobEvent::Warning {
+                message: format!(
+                    "cannot save to the store ({error}); generation is paused, the text is kept in memory, and writing is retried every second"
+                ),
+            });
+        }
+        self.failing = Some(error);
+    }
+
+    fn forward(&self, event: JobEvent) {
+        if let Some(tx) = &self.options.forward {
+            let _ = tx.send(event);
+        }
+    }
+}
+
+/// The first section not done, if the project has a plan.
+fn first_unfinished(project: &Project) -> Option<usize> {
+    project
+        .manifest
+        .plan
+        .as_ref()?
+        .sections
+        .iter()
+        .position(|s| s.state != SectionState::Done)
+}
+
+/// The ledger from the plan and the finished sections' words.
+fn ledger_of(project: &Project) -> Ledger {
+    let old = project.manifest.ledger.as_ref();
+    let sections: Vec<LedgerLine> = project
+        .manifest
+        .plan
+        .iter()
+        .flat_map(|p| p.sections.iter().enumerate())
+        .map(|(i, s)| LedgerLine {
+            title: s.title.clone(),
+            planned: s.target_words,
+            written: old.and_then(|l| l.sections.get(i)).map_or(0, |l| l.written),
+            state: s.state,
+        })
+        .collect();
+    Ledger {
+        planned: sections.iter().map(|l| l.planned).sum(),
+        written: sections.iter().map(|l| l.written).sum(),
+        sections,
+    }
+}
