@@ -4,8 +4,9 @@
 # set up and cached by setup-test-model.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-ci-tools.sh
 eval "$(scripts/setup-test-model.sh)"
 export GEMMA_GGUF LLAMA_SERVER
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
-cargo test
+INSTA_UPDATE=no cargo test

@@ -13,4 +13,5 @@ pub mod plan;
 pub mod prompt;
 pub mod store;
 pub mod text;
+pub mod tui;
 pub mod writer;

@@ -8,3 +8,4 @@ mod cli_write;
 mod plan;
 mod real_model;
 mod store;
+mod studio;

@@ -9,6 +9,7 @@ mod job;
 mod progress;
 mod projects;
 mod run;
+mod studio;
 
 pub use detach::{ResumeArgs, WorkerArgs};
 pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
@@ -62,6 +63,9 @@ pub struct Cli {
     /// Backend and generation flags, shared by every command.
     #[command(flatten)]
     pub backend: BackendArgs,
+    /// Studio theme: dark, light, high-contrast, or NAME.toml in <config dir>/themes.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
     /// What to do; without one, the studio opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -168,8 +172,6 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Stop(args)) => projects::stop(args).await,
         Some(Command::Attach(args)) => projects::attach(args).await,
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
-        None => Err(CliError::Usage(
-            "the studio is not built yet; use `longwriter write \"<instruction>\" -o out.md` (see --help)".into(),
-        )),
+        None => studio::run(&cli.backend, cli.theme).await,
     }
 }

@@ -8,6 +8,7 @@
 use crate::backend::{RetryPolicy, Sampling};
 use crate::prompt::{TemplateOverride, BUILTIN};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The default API root: vLLM's and `longwriter serve`'s default port.
@@ -72,6 +73,21 @@ pub struct ConfigFile {
     /// Generation settings.
     #[serde(default)]
     pub generation: GenerationFile,
+    /// Studio settings.
+    #[serde(default)]
+    pub studio: StudioFile,
+    /// Key overrides for the studio: `[keys.CONTEXT]` tables of `"key" = "action"`. Kept as
+    /// strings here so that one bad entry is reported by name while the rest still work.
+    #[serde(default)]
+    pub keys: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The `[studio]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudioFile {
+    /// Theme name: a built-in one or `<config dir>/themes/NAME.toml`.
+    pub theme: Option<String>,
 }
 
 impl ConfigFile {
@@ -128,6 +144,14 @@ pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "longwriter").map(|d| d.config_dir().to_path_buf())
 }
 
+/// The folder for crash reports and other data (`LONGWRITER_DATA` overrides it).
+pub fn data_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("LONGWRITER_DATA") {
+        return Some(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("", "", "longwriter").map(|d| d.data_dir().to_path_buf())
+}
+
 /// The user's prompt overrides: `<config>/prompts/<name>` for each built-in template name.
 pub fn prompt_overrides(config_dir: &Path) -> Result<Vec<TemplateOverride>, ConfigError> {
     let mut overrides = Vec::new();
@@ -181,6 +205,15 @@ mod tests {
         let err = ConfigFile::parse("[generation]\ntemperature = \"hot\"\n", Path::new("c.toml"))
             .unwrap_err();
         assert!(err.to_string().contains("temperature"), "{err}");
+    }
+
+    #[test]
+    fn studio_and_keys_tables() {
+        let text = "[studio]\ntheme = \"light\"\n[keys.global]\n\"ctrl-q\" = \"quit\"\n";
+        let c = ConfigFile::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(c.studio.theme.as_deref(), Some("light"));
+        assert_eq!(c.keys["global"]["ctrl-q"], "quit");
+        assert!(ConfigFile::parse("[studio]\nthem = 1\n", Path::new("c.toml")).is_err());
     }
 
     #[test]

@@ -1,0 +1,281 @@
+//! The event loop: terminal events, job events, effect results and signals become actions;
+//! `update` turns them into effects; the runner performs those; `draw` runs on a frame timer.
+//!
+//! Job events are drained in bursts and only mark the frame dirty, so a fast token stream
+//! costs one draw per frame, and the writer's task never waits on drawing (its channel is
+//! unbounded and read here between frames).
+
+use super::action::Action;
+use super::effect::Effect;
+use super::keymap::Context;
+use super::state::{Overlay, Screen, State};
+use super::terminal;
+use super::theme::{ColorSupport, Theme};
+use super::update::update;
+use super::view;
+use super::{Exit, Studio, TuiError};
+use crate::writer::{Job, JobEvent, Writer, WriterError};
+use futures::StreamExt;
+use ratatui::crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
+use ratatui::DefaultTerminal;
+use ratatui_textarea::{Input, Key};
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+/// Frame period: 25 frames per second at most, which keeps a 200 tok/s stream near 5% of a core.
+const FRAME: Duration = Duration::from_millis(40);
+/// More terminal events than this in one second means a dead terminal spinning (crossterm
+/// issue 1110): leave instead of burning a core.
+const SPIN_LIMIT: u32 = 5_000;
+
+/// The effect runner's resources.
+struct Runner {
+    studio: Studio,
+    actions: UnboundedSender<Action>,
+    job_events: UnboundedSender<JobEvent>,
+    cancel: CancellationToken,
+}
+
+impl Runner {
+    fn writer(&mut self) -> Writer {
+        self.cancel = CancellationToken::new();
+        Writer::new(
+            self.studio.backend.clone(),
+            self.studio.prompts.clone(),
+            self.job_events.clone(),
+            self.cancel.clone(),
+        )
+    }
+
+    /// Starts an effect that needs no terminal; returns it back if it does.
+    fn run(&mut self, effect: Effect) -> Option<Effect> {
+        match effect {
+            Effect::Plan(job) => {
+                let writer = self.writer();
+                let tx = self.actions.clone();
+                tokio::spawn(async move {
+                    let result = writer.plan(&job).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Action::PlanFinished(result));
+                });
+            }
+            Effect::Write { job, document } => self.write(job, document),
+            Effect::Cancel => self.cancel.cancel(),
+            Effect::Export {
+                path,
+                format,
+                document,
+            } => {
+                let tx = self.actions.clone();
+                tokio::task::spawn_blocking(move || {
+                    let text = crate::export::render(&document, format);
+                    let result = crate::export::write_atomic(&path, &text)
+                        .map(|()| path.clone())
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                    let _ = tx.send(Action::Exported(result));
+                });
+            }
+            other => return Some(other),
+        }
+        None
+    }
+
+    fn write(&mut self, job: Box<Job>, document: Box<crate::writer::Document>) {
+        let writer = self.writer();
+        let tx = self.actions.clone();
+        tokio::spawn(async move {
+            let outcome = writer.write(&job, *document).await;
+            let cancelled = matches!(outcome.result, Err(WriterError::Cancelled));
+            let _ = tx.send(Action::WriteFinished {
+                document: Box::new(outcome.document),
+                error: outcome.result.err().map(|e| e.to_string()),
+                cancelled,
+            });
+        });
+    }
+}
+
+/// Runs the studio until the user quits or a signal ends it.
+pub async fn run(studio: Studio, mut state: State, mut theme: Theme) -> Result<Exit, TuiError> {
+    let mut terminal = terminal::enter().map_err(TuiError::Terminal)?;
+    let (actions, mut action_rx) = unbounded_channel();
+    let (job_events, mut job_rx) = unbounded_channel();
+    let mut runner = Runner {
+        studio,
+        actions,
+        job_events,
+        cancel: CancellationToken::new(),
+    };
+    let result = event_loop(
+        &mut terminal,
+        &mut state,
+        &mut theme,
+        &mut runner,
+        &mut action_rx,
+        &mut job_rx,
+    )
+    .await;
+    runner.cancel.cancel();
+    if !matches!(result, Ok(Exit::HungUp)) {
+        terminal::leave();
+    }
+    result
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    state: &mut State,
+    theme: &mut Theme,
+    runner: &mut Runner,
+    action_rx: &mut UnboundedReceiver<Action>,
+    job_rx: &mut UnboundedReceiver<JobEvent>,
+) -> Result<Exit, TuiError> {
+    let mut events = EventStream::new();
+    let mut frame = tokio::time::interval(FRAME);
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKind::terminate()).map_err(TuiError::Terminal)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(TuiError::Terminal)?;
+    let start = Instant::now();
+    let (mut dirty, mut last_draw) = (true, 0u64);
+    let (mut spin_window, mut spin_count) = (0u64, 0u32);
+    if let Ok(size) = terminal.size() {
+        update(state, Action::Resize(size.width, size.height));
+    }
+    loop {
+        let mut actions = Vec::new();
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    let now = start.elapsed().as_secs();
+                    if now != spin_window {
+                        (spin_window, spin_count) = (now, 0);
+                    }
+                    spin_count += 1;
+                    if spin_count > SPIN_LIMIT {
+                        return Ok(Exit::TerminalLost);
+                    }
+                    actions.extend(translate(state, event));
+                }
+                Some(Err(_)) | None => return Ok(Exit::TerminalLost),
+            },
+            Some(event) = job_rx.recv() => {
+                actions.push(Action::Job(event));
+                while let Ok(more) = job_rx.try_recv() {
+                    actions.push(Action::Job(more));
+                }
+            }
+            Some(action) = action_rx.recv() => actions.push(action),
+            _ = frame.tick() => {
+                let now = start.elapsed().as_millis() as u64;
+                if dirty || now >= last_draw + 1000 {
+                    update(state, Action::Tick(now));
+                    terminal.draw(|f| view::draw(f, state, theme)).map_err(TuiError::Terminal)?;
+                    (dirty, last_draw) = (false, now);
+                }
+            }
+            _ = sigterm.recv() => actions.push(Action::Quit),
+            _ = sighup.recv() => return Ok(Exit::HungUp),
+        }
+        for action in actions {
+            dirty = true;
+            for effect in update(state, action) {
+                let Some(effect) = runner.run(effect) else {
+                    continue;
+                };
+                match effect {
+                    Effect::Quit => return Ok(Exit::Normal),
+                    Effect::SetTheme(name) => {
+                        let dir = runner.studio.config_dir.clone();
+                        let (t, err) = Theme::load(&name, dir.as_deref(), ColorSupport::detect());
+                        *theme = t;
+                        state.theme_name = theme.name.clone();
+                        let text = err.map_or(format!("theme: {}", theme.name), |e| e.to_string());
+                        update(state, Action::Job(JobEvent::Warning { message: text }));
+                    }
+                    Effect::ExternalEdit { index, text } => {
+                        drop(events);
+                        let edited = external_edit(&text);
+                        terminal::resume(terminal).map_err(TuiError::Terminal)?;
+                        events = EventStream::new();
+                        let _ = runner.actions.send(Action::ExternallyEdited {
+                            index,
+                            text: edited,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Suspends the terminal and runs `$VISUAL`/`$EDITOR` (default `vi`) on a temp file.
+fn external_edit(text: &str) -> Result<String, String> {
+    terminal::suspend().map_err(|e| e.to_string())?;
+    let path = std::env::temp_dir().join(format!("longwriter-edit-{}.md", std::process::id()));
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    let _cleanup = RemoveOnDrop(path.clone());
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let mut parts = editor.split_whitespace();
+    let program = parts.next().unwrap_or("vi");
+    let status = tokio::task::block_in_place(|| {
+        std::process::Command::new(program)
+            .args(parts)
+            .arg(&path)
+            .status()
+    })
+    .map_err(|e| format!("cannot run {editor:?}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{editor} exited with {status}; text unchanged"));
+    }
+    let edited = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    Ok(edited.trim_end_matches('\n').to_string())
+}
+
+/// Removes the editor's temp file however the edit ends.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The keymap context of the current screen and overlay.
+pub fn context(state: &State) -> Context {
+    match (&state.overlay, state.screen) {
+        (Overlay::Input { .. } | Overlay::Editor { .. }, _) => Context::Editor,
+        (_, Screen::Prompt) => Context::Editor,
+        (_, Screen::Review) => Context::Plan,
+        (_, Screen::Writing) => Context::Write,
+        (_, Screen::Planning) => Context::Global,
+    }
+}
+
+/// Turns a terminal event into actions through the keymap.
+pub fn translate(state: &State, event: Event) -> Option<Action> {
+    match event {
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        Event::Key(key) if key.kind != KeyEventKind::Release => {
+            let input = Input::from(key);
+            if matches!(state.overlay, Overlay::Help | Overlay::Error(_)) {
+                let quit = input.ctrl && input.key == Key::Char('c');
+                return Some(if quit { Action::Quit } else { Action::Cancel });
+            }
+            let context = context(state);
+            state
+                .keymap
+                .action(context, &input)
+                .or_else(|| (context == Context::Editor).then_some(Action::Input(input)))
+        }
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollUp => Some(Action::Up),
+            MouseEventKind::ScrollDown => Some(Action::Down),
+            _ => None,
+        },
+        _ => None,
+    }
+}

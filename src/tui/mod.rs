@@ -1,0 +1,103 @@
+//! The studio: a full-screen terminal UI that drives the same `writer` as the CLI.
+//!
+//! A leaf: only `cli` imports it. Keys become `Action`s through the keymap (`keymap`), job and
+//! terminal events become actions in the event loop (`app`), `update` changes the `State`
+//! without I/O and returns `Effect`s that the loop's runner performs, and `view::draw` renders
+//! the state with a `Theme` on a frame timer.
+
+pub mod action;
+mod app;
+pub mod effect;
+pub mod fixtures;
+pub mod keymap;
+pub mod state;
+pub mod terminal;
+pub mod theme;
+pub mod update;
+pub mod view;
+pub mod wrap;
+
+use crate::backend::Backend;
+use crate::prompt::Prompts;
+use crate::writer::WriterSettings;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use action::Action;
+pub use app::translate;
+pub use state::State;
+pub use theme::Theme;
+
+/// Largest total length accepted (the CLI's bound, repeated here because nothing in the
+/// studio may import `cli`).
+pub const MAX_WORDS: usize = 200_000;
+
+/// Errors that end the studio.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    /// Standard output is not a terminal.
+    #[error("the studio needs a terminal: standard output is not one (use `longwriter write \"...\" -o out.md` in scripts and pipes)")]
+    NotATerminal,
+    /// The terminal could not be set up, drawn or restored.
+    #[error("terminal error: {0}")]
+    Terminal(std::io::Error),
+}
+
+/// How the studio ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The user quit (or SIGTERM asked).
+    Normal,
+    /// SIGHUP: the terminal is gone.
+    HungUp,
+    /// The terminal stopped delivering events (closed, or spinning).
+    TerminalLost,
+}
+
+/// What the studio needs from the command line.
+pub struct Studio {
+    /// The connected backend.
+    pub backend: Arc<dyn Backend>,
+    /// Prompt templates.
+    pub prompts: Arc<Prompts>,
+    /// Generation settings for new jobs.
+    pub settings: WriterSettings,
+    /// Theme name (`--theme` or `[studio] theme`).
+    pub theme: String,
+    /// The config folder, for user themes.
+    pub config_dir: Option<PathBuf>,
+    /// Key overrides from `[keys]`.
+    pub keys: BTreeMap<String, BTreeMap<String, String>>,
+    /// Where crash reports go.
+    pub data_dir: Option<PathBuf>,
+    /// Values never to write into a crash report (the API key).
+    pub secrets: Vec<String>,
+}
+
+/// Opens the studio and runs it until the user quits.
+pub async fn run(studio: Studio) -> Result<Exit, TuiError> {
+    if !std::io::stdout().is_terminal() {
+        return Err(TuiError::NotATerminal);
+    }
+    let (keymap, key_errors) = keymap::Keymap::load(&studio.keys);
+    let (theme, theme_error) = Theme::load(
+        &studio.theme,
+        studio.config_dir.as_deref(),
+        theme::ColorSupport::detect(),
+    );
+    let info = studio.backend.info();
+    let label = format!("{} · {} @ {}", info.kind, info.model, info.endpoint);
+    let mut state = State::new(label, studio.settings.clone(), keymap, &theme.name);
+    let problems: Vec<String> = theme_error
+        .iter()
+        .map(ToString::to_string)
+        .chain(key_errors.iter().map(ToString::to_string))
+        .collect();
+    if !problems.is_empty() {
+        state.overlay = state::Overlay::Error(problems.join("\n"));
+    }
+    terminal::install_crash_reporter(studio.data_dir.clone(), studio.secrets.clone());
+    app::run(studio, state, theme).await
+}

@@ -1,0 +1,322 @@
+//! Everything the studio shows, as plain data: the screen, overlays, the document and its
+//! streamed text, scroll positions and statistics.
+//!
+//! `update` is the only writer of this state and `view::draw` only reads it, so a frame is a
+//! pure function of a `State`. The clock enters only through `Action::Tick`, which keeps
+//! snapshot tests deterministic.
+
+use super::keymap::Keymap;
+use super::wrap::Wrapped;
+use crate::export::Format;
+use crate::writer::{Document, Job, WriterSettings};
+use ratatui_textarea::TextArea;
+use std::collections::VecDeque;
+
+/// Seconds of tok/s history kept for the sparkline.
+pub const SPARK_SECONDS: usize = 180;
+
+/// The main screens, in the order a document goes through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Typing the prompt.
+    Prompt,
+    /// Waiting for the plan.
+    Planning,
+    /// Reviewing and editing the plan.
+    Review,
+    /// Writing, paused, stopped or done.
+    Writing,
+}
+
+/// Where a running or finished job stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    /// Nothing started.
+    Idle,
+    /// The writer is running.
+    Running,
+    /// Pause asked; waiting for the writer to stop.
+    Pausing,
+    /// Paused; resumable.
+    Paused,
+    /// Stop asked; waiting for the writer to stop.
+    Stopping,
+    /// Stopped by the user; resumable.
+    Stopped,
+    /// Every section is done.
+    Done,
+    /// The backend failed; resumable.
+    Failed(String),
+}
+
+impl JobState {
+    /// The writer task is alive.
+    pub fn is_running(&self) -> bool {
+        matches!(self, Self::Running | Self::Pausing | Self::Stopping)
+    }
+}
+
+/// Which pane keys scroll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The plan tree.
+    Tree,
+    /// The stream.
+    Stream,
+}
+
+/// What a one-line input is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputPurpose {
+    /// A section's title.
+    Title(usize),
+    /// A section's main point.
+    MainPoint(usize),
+    /// A section's word target.
+    Target(usize),
+    /// A hint for a new plan.
+    ReplanHint,
+    /// A hint for rewriting a section.
+    RegenerateHint(usize),
+    /// A search query.
+    Search,
+    /// Where to export.
+    ExportPath(Format),
+}
+
+impl InputPurpose {
+    /// The input box's title.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Title(i) => format!("Title of section {}", i + 1),
+            Self::MainPoint(i) => format!("Main point of section {}", i + 1),
+            Self::Target(i) => format!("Word target of section {}", i + 1),
+            Self::ReplanHint => "Re-plan: hint for the model (may be empty)".into(),
+            Self::RegenerateHint(i) => format!("Rewrite section {}: hint (may be empty)", i + 1),
+            Self::Search => "Search the document".into(),
+            Self::ExportPath(Format::Md) => "Export markdown to".into(),
+            Self::ExportPath(Format::Txt) => "Export text to".into(),
+        }
+    }
+}
+
+/// A modal layer over the screen.
+#[derive(Debug, Clone, Default)]
+pub enum Overlay {
+    /// Nothing.
+    #[default]
+    None,
+    /// Key help.
+    Help,
+    /// An error to acknowledge.
+    Error(String),
+    /// A one-line input.
+    Input {
+        /// What it is for.
+        purpose: InputPurpose,
+        /// The text.
+        area: Box<TextArea<'static>>,
+    },
+    /// The built-in editor of a section's text.
+    Editor {
+        /// The section.
+        index: usize,
+        /// The text.
+        area: Box<TextArea<'static>>,
+    },
+}
+
+/// How bad the last message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// News.
+    Info,
+    /// Something to notice.
+    Warning,
+    /// Something failed.
+    Error,
+}
+
+/// The stream pane: which section it shows and where.
+#[derive(Debug, Clone, Default)]
+pub struct StreamView {
+    /// The section shown.
+    pub section: usize,
+    /// Stick to the end of the text as it grows.
+    pub follow: bool,
+    /// First visible line when not following.
+    pub top: usize,
+    /// Text area size, from the last resize.
+    pub width: u16,
+    /// Visible lines.
+    pub height: u16,
+    /// The shown section's wrapped lines.
+    pub wrapped: Wrapped,
+}
+
+/// A pending retry, for "reconnecting 2/5 in 4 s".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    /// The coming attempt.
+    pub attempt: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// When it starts, in studio milliseconds.
+    pub at_ms: u64,
+    /// What failed.
+    pub error: String,
+}
+
+/// Speed and time.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Studio time of the last tick.
+    pub now_ms: u64,
+    /// Time spent running, pauses excluded.
+    pub elapsed_ms: u64,
+    /// Tokens (stream chunks) per second, one entry per second, newest last.
+    pub samples: VecDeque<u64>,
+    /// Chunks received in the current second.
+    pub chunks: u64,
+    /// Start of the current second.
+    pub bucket_start_ms: u64,
+    /// Words written when this run started, for the rate.
+    pub words_at_start: usize,
+    /// A pending retry.
+    pub retry: Option<Retry>,
+}
+
+impl Stats {
+    /// Tokens per second over the last five full seconds.
+    pub fn tok_per_s(&self) -> f64 {
+        let n = self.samples.len().min(5);
+        if n == 0 {
+            return 0.0;
+        }
+        self.samples.iter().rev().take(n).sum::<u64>() as f64 / n as f64
+    }
+}
+
+/// An active search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Search {
+    /// The query.
+    pub query: String,
+    /// `(section, byte offset)` of each match.
+    pub matches: Vec<(usize, usize)>,
+    /// The match shown.
+    pub at: usize,
+}
+
+/// The whole studio state.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// The screen.
+    pub screen: Screen,
+    /// The overlay.
+    pub overlay: Overlay,
+    /// The pane keys scroll.
+    pub focus: Focus,
+    /// The prompt editor.
+    pub prompt: TextArea<'static>,
+    /// The target words field of the prompt screen.
+    pub words: TextArea<'static>,
+    /// The words field has focus on the prompt screen.
+    pub words_focused: bool,
+    /// "kind · model @ endpoint".
+    pub backend: String,
+    /// Generation settings for new jobs.
+    pub settings: WriterSettings,
+    /// The job being planned or written.
+    pub job: Option<Job>,
+    /// The document: plan, states and drafts.
+    pub document: Option<Document>,
+    /// Each section's text as shown (streamed text included).
+    pub texts: Vec<String>,
+    /// Each section's words.
+    pub words_written: Vec<usize>,
+    /// Bumped when a section's text changes other than by appending.
+    pub revisions: Vec<u64>,
+    /// The selected section in the tree.
+    pub selected: usize,
+    /// The section being written.
+    pub current: Option<usize>,
+    /// The stream pane.
+    pub stream: StreamView,
+    /// The job's state.
+    pub job_state: JobState,
+    /// Speed and time.
+    pub stats: Stats,
+    /// The last message for the status line.
+    pub message: Option<(Level, String)>,
+    /// The keys in use.
+    pub keymap: Keymap,
+    /// The theme's name.
+    pub theme_name: String,
+    /// An active search.
+    pub search: Option<Search>,
+    /// Terminal size.
+    pub size: (u16, u16),
+    /// Set when the studio should exit.
+    pub quit: bool,
+    /// Prefix for default export file names.
+    pub export_stem: String,
+}
+
+impl State {
+    /// A fresh studio on the prompt screen.
+    pub fn new(backend: String, settings: WriterSettings, keymap: Keymap, theme: &str) -> Self {
+        let mut prompt = TextArea::default();
+        prompt.set_placeholder_text("Describe the text to write, e.g. \"A 20000-word history of the lighthouse keepers of Brittany\"");
+        Self {
+            screen: Screen::Prompt,
+            overlay: Overlay::None,
+            focus: Focus::Stream,
+            prompt,
+            words: TextArea::default(),
+            words_focused: false,
+            backend,
+            settings,
+            job: None,
+            document: None,
+            texts: Vec::new(),
+            words_written: Vec::new(),
+            revisions: Vec::new(),
+            selected: 0,
+            current: None,
+            stream: StreamView {
+                follow: true,
+                ..StreamView::default()
+            },
+            job_state: JobState::Idle,
+            stats: Stats::default(),
+            message: None,
+            keymap,
+            theme_name: theme.to_string(),
+            search: None,
+            size: (0, 0),
+            quit: false,
+            export_stem: "longwriter-document".into(),
+        }
+    }
+
+    /// Number of sections in the plan.
+    pub fn section_count(&self) -> usize {
+        self.document.as_ref().map_or(0, |d| d.plan.sections.len())
+    }
+
+    /// Sets the status line message.
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.message = Some((level, text.into()));
+    }
+
+    /// Total words written.
+    pub fn total_written(&self) -> usize {
+        self.words_written.iter().sum()
+    }
+
+    /// Total target words.
+    pub fn total_target(&self) -> usize {
+        self.document.as_ref().map_or(0, |d| d.plan.total_target())
+    }
+}

@@ -1,0 +1,197 @@
+//! `update(&mut State, Action) -> Vec<Effect>`: the studio's whole behaviour, with no I/O.
+//!
+//! Overlays get the first look at an action, then the screen's own handler. Submodules split
+//! the work: `prompt` (the prompt screen and planning), `review` (plan edits), `writing` (job
+//! control and job events), `scroll` (panes, stream wrapping, search, ticks).
+
+mod prompt;
+mod review;
+mod scroll;
+mod writing;
+
+#[cfg(test)]
+mod tests;
+
+pub(crate) use prompt::target_words;
+
+use super::action::Action;
+use super::effect::Effect;
+use super::state::{InputPurpose, Level, Overlay, Screen, State};
+use crate::export::Format;
+use ratatui_textarea::TextArea;
+
+/// Applies one action to the state and returns the I/O it calls for.
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Tick(now) => {
+            scroll::tick(state, now);
+            return Vec::new();
+        }
+        Action::Resize(w, h) => {
+            state.size = (w, h);
+            scroll::refresh(state);
+            return Vec::new();
+        }
+        Action::Job(event) => return writing::job_event(state, event),
+        Action::PlanFinished(result) => return prompt::plan_finished(state, result),
+        Action::WriteFinished {
+            document,
+            error,
+            cancelled,
+        } => return writing::write_finished(state, *document, error, cancelled),
+        Action::Exported(result) => {
+            match result {
+                Ok(path) => state.say(Level::Info, format!("exported to {}", path.display())),
+                Err(e) => state.overlay = Overlay::Error(format!("export failed: {e}")),
+            }
+            return Vec::new();
+        }
+        Action::ExternallyEdited { index, text } => {
+            match text {
+                Ok(text) => writing::replace_text(state, index, text),
+                Err(e) => state.overlay = Overlay::Error(format!("$EDITOR failed: {e}")),
+            }
+            return Vec::new();
+        }
+        Action::Quit => return quit(state),
+        _ => {}
+    }
+    match std::mem::take(&mut state.overlay) {
+        Overlay::None => {}
+        overlay => return overlay_action(state, overlay, action),
+    }
+    match action {
+        Action::Help => {
+            state.overlay = Overlay::Help;
+            Vec::new()
+        }
+        Action::CycleTheme => {
+            let next = super::theme::Theme::next_name(&state.theme_name).to_string();
+            vec![Effect::SetTheme(next)]
+        }
+        other => match state.screen {
+            Screen::Prompt => prompt::prompt_action(state, other),
+            Screen::Planning => prompt::planning_action(state, other),
+            Screen::Review => review::review_action(state, other),
+            Screen::Writing => writing::writing_action(state, other),
+        },
+    }
+}
+
+fn quit(state: &mut State) -> Vec<Effect> {
+    state.quit = true;
+    let mut effects = Vec::new();
+    if state.job_state.is_running() {
+        effects.push(Effect::Cancel);
+    }
+    effects.push(Effect::Quit);
+    effects
+}
+
+/// Handles an action while an overlay is open; `overlay` was taken out of the state and is put
+/// back unless the action closes it.
+fn overlay_action(state: &mut State, overlay: Overlay, action: Action) -> Vec<Effect> {
+    match overlay {
+        Overlay::None => Vec::new(),
+        Overlay::Help | Overlay::Error(_) => match action {
+            Action::Cancel | Action::Help | Action::Submit | Action::OpenSection => Vec::new(),
+            Action::Input(_) | Action::StartWriting => Vec::new(),
+            _ => {
+                state.overlay = overlay;
+                Vec::new()
+            }
+        },
+        Overlay::Input { purpose, mut area } => match action {
+            Action::Cancel => Vec::new(),
+            Action::Submit => {
+                let text = area.lines().join(" ");
+                submit_input(state, purpose, text)
+            }
+            Action::Input(input) => {
+                if input.key == ratatui_textarea::Key::Enter {
+                    let text = area.lines().join(" ");
+                    return submit_input(state, purpose, text);
+                }
+                area.input(input);
+                state.overlay = Overlay::Input { purpose, area };
+                Vec::new()
+            }
+            _ => {
+                state.overlay = Overlay::Input { purpose, area };
+                Vec::new()
+            }
+        },
+        Overlay::Editor { index, mut area } => match action {
+            Action::Cancel => {
+                state.say(Level::Info, "edit discarded");
+                Vec::new()
+            }
+            Action::Submit => {
+                writing::replace_text(state, index, area.lines().join("\n"));
+                Vec::new()
+            }
+            Action::Input(input) => {
+                area.input(input);
+                state.overlay = Overlay::Editor { index, area };
+                Vec::new()
+            }
+            _ => {
+                state.overlay = Overlay::Editor { index, area };
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn submit_input(state: &mut State, purpose: InputPurpose, text: String) -> Vec<Effect> {
+    let text = text.trim().to_string();
+    match purpose {
+        InputPurpose::Title(i) | InputPurpose::MainPoint(i) | InputPurpose::Target(i) => {
+            review::apply_field(state, purpose, i, text);
+            Vec::new()
+        }
+        InputPurpose::ReplanHint => prompt::replan(state, &text),
+        InputPurpose::RegenerateHint(i) => writing::regenerate(state, i, &text),
+        InputPurpose::Search => {
+            scroll::search(state, text);
+            Vec::new()
+        }
+        InputPurpose::ExportPath(format) => export(state, format, text),
+    }
+}
+
+fn export(state: &mut State, format: Format, path: String) -> Vec<Effect> {
+    let Some(document) = writing::document_now(state) else {
+        state.say(Level::Warning, "nothing to export yet");
+        return Vec::new();
+    };
+    if path.is_empty() {
+        state.say(Level::Warning, "no file name given; nothing exported");
+        return Vec::new();
+    }
+    vec![Effect::Export {
+        path: path.into(),
+        format,
+        document: Box::new(document),
+    }]
+}
+
+/// Opens a one-line input prefilled with `text`.
+pub(crate) fn open_input(state: &mut State, purpose: InputPurpose, text: &str) {
+    let mut area = TextArea::new(vec![text.to_string()]);
+    area.move_cursor(ratatui_textarea::CursorMove::End);
+    state.overlay = Overlay::Input {
+        purpose,
+        area: Box::new(area),
+    };
+}
+
+/// Opens the export path input with a default file name.
+pub(crate) fn ask_export(state: &mut State, format: Format) {
+    let ext = match format {
+        Format::Md => "md",
+        Format::Txt => "txt",
+    };
+    let name = format!("{}.{ext}", state.export_stem);
+    open_input(state, InputPurpose::ExportPath(format), &name);
+}

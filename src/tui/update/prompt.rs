@@ -1,0 +1,192 @@
+//! The prompt screen and planning: the prompt editor and target field, submitting (an empty
+//! prompt is refused with a hint), the plan request and its result, and re-planning.
+
+use super::super::action::Action;
+use super::super::effect::Effect;
+use super::super::state::{JobState, Level, Overlay, Screen, State};
+use super::super::MAX_WORDS;
+use crate::plan::Plan;
+use crate::text::{detect_language, target_length_or_default};
+use crate::writer::{Document, Job};
+use ratatui_textarea::Key;
+
+/// The prompt's text.
+pub(crate) fn prompt_text(state: &State) -> String {
+    state.prompt.lines().join("\n").trim().to_string()
+}
+
+/// The target the job will get: the words field when filled, else read from the prompt.
+pub(crate) fn target_words(state: &State) -> Result<usize, String> {
+    let field = state
+        .words
+        .lines()
+        .join("")
+        .trim()
+        .replace([',', '_', ' '], "");
+    if field.is_empty() {
+        return Ok(target_length_or_default(&prompt_text(state)));
+    }
+    match field.parse::<usize>() {
+        Ok(n) if (1..=MAX_WORDS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "target words {field:?} is not a number between 1 and {MAX_WORDS}"
+        )),
+    }
+}
+
+pub(super) fn prompt_action(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Submit => submit(state),
+        Action::FocusNext => {
+            state.words_focused = !state.words_focused;
+            Vec::new()
+        }
+        Action::Cancel => {
+            if state.document.is_some() {
+                state.screen = if state.job_state == JobState::Idle {
+                    Screen::Review
+                } else {
+                    Screen::Writing
+                };
+            }
+            Vec::new()
+        }
+        Action::Input(input) => {
+            if state.words_focused {
+                let digit = matches!(input.key, Key::Char(c) if c.is_ascii_digit());
+                let editing = matches!(
+                    input.key,
+                    Key::Backspace | Key::Delete | Key::Left | Key::Right | Key::Home | Key::End
+                );
+                if digit || editing {
+                    state.words.input(input);
+                }
+            } else {
+                state.prompt.input(input);
+            }
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn submit(state: &mut State) -> Vec<Effect> {
+    let instruction = prompt_text(state);
+    if instruction.is_empty() {
+        state.say(
+            Level::Error,
+            "the prompt is empty: describe what to write, e.g. \"A 5000-word history of tea\", then ctrl-s",
+        );
+        return Vec::new();
+    }
+    let target_words = match target_words(state) {
+        Ok(n) => n,
+        Err(e) => {
+            state.say(Level::Error, e);
+            return Vec::new();
+        }
+    };
+    let job = Job {
+        language: detect_language(&instruction),
+        instruction,
+        target_words,
+        settings: state.settings.clone(),
+    };
+    state.export_stem = file_stem(&job.instruction);
+    state.job = Some(job.clone());
+    state.screen = Screen::Planning;
+    state.say(Level::Info, "asking the model for a plan…");
+    vec![Effect::Plan(Box::new(job))]
+}
+
+/// A file name from the first words of the instruction.
+fn file_stem(instruction: &str) -> String {
+    let words: Vec<String> = instruction
+        .split_whitespace()
+        .take(5)
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        "longwriter-document".into()
+    } else {
+        words.join("-")
+    }
+}
+
+pub(super) fn planning_action(state: &mut State, action: Action) -> Vec<Effect> {
+    if action == Action::Cancel || action == Action::Stop {
+        state.screen = Screen::Prompt;
+        state.say(Level::Info, "planning abandoned");
+        return vec![Effect::Cancel];
+    }
+    Vec::new()
+}
+
+pub(super) fn plan_finished(state: &mut State, result: Result<Plan, String>) -> Vec<Effect> {
+    if state.screen != Screen::Planning {
+        return Vec::new();
+    }
+    match result {
+        Ok(plan) => {
+            let Some(job) = &state.job else {
+                return Vec::new();
+            };
+            let fallback = plan.fallback;
+            let n = plan.sections.len();
+            let document = Document::new(
+                job.instruction.clone(),
+                job.target_words,
+                job.language,
+                plan,
+            );
+            state.texts = vec![String::new(); n];
+            state.words_written = vec![0; n];
+            state.revisions = vec![0; n];
+            state.document = Some(document);
+            state.selected = 0;
+            state.current = None;
+            state.job_state = JobState::Idle;
+            state.screen = Screen::Review;
+            if fallback {
+                state.say(
+                    Level::Warning,
+                    "the model's plan could not be used: this is an evenly split fallback; edit it or re-plan",
+                );
+            } else {
+                state.say(
+                    Level::Info,
+                    format!("plan ready: {n} sections; review, then w to write"),
+                );
+            }
+        }
+        Err(e) => {
+            state.screen = Screen::Prompt;
+            state.overlay = Overlay::Error(format!("planning failed: {e}"));
+            state.say(Level::Error, "planning failed");
+        }
+    }
+    Vec::new()
+}
+
+/// Asks for a new plan, with the user's hint appended to the instruction.
+pub(super) fn replan(state: &mut State, hint: &str) -> Vec<Effect> {
+    let Some(job) = &state.job else {
+        return Vec::new();
+    };
+    let mut job = job.clone();
+    if !hint.is_empty() {
+        job.instruction = format!(
+            "{}\n\nPlanning note from the author: {hint}",
+            job.instruction
+        );
+    }
+    state.screen = Screen::Planning;
+    state.say(Level::Info, "asking the model for a new plan…");
+    vec![Effect::Plan(Box::new(job))]
+}

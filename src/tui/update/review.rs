@@ -1,0 +1,181 @@
+//! Plan review: select, edit title, main point and target in place, add, delete, move, re-plan
+//! with a hint, and start writing. Field edits also work later, while the job is not running;
+//! then the edited section and every written one after it become stale.
+
+use super::super::action::Action;
+use super::super::effect::Effect;
+use super::super::state::{InputPurpose, JobState, Level, Screen, State};
+use super::{open_input, scroll, writing};
+use crate::plan::{Section, SectionState};
+use crate::writer::SectionDraft;
+
+pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let n = state.section_count();
+    let i = state.selected.min(n.saturating_sub(1));
+    match action {
+        Action::EditTitle | Action::EditMainPoint | Action::EditTarget => edit_field(state, action),
+        Action::AddSection => {
+            add_section(state, i);
+            Vec::new()
+        }
+        Action::DeleteSection => {
+            delete_section(state, i);
+            Vec::new()
+        }
+        Action::MoveUp if i > 0 => {
+            swap(state, i - 1, i);
+            state.selected = i - 1;
+            Vec::new()
+        }
+        Action::MoveDown if i + 1 < n => {
+            swap(state, i, i + 1);
+            state.selected = i + 1;
+            Vec::new()
+        }
+        Action::Replan => {
+            open_input(state, InputPurpose::ReplanHint, "");
+            Vec::new()
+        }
+        Action::StartWriting => writing::start(state),
+        Action::NewDocument => {
+            state.screen = Screen::Prompt;
+            Vec::new()
+        }
+        other => {
+            scroll::navigate(state, other);
+            Vec::new()
+        }
+    }
+}
+
+/// Opens the input for the selected section's title, main point or target.
+pub(super) fn edit_field(state: &mut State, action: Action) -> Vec<Effect> {
+    if state.job_state.is_running() {
+        state.say(Level::Warning, "pause first (space) to edit the plan");
+        return Vec::new();
+    }
+    let i = state.selected;
+    let Some(section) = state.document.as_ref().and_then(|d| d.plan.sections.get(i)) else {
+        return Vec::new();
+    };
+    let (purpose, text) = match action {
+        Action::EditTitle => (InputPurpose::Title(i), section.title.clone()),
+        Action::EditMainPoint => (InputPurpose::MainPoint(i), section.main_point.clone()),
+        _ => (InputPurpose::Target(i), section.target_words.to_string()),
+    };
+    open_input(state, purpose, &text);
+    Vec::new()
+}
+
+/// Applies an edited field; a changed written section and the written ones after it go stale.
+pub(super) fn apply_field(state: &mut State, purpose: InputPurpose, i: usize, text: String) {
+    let Some(section) = state
+        .document
+        .as_mut()
+        .and_then(|d| d.plan.sections.get_mut(i))
+    else {
+        return;
+    };
+    let changed = match purpose {
+        InputPurpose::Title(_) if !text.is_empty() => {
+            std::mem::replace(&mut section.title, text.clone()) != text
+        }
+        InputPurpose::MainPoint(_) => {
+            std::mem::replace(&mut section.main_point, text.clone()) != text
+        }
+        InputPurpose::Target(_) => match text.replace([',', '_'], "").parse::<usize>() {
+            Ok(n) if (1..=super::super::MAX_WORDS).contains(&n) => {
+                std::mem::replace(&mut section.target_words, n) != n
+            }
+            _ => {
+                state.say(
+                    Level::Error,
+                    format!("{text:?} is not a word count; target unchanged"),
+                );
+                return;
+            }
+        },
+        _ => {
+            state.say(Level::Error, "a title cannot be empty; unchanged");
+            return;
+        }
+    };
+    if changed && state.job_state != JobState::Idle {
+        mark_stale_from(state, i);
+    }
+}
+
+/// Marks section `from` and every later done section stale.
+pub(crate) fn mark_stale_from(state: &mut State, from: usize) {
+    let Some(doc) = state.document.as_mut() else {
+        return;
+    };
+    let mut count = 0;
+    for section in doc.plan.sections.iter_mut().skip(from) {
+        if section.state == SectionState::Done {
+            section.state = SectionState::Stale;
+            count += 1;
+        }
+    }
+    if count > 0 {
+        state.say(
+            Level::Warning,
+            format!("{count} written section(s) are now stale; W rewrites them"),
+        );
+    }
+}
+
+fn add_section(state: &mut State, i: usize) {
+    let Some(doc) = state.document.as_mut() else {
+        return;
+    };
+    if doc.plan.sections.len() >= crate::plan::MAX_SECTIONS {
+        state.say(Level::Warning, "the plan has the most sections allowed");
+        return;
+    }
+    let at = (i + 1).min(doc.plan.sections.len());
+    let target = doc.plan.sections.get(i).map_or(500, |s| s.target_words);
+    doc.plan.sections.insert(
+        at,
+        Section {
+            title: "New section".into(),
+            main_point: String::new(),
+            target_words: target,
+            state: SectionState::Planned,
+        },
+    );
+    doc.drafts.insert(at, SectionDraft::default());
+    state.texts.insert(at, String::new());
+    state.words_written.insert(at, 0);
+    state.revisions.insert(at, 0);
+    state.selected = at;
+    open_input(state, InputPurpose::Title(at), "New section");
+}
+
+fn delete_section(state: &mut State, i: usize) {
+    let Some(doc) = state.document.as_mut() else {
+        return;
+    };
+    if doc.plan.sections.len() <= 1 {
+        state.say(Level::Warning, "a plan needs at least one section");
+        return;
+    }
+    let title = doc.plan.sections.remove(i).title;
+    doc.drafts.remove(i);
+    state.texts.remove(i);
+    state.words_written.remove(i);
+    state.revisions.remove(i);
+    state.selected = i.min(doc.plan.sections.len() - 1);
+    state.say(Level::Info, format!("deleted \"{title}\""));
+}
+
+fn swap(state: &mut State, a: usize, b: usize) {
+    let Some(doc) = state.document.as_mut() else {
+        return;
+    };
+    doc.plan.sections.swap(a, b);
+    doc.drafts.swap(a, b);
+    state.texts.swap(a, b);
+    state.words_written.swap(a, b);
+    state.revisions.swap(a, b);
+}

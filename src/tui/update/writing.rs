@@ -1,0 +1,360 @@
+//! Writing: start, pause, resume, stop, regenerate a section, edit text, rewrite stale
+//! sections, and the job's events.
+//!
+//! Pausing cancels the writer after the current token; the text streamed so far is put back
+//! into the document (the writer drops an unfinished request's text on cancel), so resuming
+//! with `Writer::write` continues that section with a continue turn. Stale sections are handed
+//! to the writer as done, so only an explicit rewrite replaces them.
+
+use super::super::action::Action;
+use super::super::effect::Effect;
+use super::super::state::{InputPurpose, JobState, Level, Overlay, Retry, Screen, State};
+use super::{ask_export, open_input, review, scroll};
+use crate::backend::{ChatMessage, Role};
+use crate::export::Format;
+use crate::plan::SectionState;
+use crate::writer::{Document, JobEvent, SectionDraft};
+use ratatui_textarea::TextArea;
+
+pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::PauseResume => pause_resume(state),
+        Action::Stop if state.job_state.is_running() => {
+            state.job_state = JobState::Stopping;
+            state.say(Level::Info, "stopping…");
+            vec![Effect::Cancel]
+        }
+        Action::Regenerate | Action::EditSection | Action::ExternalEdit | Action::RewriteStale
+            if state.job_state.is_running() =>
+        {
+            state.say(Level::Warning, "pause first (space)");
+            Vec::new()
+        }
+        Action::Regenerate => {
+            open_input(state, InputPurpose::RegenerateHint(state.selected), "");
+            Vec::new()
+        }
+        Action::EditSection => {
+            let text = state.texts.get(state.selected).cloned().unwrap_or_default();
+            let lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+            state.overlay = Overlay::Editor {
+                index: state.selected,
+                area: Box::new(TextArea::new(lines)),
+            };
+            Vec::new()
+        }
+        Action::ExternalEdit => {
+            let text = state.texts.get(state.selected).cloned().unwrap_or_default();
+            vec![Effect::ExternalEdit {
+                index: state.selected,
+                text,
+            }]
+        }
+        Action::RewriteStale => rewrite_stale(state),
+        Action::EditTitle | Action::EditMainPoint | Action::EditTarget => {
+            review::edit_field(state, action)
+        }
+        Action::ExportMarkdown => {
+            ask_export(state, Format::Md);
+            Vec::new()
+        }
+        Action::ExportText => {
+            ask_export(state, Format::Txt);
+            Vec::new()
+        }
+        Action::NewDocument if state.job_state.is_running() => {
+            state.say(Level::Warning, "stop the job first (s)");
+            Vec::new()
+        }
+        Action::NewDocument => {
+            state.screen = Screen::Prompt;
+            state.job_state = JobState::Idle;
+            state.document = None;
+            Vec::new()
+        }
+        other => {
+            scroll::navigate(state, other);
+            Vec::new()
+        }
+    }
+}
+
+/// Starts (or resumes) writing the document.
+pub(super) fn start(state: &mut State) -> Vec<Effect> {
+    let (Some(job), Some(document)) = (&state.job, document_now(state)) else {
+        return Vec::new();
+    };
+    let mut document = document;
+    for section in &mut document.plan.sections {
+        if section.state == SectionState::Stale {
+            section.state = SectionState::Done;
+        }
+    }
+    if document
+        .plan
+        .sections
+        .iter()
+        .all(|s| s.state == SectionState::Done)
+    {
+        state.job_state = JobState::Done;
+        state.say(Level::Info, "every section is written");
+        return Vec::new();
+    }
+    if let Some(doc) = &mut state.document {
+        for s in &mut doc.plan.sections {
+            if matches!(s.state, SectionState::Planned | SectionState::Failed) {
+                s.state = SectionState::Queued;
+            }
+        }
+    }
+    let effect = Effect::Write {
+        job: Box::new(job.clone()),
+        document: Box::new(document),
+    };
+    state.screen = Screen::Writing;
+    state.job_state = JobState::Running;
+    state.stream.follow = true;
+    state.stats.words_at_start = state.total_written();
+    state.stats.retry = None;
+    state.say(Level::Info, "writing…");
+    vec![effect]
+}
+
+fn pause_resume(state: &mut State) -> Vec<Effect> {
+    match state.job_state {
+        JobState::Running => {
+            state.job_state = JobState::Pausing;
+            state.say(Level::Info, "pausing after the current token…");
+            vec![Effect::Cancel]
+        }
+        JobState::Paused | JobState::Stopped | JobState::Failed(_) | JobState::Idle => start(state),
+        JobState::Done => {
+            state.say(Level::Info, "the document is done; R rewrites a section");
+            Vec::new()
+        }
+        JobState::Pausing | JobState::Stopping => Vec::new(),
+    }
+}
+
+/// The document with the streamed text of unfinished sections put back into the drafts.
+pub(crate) fn document_now(state: &State) -> Option<Document> {
+    let mut doc = state.document.clone()?;
+    for (i, draft) in doc.drafts.iter_mut().enumerate() {
+        let shown = state.texts.get(i).map_or("", String::as_str);
+        let kept = draft.text();
+        if shown.len() > kept.len() && shown.starts_with(&kept) {
+            draft
+                .turns
+                .push(ChatMessage::assistant(&shown[kept.len()..]));
+        }
+    }
+    Some(doc)
+}
+
+pub(super) fn write_finished(
+    state: &mut State,
+    document: Document,
+    error: Option<String>,
+    cancelled: bool,
+) -> Vec<Effect> {
+    let stale: Vec<usize> = state.document.as_ref().map_or(Vec::new(), |d| {
+        (0..d.plan.sections.len())
+            .filter(|i| d.plan.sections[*i].state == SectionState::Stale)
+            .collect()
+    });
+    state.document = Some(document);
+    state.document = document_now(state);
+    if let Some(doc) = &mut state.document {
+        for i in stale {
+            if let Some(s) = doc.plan.sections.get_mut(i) {
+                if s.state == SectionState::Done {
+                    s.state = SectionState::Stale;
+                }
+            }
+        }
+        for s in &mut doc.plan.sections {
+            if s.state == SectionState::Queued {
+                s.state = SectionState::Planned;
+            }
+        }
+    }
+    state.stats.retry = None;
+    state.job_state = match (error, cancelled, &state.job_state) {
+        (None, _, _) => {
+            state.say(Level::Info, "done: every section is written; x exports");
+            JobState::Done
+        }
+        (Some(_), true, JobState::Stopping) => {
+            state.say(
+                Level::Info,
+                "stopped; the text so far is kept (space resumes)",
+            );
+            JobState::Stopped
+        }
+        (Some(_), true, _) => {
+            state.say(Level::Info, "paused (space resumes)");
+            JobState::Paused
+        }
+        (Some(e), false, _) => {
+            state.say(
+                Level::Error,
+                format!("failed: {e} (text kept; space retries)"),
+            );
+            JobState::Failed(e)
+        }
+    };
+    if state.quit {
+        return vec![Effect::Quit];
+    }
+    Vec::new()
+}
+
+pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
+    match event {
+        JobEvent::Started { backend, .. } => {
+            state.backend = format!(
+                "{} · {} @ {}",
+                backend.kind, backend.model, backend.endpoint
+            );
+        }
+        JobEvent::Planning { attempt } if attempt > 1 => {
+            state.say(Level::Warning, "the plan was unusable; asking again");
+        }
+        JobEvent::SectionStarted { index, .. } => section_started(state, index),
+        JobEvent::Delta { index, text } => {
+            if let Some(t) = state.texts.get_mut(index) {
+                t.push_str(&text);
+                state.stats.chunks += 1;
+                state.stats.retry = None;
+            }
+        }
+        JobEvent::Continuing { index, reason, .. } => {
+            state.say(
+                Level::Info,
+                format!("section {}: continuing ({reason})", index + 1),
+            );
+        }
+        JobEvent::SectionDone {
+            index, words, text, ..
+        } => {
+            if index < state.texts.len() {
+                state.texts[index] = text;
+                state.words_written[index] = words;
+                state.revisions[index] += 1;
+            }
+            set_state(state, index, SectionState::Done);
+            scroll::refresh(state);
+        }
+        JobEvent::Retrying {
+            attempt,
+            max_attempts,
+            delay_ms,
+            error,
+        } => {
+            state.say(Level::Warning, format!("retrying: {error}"));
+            state.stats.retry = Some(Retry {
+                attempt,
+                max_attempts,
+                at_ms: state.stats.now_ms + delay_ms,
+                error,
+            });
+        }
+        JobEvent::Warning { message } => state.say(Level::Warning, message),
+        JobEvent::Failed { error } => state.say(Level::Error, error),
+        JobEvent::Done { .. } | JobEvent::PlanReady { .. } | JobEvent::Planning { .. } => {}
+    }
+    Vec::new()
+}
+
+fn section_started(state: &mut State, index: usize) {
+    if let Some(t) = state.texts.get_mut(index) {
+        t.clear();
+        state.revisions[index] += 1;
+    }
+    state.current = Some(index);
+    set_state(state, index, SectionState::Writing);
+    if state.stream.follow {
+        state.stream.section = index;
+        state.selected = index;
+    }
+    scroll::refresh(state);
+}
+
+fn set_state(state: &mut State, index: usize, new: SectionState) {
+    if let Some(s) = state
+        .document
+        .as_mut()
+        .and_then(|d| d.plan.sections.get_mut(index))
+    {
+        s.state = new;
+    }
+}
+
+/// Replaces a section's text (built-in editor or `$EDITOR`); later sections go stale.
+pub(crate) fn replace_text(state: &mut State, index: usize, text: String) {
+    let Some(doc) = state.document.as_mut() else {
+        return;
+    };
+    let Some(draft) = doc.drafts.get_mut(index) else {
+        return;
+    };
+    let step = draft
+        .turns
+        .first()
+        .filter(|t| t.role == Role::User)
+        .cloned();
+    *draft = SectionDraft {
+        turns: step
+            .into_iter()
+            .chain(std::iter::once(ChatMessage::assistant(text.clone())))
+            .collect(),
+    };
+    state.words_written[index] = crate::text::count_words(&text);
+    state.texts[index] = text;
+    state.revisions[index] += 1;
+    state.say(Level::Info, format!("section {} edited", index + 1));
+    review::mark_stale_from(state, index + 1);
+    scroll::refresh(state);
+}
+
+/// Clears section `index` and writes it again; the hint goes into its main point.
+pub(super) fn regenerate(state: &mut State, index: usize, hint: &str) -> Vec<Effect> {
+    let Some(doc) = state.document.as_mut() else {
+        return Vec::new();
+    };
+    let Some(section) = doc.plan.sections.get_mut(index) else {
+        return Vec::new();
+    };
+    if !hint.is_empty() {
+        section.main_point = format!("{} (Revision note: {hint})", section.main_point.trim());
+    }
+    section.state = SectionState::Planned;
+    doc.drafts[index] = SectionDraft::default();
+    state.texts[index].clear();
+    state.words_written[index] = 0;
+    state.revisions[index] += 1;
+    review::mark_stale_from(state, index + 1);
+    state.stream.section = index;
+    start(state)
+}
+
+fn rewrite_stale(state: &mut State) -> Vec<Effect> {
+    let Some(doc) = state.document.as_mut() else {
+        return Vec::new();
+    };
+    let stale: Vec<usize> = (0..doc.plan.sections.len())
+        .filter(|i| doc.plan.sections[*i].state == SectionState::Stale)
+        .collect();
+    if stale.is_empty() {
+        state.say(Level::Info, "no stale sections");
+        return Vec::new();
+    }
+    for &i in &stale {
+        doc.plan.sections[i].state = SectionState::Planned;
+        doc.drafts[i] = SectionDraft::default();
+        state.texts[i].clear();
+        state.words_written[i] = 0;
+        state.revisions[i] += 1;
+    }
+    start(state)
+}

@@ -1,0 +1,112 @@
+//! Overlays: the help (generated from the keymap in use), the error dialog, the one-line input
+//! and the section editor.
+
+use super::layout::centered;
+use crate::tui::keymap::Context;
+use crate::tui::state::{Overlay, State};
+use crate::tui::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// Draws the open overlay, if any.
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    match &state.overlay {
+        Overlay::None => {}
+        Overlay::Help => help(frame, area, state, theme),
+        Overlay::Error(message) => {
+            let width = centered(area, 60, 3).width.saturating_sub(2).max(1);
+            let rows = (message.chars().count() as u16 / width) + 4;
+            let rect = centered(area, 60, rows);
+            frame.render_widget(Clear, rect);
+            let block = Block::bordered()
+                .title(Line::styled(" Error ", theme.error()))
+                .title_bottom(Line::styled(" esc closes ", theme.dim()).right_aligned())
+                .border_style(theme.error());
+            frame.render_widget(
+                Paragraph::new(message.as_str())
+                    .style(theme.text())
+                    .wrap(Wrap { trim: true })
+                    .block(block),
+                rect,
+            );
+        }
+        Overlay::Input {
+            purpose,
+            area: text,
+        } => {
+            let rect = centered(area, 70, 3);
+            frame.render_widget(Clear, rect);
+            let block = Block::bordered()
+                .title(Line::styled(
+                    format!(" {} ", purpose.label()),
+                    theme.title(true),
+                ))
+                .title_bottom(
+                    Line::styled(" enter accepts · esc cancels ", theme.dim()).right_aligned(),
+                )
+                .border_style(theme.border(true));
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            frame.render_widget(text.as_ref(), inner);
+        }
+        Overlay::Editor { index, area: text } => {
+            let rect = centered(area, 90, area.height.saturating_sub(2));
+            frame.render_widget(Clear, rect);
+            let block = Block::bordered()
+                .title(Line::styled(
+                    format!(" Edit section {} ", index + 1),
+                    theme.title(true),
+                ))
+                .title_bottom(
+                    Line::styled(" ctrl-s saves · esc discards ", theme.dim()).right_aligned(),
+                )
+                .border_style(theme.border(true));
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            frame.render_widget(text.as_ref(), inner);
+        }
+    }
+}
+
+fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let rect = centered(area, 90, area.height.saturating_sub(2));
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Line::styled(" Keys ", theme.title(true)))
+        .title_bottom(Line::styled(" any key closes ", theme.dim()).right_aligned())
+        .border_style(theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let columns = if inner.width >= 90 {
+        4
+    } else if inner.width >= 60 {
+        2
+    } else {
+        1
+    };
+    let col_w = inner.width / columns;
+    let mut cols: Vec<Vec<Line>> = vec![Vec::new(); usize::from(columns)];
+    let mut rows = Vec::new();
+    for context in Context::ALL {
+        let bindings = state.keymap.bindings(context);
+        rows.push(Line::styled(context.name().to_string(), theme.accent()));
+        for (key, action) in bindings {
+            rows.push(Line::from(vec![
+                Span::styled(format!(" {key:<9}"), theme.accent()),
+                Span::styled(action.describe().to_string(), theme.text()),
+            ]));
+        }
+    }
+    let per_col = rows.len().div_ceil(usize::from(columns)).max(1);
+    for (i, row) in rows.into_iter().enumerate() {
+        let last = cols.len() - 1;
+        cols[(i / per_col).min(last)].push(row);
+    }
+    for (i, col) in cols.into_iter().enumerate() {
+        let x = inner.x + col_w * i as u16;
+        let r = Rect::new(x, inner.y, col_w, inner.height);
+        frame.render_widget(Paragraph::new(col), r);
+    }
+}

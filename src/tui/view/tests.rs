@@ -1,0 +1,98 @@
+//! Snapshot tests of every screen at 80×24 and 120×40 (insta; `INSTA_UPDATE=no` in CI), and a
+//! sweep of every terminal size from 0×0 to 40×15 through every screen without a panic.
+
+use super::draw;
+use crate::tui::action::Action;
+use crate::tui::fixtures;
+use crate::tui::state::{Overlay, State};
+use crate::tui::theme::Theme;
+use crate::tui::update::update;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn render(state: &mut State, (w, h): (u16, u16)) -> String {
+    update(state, Action::Resize(w, h));
+    update(state, Action::Tick(13_000));
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|f| draw(f, state, &Theme::default()))
+        .unwrap();
+    if w == 0 || h == 0 {
+        // TestBackend cannot print an empty buffer; drawing it is what is tested.
+        return String::new();
+    }
+    terminal.backend().to_string()
+}
+
+fn screens(size: (u16, u16)) -> Vec<(&'static str, State)> {
+    let mut prompt = fixtures::fresh();
+    update(&mut prompt, Action::Resize(size.0, size.1));
+    fixtures::type_text(
+        &mut prompt,
+        "Write a 5000-word history of a lighthouse\nin five parts.",
+    );
+    let review = fixtures::review(5, 1000, size);
+    let writing = fixtures::writing(5, 1000, 2, 430, size);
+    let mut help = fixtures::writing(5, 1000, 2, 430, size);
+    update(&mut help, Action::Help);
+    let mut error = fixtures::writing(5, 1000, 2, 430, size);
+    update(
+        &mut error,
+        Action::Exported(Err(
+            "cannot write /nope/doc.md: No such file or directory".into()
+        )),
+    );
+    assert!(matches!(error.overlay, Overlay::Error(_)));
+    vec![
+        ("prompt", prompt),
+        ("plan_review", review),
+        ("writing", writing),
+        ("help", help),
+        ("error", error),
+    ]
+}
+
+#[test]
+fn every_screen_at_both_sizes() {
+    for size in SIZES {
+        for (name, mut state) in screens(size) {
+            let text = render(&mut state, size);
+            insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), text);
+        }
+    }
+}
+
+#[test]
+fn every_small_size_draws_without_panic() {
+    for (_, base) in screens((80, 24)) {
+        for w in 0..=40 {
+            for h in 0..=15 {
+                let mut state = base.clone();
+                render(&mut state, (w, h));
+            }
+        }
+    }
+}
+
+#[test]
+fn resize_storm_keeps_the_tail_in_view() {
+    let mut state = fixtures::writing(3, 800, 1, 500, (120, 40));
+    for i in 0..500u16 {
+        update(&mut state, Action::Resize(20 + i % 150, 5 + i % 60));
+    }
+    let text = render(&mut state, (100, 30));
+    assert!(text.contains("following"), "{text}");
+}
+
+#[test]
+fn every_theme_draws() {
+    for (name, _) in crate::tui::theme::BUILTIN {
+        let (theme, err) = Theme::load(name, None, crate::tui::theme::ColorSupport::TrueColor);
+        assert!(err.is_none());
+        let state = fixtures::writing(3, 500, 1, 200, (80, 24));
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|f| draw(f, &state, &theme)).unwrap();
+    }
+}
