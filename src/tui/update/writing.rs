@@ -1,9 +1,9 @@
 //! Writing: start, pause, resume, stop, regenerate a section, edit text, rewrite stale
 //! sections, and the job's events.
 //!
-//! Pausing cancels the writer after the current token; the text streamed so far is put back
-//! into the document (the writer drops an unfinished request's text on cancel), so resuming
-//! with `Writer::write` continues that section with a continue turn. Stale sections are handed
+//! Pausing cancels the writer after the current token; the writer keeps the text streamed so
+//! far in its document (and `document_now` restores any the studio saw that the document
+//! lacks), so resuming with `Writer::write` continues that section with a continue turn. Stale sections are handed
 //! to the writer as done, so only an explicit rewrite replaces them.
 
 use super::super::action::Action;
