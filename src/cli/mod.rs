@@ -66,6 +66,9 @@ pub struct Cli {
     /// Studio theme: dark, light, high-contrast, or NAME.toml in <config dir>/themes.
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Open this saved project (id, unique id prefix, or title) in the studio.
+    #[arg(value_name = "PROJECT")]
+    pub project: Option<String>,
     /// What to do; without one, the studio opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -172,6 +175,6 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Stop(args)) => projects::stop(args).await,
         Some(Command::Attach(args)) => projects::attach(args).await,
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
-        None => studio::run(&cli.backend, cli.theme).await,
+        None => studio::run(&cli.backend, cli.theme, cli.project).await,
     }
 }

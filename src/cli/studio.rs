@@ -1,29 +1,59 @@
-//! `longwriter` with no subcommand: connect like `write` does, then open the studio.
+//! `longwriter` with no subcommand: connect like `write` does, then open the studio; with a
+//! project name (`longwriter <project>`), open that saved project in it.
 
-use super::connect;
-use super::{BackendArgs, CliError, EXIT_OK, EXIT_USAGE};
+use super::detach::{spawn_worker, WorkerSpawn};
+use super::job::{self, store_error};
+use super::{connect, BackendArgs, CliError, EXIT_OK, EXIT_USAGE};
 use crate::config;
-use crate::tui::{self, Exit, Studio, TuiError};
+use crate::store::{BackendRecord, Store};
+use crate::tui::{self, Exit, HandOff, Studio, TuiError};
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 /// Exit code after SIGHUP (128 + 1).
 const EXIT_HANGUP: i32 = 129;
 
-/// Runs the studio; returns the exit code.
-pub async fn run(args: &BackendArgs, theme: Option<String>) -> Result<i32, CliError> {
+/// Runs the studio, on `project` if one is named; returns the exit code.
+pub async fn run(
+    args: &BackendArgs,
+    theme: Option<String>,
+    project: Option<String>,
+) -> Result<i32, CliError> {
+    let store = Store::open_default().map_err(store_error)?;
+    let opened = project.as_deref().map(job::open_project).transpose()?;
     if !std::io::stdout().is_terminal() {
         return Err(CliError::Usage(TuiError::NotATerminal.to_string()));
     }
-    let setup = connect::setup(args)?;
-    let backend = connect::backend(args, &setup).await?;
+    let args = match &opened {
+        Some(p) => job::project_backend_args(args, p),
+        None => args.clone(),
+    };
+    let setup = connect::setup(&args)?;
+    let backend = connect::backend(&args, &setup).await?;
     let key_var = args
         .api_key_env
         .clone()
         .or_else(|| setup.file.backend.api_key_env.clone());
+    let record = BackendRecord {
+        base_url: args
+            .base_url
+            .clone()
+            .or_else(|| setup.file.backend.base_url.clone()),
+        model: args
+            .model
+            .clone()
+            .or_else(|| setup.file.backend.model.clone()),
+        api_key_env: key_var.clone(),
+        served_by: None,
+    };
     let secrets = key_var
         .and_then(|v| std::env::var(v).ok())
         .into_iter()
         .collect();
+    let config_file = args.config.clone();
+    let hand_off: HandOff = Arc::new(move |project| {
+        spawn_worker(project, &WorkerSpawn::new(config_file.clone())).map_err(|e| e.to_string())
+    });
     let studio = Studio {
         backend,
         prompts: setup.prompts.clone(),
@@ -35,6 +65,10 @@ pub async fn run(args: &BackendArgs, theme: Option<String>) -> Result<i32, CliEr
         keys: setup.file.keys.clone(),
         data_dir: config::data_dir(),
         secrets,
+        store,
+        record,
+        hand_off: Some(hand_off),
+        open: opened.map(|p| p.dir().to_path_buf()),
     };
     match tui::run(studio).await {
         Ok(Exit::Normal) => Ok(EXIT_OK),

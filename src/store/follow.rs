@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What a follower sees at one moment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     /// The manifest as last read successfully.
     pub manifest: Option<Arc<Manifest>>,
@@ -30,6 +30,8 @@ pub struct Snapshot {
     pub current: Option<(usize, String)>,
     /// Whether a live process holds the project's lock.
     pub live: bool,
+    /// Journal records read since following began (one per streamed chunk), for rates.
+    pub records: u64,
 }
 
 /// Polls one project folder.
@@ -58,6 +60,7 @@ impl Follower {
                 sections: Vec::new(),
                 current: None,
                 live: false,
+                records: 0,
             },
         }
     }
@@ -138,6 +141,7 @@ impl Follower {
         let (records, used) = decode(&self.leftover);
         self.leftover.drain(..used);
         for record in records {
+            self.snapshot.records += 1;
             match self.snapshot.current.as_mut() {
                 Some((i, text)) if *i == record.s => text.push_str(&record.t),
                 _ => self.snapshot.current = Some((record.s, record.t)),

@@ -17,7 +17,7 @@ mod manifest;
 mod project;
 mod recorder;
 
-pub use follow::{follow, Snapshot};
+pub use follow::{follow, Follower, Snapshot};
 pub use fsio::{format_time, now_secs, write_atomic};
 pub use gate::{GatedBackend, PauseGate};
 pub use lock::{Holder, ProjectLock};

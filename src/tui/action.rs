@@ -82,6 +82,10 @@ pub enum Action {
     ExportMarkdown,
     /// Export the document as plain text.
     ExportText,
+    /// Open or leave the runs dashboard.
+    Dashboard,
+    /// Hand the running job to a detached worker that survives the terminal.
+    HandOff,
     /// A key for the focused text editor.
     #[serde(skip)]
     Input(Input),
@@ -110,6 +114,18 @@ pub enum Action {
     /// An export ended.
     #[serde(skip)]
     Exported(Result<PathBuf, String>),
+    /// The runner created (or opened) the stored project this studio writes.
+    #[serde(skip)]
+    ProjectOpened(String),
+    /// The dashboard's live runs, read from the store.
+    #[serde(skip)]
+    Runs(Vec<super::state::RunRow>),
+    /// A followed project changed on disk.
+    #[serde(skip)]
+    Followed(Box<crate::store::Snapshot>),
+    /// The hand-off ended: the worker's pid, or why it failed.
+    #[serde(skip)]
+    HandedOff(Result<u32, String>),
     /// `$EDITOR` returned the section's new text.
     #[serde(skip)]
     ExternallyEdited {
@@ -172,6 +188,8 @@ impl Action {
             Self::NextMatch => "next match",
             Self::ExportMarkdown => "export markdown",
             Self::ExportText => "export text",
+            Self::Dashboard => "runs dashboard",
+            Self::HandOff => "hand off to a background worker",
             _ => "",
         }
     }

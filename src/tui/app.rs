@@ -8,105 +8,47 @@
 use super::action::Action;
 use super::effect::Effect;
 use super::keymap::Context;
+use super::runner::Runner;
 use super::state::{Overlay, Screen, State};
 use super::terminal;
 use super::theme::{ColorSupport, Theme};
 use super::update::update;
 use super::view;
 use super::{Exit, Studio, TuiError};
-use crate::writer::{Job, JobEvent, Writer, WriterError};
+use crate::writer::JobEvent;
 use futures::StreamExt;
 use ratatui::crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use ratatui::DefaultTerminal;
 use ratatui_textarea::{Input, Key};
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 /// Frame period: 25 frames per second at most, which keeps a 200 tok/s stream near 5% of a core.
 const FRAME: Duration = Duration::from_millis(40);
+/// How long a hang-up waits for the writer to flush and release the project.
+const HANGUP_FLUSH: Duration = Duration::from_millis(1000);
+/// How long quitting waits for the same.
+const QUIT_FLUSH: Duration = Duration::from_secs(5);
 /// More terminal events than this in one second means a dead terminal spinning (crossterm
 /// issue 1110): leave instead of burning a core.
 const SPIN_LIMIT: u32 = 5_000;
 
-/// The effect runner's resources.
-struct Runner {
+/// Runs the studio until the user quits or a signal ends it; `first` are effects to run at
+/// once (following a project opened by name).
+pub async fn run(
     studio: Studio,
-    actions: UnboundedSender<Action>,
-    job_events: UnboundedSender<JobEvent>,
-    cancel: CancellationToken,
-}
-
-impl Runner {
-    fn writer(&mut self) -> Writer {
-        self.cancel = CancellationToken::new();
-        Writer::new(
-            self.studio.backend.clone(),
-            self.studio.prompts.clone(),
-            self.job_events.clone(),
-            self.cancel.clone(),
-        )
-    }
-
-    /// Starts an effect that needs no terminal; returns it back if it does.
-    fn run(&mut self, effect: Effect) -> Option<Effect> {
-        match effect {
-            Effect::Plan(job) => {
-                let writer = self.writer();
-                let tx = self.actions.clone();
-                tokio::spawn(async move {
-                    let result = writer.plan(&job).await.map_err(|e| e.to_string());
-                    let _ = tx.send(Action::PlanFinished(result));
-                });
-            }
-            Effect::Write { job, document } => self.write(job, document),
-            Effect::Cancel => self.cancel.cancel(),
-            Effect::Export {
-                path,
-                format,
-                document,
-            } => {
-                let tx = self.actions.clone();
-                tokio::task::spawn_blocking(move || {
-                    let text = crate::export::render(&document, format);
-                    let result = crate::export::write_atomic(&path, &text)
-                        .map(|()| path.clone())
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
-                    let _ = tx.send(Action::Exported(result));
-                });
-            }
-            other => return Some(other),
-        }
-        None
-    }
-
-    fn write(&mut self, job: Box<Job>, document: Box<crate::writer::Document>) {
-        let writer = self.writer();
-        let tx = self.actions.clone();
-        tokio::spawn(async move {
-            let outcome = writer.write(&job, *document).await;
-            let cancelled = matches!(outcome.result, Err(WriterError::Cancelled));
-            let _ = tx.send(Action::WriteFinished {
-                document: Box::new(outcome.document),
-                error: outcome.result.err().map(|e| e.to_string()),
-                cancelled,
-            });
-        });
-    }
-}
-
-/// Runs the studio until the user quits or a signal ends it.
-pub async fn run(studio: Studio, mut state: State, mut theme: Theme) -> Result<Exit, TuiError> {
+    mut state: State,
+    mut theme: Theme,
+    first: Vec<Effect>,
+) -> Result<Exit, TuiError> {
     let mut terminal = terminal::enter().map_err(TuiError::Terminal)?;
     let (actions, mut action_rx) = unbounded_channel();
     let (job_events, mut job_rx) = unbounded_channel();
-    let mut runner = Runner {
-        studio,
-        actions,
-        job_events,
-        cancel: CancellationToken::new(),
-    };
+    let mut runner = Runner::new(studio, actions, job_events);
+    for effect in first {
+        runner.run(effect);
+    }
     let result = event_loop(
         &mut terminal,
         &mut state,
@@ -116,10 +58,14 @@ pub async fn run(studio: Studio, mut state: State, mut theme: Theme) -> Result<E
         &mut job_rx,
     )
     .await;
-    runner.cancel.cancel();
-    if !matches!(result, Ok(Exit::HungUp)) {
+    let hung_up = matches!(result, Ok(Exit::HungUp));
+    if !hung_up {
         terminal::leave();
     }
+    // The journal already holds every streamed chunk (one write per delta); this waits for the
+    // final fsync, the manifest's state and the lock's release, briefly after a hang-up.
+    let bound = if hung_up { HANGUP_FLUSH } else { QUIT_FLUSH };
+    runner.shut_down(bound).await;
     result
 }
 
@@ -250,7 +196,7 @@ pub fn context(state: &State) -> Context {
         (Overlay::Input { .. } | Overlay::Editor { .. }, _) => Context::Editor,
         (_, Screen::Prompt) => Context::Editor,
         (_, Screen::Review) => Context::Plan,
-        (_, Screen::Writing) => Context::Write,
+        (_, Screen::Writing | Screen::Dashboard) => Context::Write,
         (_, Screen::Planning) => Context::Global,
     }
 }

@@ -35,6 +35,14 @@ pub enum Effect {
         /// Its text.
         text: String,
     },
+    /// Watch the store's live runs for the dashboard (`true`), or stop watching.
+    WatchRuns(bool),
+    /// Follow the stored project `id` read-only, replacing any other followed one.
+    Follow(String),
+    /// Stop following.
+    Unfollow,
+    /// Hand the project this studio writes (its writer stopped) to a detached worker.
+    HandOff,
     /// Load and use a theme.
     SetTheme(String),
     /// Leave the studio.

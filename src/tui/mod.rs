@@ -10,15 +10,20 @@ mod app;
 pub mod effect;
 pub mod fixtures;
 pub mod keymap;
+mod open;
+mod record;
+mod runner;
 pub mod state;
 pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod view;
+mod watch;
 pub mod wrap;
 
 use crate::backend::Backend;
 use crate::prompt::Prompts;
+use crate::store::{BackendRecord, Project, Store};
 use crate::writer::WriterSettings;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -74,7 +79,18 @@ pub struct Studio {
     pub data_dir: Option<PathBuf>,
     /// Values never to write into a crash report (the API key).
     pub secrets: Vec<String>,
+    /// The project store: every document the studio writes is a project there.
+    pub store: Store,
+    /// How new projects record their backend (for `resume` and detached workers).
+    pub record: BackendRecord,
+    /// Starts a detached worker for a project (the CLI's `spawn_worker`); `None`: no hand-off.
+    pub hand_off: Option<HandOff>,
+    /// A saved project to open (`longwriter <project>`): its folder.
+    pub open: Option<PathBuf>,
 }
+
+/// Starts a detached worker that continues a project; returns its pid or why it failed.
+pub type HandOff = Arc<dyn Fn(&Project) -> Result<u32, String> + Send + Sync>;
 
 /// Opens the studio and runs it until the user quits.
 pub async fn run(studio: Studio) -> Result<Exit, TuiError> {
@@ -98,6 +114,10 @@ pub async fn run(studio: Studio) -> Result<Exit, TuiError> {
     if !problems.is_empty() {
         state.overlay = state::Overlay::Error(problems.join("\n"));
     }
+    let first = match &studio.open {
+        Some(dir) => open::open(&mut state, dir, &studio.prompts),
+        None => Vec::new(),
+    };
     terminal::install_crash_reporter(studio.data_dir.clone(), studio.secrets.clone());
-    app::run(studio, state, theme).await
+    app::run(studio, state, theme, first).await
 }

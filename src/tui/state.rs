@@ -26,6 +26,8 @@ pub enum Screen {
     Review,
     /// Writing, paused, stopped or done.
     Writing,
+    /// The runs dashboard: every project being written, from the store.
+    Dashboard,
 }
 
 /// Where a running or finished job stands.
@@ -208,6 +210,40 @@ pub struct Search {
     pub at: usize,
 }
 
+/// One live run on the dashboard, as read from the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// The project id.
+    pub id: String,
+    /// The project title.
+    pub title: String,
+    /// The section being written, 1-based (0 before the plan).
+    pub section: usize,
+    /// Sections in the plan.
+    pub sections: usize,
+    /// Words written so far (journaled text included).
+    pub words: usize,
+    /// Words asked for.
+    pub target: usize,
+    /// Journal records (stream chunks) per second over the last seconds.
+    pub tok_per_s: f64,
+    /// Seconds left at the current pace, when there is a pace.
+    pub eta_s: Option<u64>,
+    /// `writing`, `stopped`, … as `longwriter list` says it.
+    pub state: String,
+}
+
+/// The runs dashboard.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Runs {
+    /// Live runs, by id.
+    pub rows: Vec<RunRow>,
+    /// The selected row.
+    pub selected: usize,
+    /// The screen to go back to.
+    pub back_to: Option<Screen>,
+}
+
 /// The whole studio state.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -261,6 +297,14 @@ pub struct State {
     pub quit: bool,
     /// Prefix for default export file names.
     pub export_stem: String,
+    /// The id of the stored project this studio writes, once it has one.
+    pub project: Option<String>,
+    /// Set while following a project read-only (dashboard or hand-off): its id.
+    pub following: Option<String>,
+    /// A hand-off waits for the writer to stop.
+    pub handoff_pending: bool,
+    /// The runs dashboard.
+    pub runs: Runs,
 }
 
 impl State {
@@ -297,6 +341,10 @@ impl State {
             size: (0, 0),
             quit: false,
             export_stem: "longwriter-document".into(),
+            project: None,
+            following: None,
+            handoff_pending: false,
+            runs: Runs::default(),
         }
     }
 

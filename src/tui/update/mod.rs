@@ -6,6 +6,7 @@
 
 mod prompt;
 mod review;
+mod runs;
 mod scroll;
 mod writing;
 
@@ -13,6 +14,7 @@ mod writing;
 mod tests;
 
 pub(crate) use prompt::target_words;
+pub use runs::start_following;
 
 use super::action::Action;
 use super::effect::Effect;
@@ -54,6 +56,20 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             return Vec::new();
         }
         Action::Quit => return quit(state),
+        Action::ProjectOpened(id) => {
+            state.project = Some(id);
+            return Vec::new();
+        }
+        Action::Runs(rows) => {
+            state.runs.selected = state.runs.selected.min(rows.len().saturating_sub(1));
+            state.runs.rows = rows;
+            return Vec::new();
+        }
+        Action::Followed(snapshot) => {
+            runs::followed(state, *snapshot);
+            return Vec::new();
+        }
+        Action::HandedOff(result) => return runs::handed_off(state, result),
         _ => {}
     }
     match std::mem::take(&mut state.overlay) {
@@ -69,11 +85,21 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             let next = super::theme::Theme::next_name(&state.theme_name).to_string();
             vec![Effect::SetTheme(next)]
         }
+        Action::Dashboard => runs::toggle_dashboard(state),
+        other if state.following.is_some() && runs::changes_document(&other) => {
+            state.say(
+                Level::Warning,
+                "read-only: this run is written elsewhere (D: dashboard, n: new document)",
+            );
+            Vec::new()
+        }
+        Action::HandOff if state.screen == Screen::Writing => runs::hand_off(state),
         other => match state.screen {
             Screen::Prompt => prompt::prompt_action(state, other),
             Screen::Planning => prompt::planning_action(state, other),
             Screen::Review => review::review_action(state, other),
             Screen::Writing => writing::writing_action(state, other),
+            Screen::Dashboard => runs::dashboard_action(state, other),
         },
     }
 }

@@ -62,7 +62,7 @@ pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
             ask_export(state, Format::Txt);
             Vec::new()
         }
-        Action::NewDocument if state.job_state.is_running() => {
+        Action::NewDocument if state.job_state.is_running() && state.following.is_none() => {
             state.say(Level::Warning, "stop the job first (s)");
             Vec::new()
         }
@@ -70,7 +70,8 @@ pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.screen = Screen::Prompt;
             state.job_state = JobState::Idle;
             state.document = None;
-            Vec::new()
+            state.project = None;
+            super::runs::unfollow(state).into_iter().collect()
         }
         other => {
             scroll::navigate(state, other);
@@ -205,6 +206,13 @@ pub(super) fn write_finished(
     };
     if state.quit {
         return vec![Effect::Quit];
+    }
+    if std::mem::take(&mut state.handoff_pending) {
+        if matches!(state.job_state, JobState::Done) {
+            return Vec::new();
+        }
+        state.say(Level::Info, "handing off: starting the background worker…");
+        return vec![Effect::HandOff];
     }
     Vec::new()
 }

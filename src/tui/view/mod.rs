@@ -5,7 +5,8 @@ pub mod layout;
 mod overlay;
 mod progress;
 mod prompt;
-mod status;
+mod runs;
+pub(crate) mod status;
 mod stream;
 mod tree;
 
@@ -21,6 +22,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
     }
     match state.screen {
         Screen::Prompt => prompt::draw(frame, area, state, theme),
+        Screen::Dashboard => runs::draw(frame, area, state, theme),
         Screen::Planning | Screen::Review | Screen::Writing => {
             let areas = layout::areas(area);
             tree::draw(frame, areas.tree, state, theme);

@@ -15,6 +15,8 @@ pub fn mode(state: &State) -> &'static str {
         (Screen::Prompt, _) => "PROMPT",
         (Screen::Planning, _) => "PLANNING",
         (Screen::Review, _) => "PLAN",
+        (Screen::Dashboard, _) => "RUNS",
+        (Screen::Writing, JobState::Running) if state.following.is_some() => "FOLLOWING",
         (Screen::Writing, JobState::Running) => "WRITING",
         (Screen::Writing, JobState::Pausing | JobState::Paused) => "PAUSED",
         (Screen::Writing, JobState::Stopping | JobState::Stopped) => "STOPPED",
@@ -39,10 +41,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Context::Plan,
             &[Action::StartWriting, Action::Replan, Action::Help],
         ),
+        Screen::Dashboard => (
+            Context::Write,
+            &[Action::OpenSection, Action::Cancel, Action::Quit],
+        ),
+        Screen::Writing if state.following.is_some() => (
+            Context::Write,
+            &[Action::Dashboard, Action::NewDocument, Action::Quit],
+        ),
         Screen::Writing => (
             Context::Write,
             &[
                 Action::PauseResume,
+                Action::HandOff,
                 Action::Search,
                 Action::ExportMarkdown,
                 Action::Help,

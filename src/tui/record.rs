@@ -1,0 +1,160 @@
+//! Writing through the store: each studio write run locks the project, brings the store in
+//! line with the studio's document, runs the writer with the store's `Recorder` between its
+//! events and the studio (the same recorder `write` and `resume` use), sets the job's final
+//! state and releases the lock, so a paused or stopped studio job is resumable by
+//! `longwriter resume <id>`, by a detached worker, or by the studio again.
+
+use crate::backend::Backend;
+use crate::plan::SectionState;
+use crate::prompt::Prompts;
+use crate::store::journal::{Journal, Record, Recovered};
+use crate::store::{
+    GatedBackend, JobState, PauseGate, Project, ProjectLock, Recorder, RecorderOptions, StoreError,
+};
+use crate::writer::{Document, Job, JobEvent, WriteOutcome, Writer, WriterError};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+/// One recorded write run.
+pub struct RecordedWrite {
+    /// The project's folder.
+    pub dir: PathBuf,
+    /// The job.
+    pub job: Job,
+    /// The document as the studio has it.
+    pub document: Document,
+    /// The connected backend.
+    pub backend: Arc<dyn Backend>,
+    /// Prompt templates.
+    pub prompts: Arc<Prompts>,
+    /// Where recorded events go (the studio's job channel).
+    pub forward: UnboundedSender<JobEvent>,
+    /// Stops the writer.
+    pub cancel: CancellationToken,
+    /// Fires when the studio leaves: stop retrying writes that fail.
+    pub give_up: CancellationToken,
+}
+
+/// What a run ended with, for `Action::WriteFinished`.
+pub struct Finished {
+    /// The document as far as it got.
+    pub document: Document,
+    /// Why it stopped early.
+    pub error: Option<String>,
+    /// The user (or a hang-up) stopped it.
+    pub cancelled: bool,
+}
+
+impl RecordedWrite {
+    /// Runs the writer to its end, a stop or an error, recording everything.
+    pub async fn run(self) -> Finished {
+        let fallback = self.document.clone();
+        match self.try_run().await {
+            Ok(outcome) => Finished {
+                cancelled: matches!(outcome.result, Err(WriterError::Cancelled)),
+                error: outcome.result.err().map(|e| e.to_string()),
+                document: outcome.document,
+            },
+            Err(e) => Finished {
+                document: fallback,
+                error: Some(format!("the store: {e}")),
+                cancelled: false,
+            },
+        }
+    }
+
+    async fn try_run(self) -> Result<WriteOutcome, StoreError> {
+        let mut project = Project::open(&self.dir)?;
+        let lock = ProjectLock::acquire(&self.dir, project.id())?;
+        let journal = sync_store(&mut project, &self.document)?;
+        let gate = PauseGate::new();
+        let backend: Arc<dyn Backend> = Arc::new(GatedBackend::new(self.backend, gate.clone()));
+        let options = RecorderOptions {
+            gate,
+            forward: Some(self.forward),
+            give_up: self.give_up,
+        };
+        let recorder = Recorder::new(project, &journal, false, options)?;
+        let (tx, rx) = unbounded_channel();
+        let recording = tokio::spawn(recorder.run(rx));
+        let writer = Writer::new(backend, self.prompts, tx, self.cancel);
+        let outcome = writer.write(&self.job, self.document).await;
+        drop(writer);
+        let mut project = recording
+            .await
+            .map_err(|e| StoreError::io(&self.dir, std::io::Error::other(e.to_string())))?;
+        let m = &mut project.manifest;
+        match &outcome.result {
+            Ok(()) => m.state = JobState::Done,
+            Err(WriterError::Cancelled) => m.state = JobState::Stopped,
+            Err(e) => {
+                m.state = JobState::Failed;
+                m.error = Some(e.to_string());
+            }
+        }
+        project.save_manifest()?;
+        drop(lock);
+        Ok(outcome)
+    }
+}
+
+/// Makes the store hold the studio's document (the studio may have edited the plan, a
+/// section's text, or cleared a section to rewrite it): the plan and states into the manifest,
+/// finished sections into their files, the section in progress into the journal. Returns the
+/// journal as the recorder should take it.
+fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, StoreError> {
+    let on_disk = project.recover()?;
+    let mut in_progress = None;
+    for (i, section) in document.plan.sections.iter().enumerate() {
+        let text = document.drafts.get(i).map(|d| d.text()).unwrap_or_default();
+        if section.state == SectionState::Done {
+            project.write_section(i, &text)?;
+            continue;
+        }
+        let path = project.section_path(i);
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+        }
+        if in_progress.is_none() {
+            in_progress = Some((i, text));
+        }
+    }
+    let wanted = match in_progress {
+        Some((s, t)) if !t.is_empty() => Recovered {
+            records: vec![Record { s, t }],
+            cut_bytes: 0,
+        },
+        _ => Recovered::default(),
+    };
+    let same = wanted
+        .records
+        .first()
+        .is_none_or(|r| on_disk.text_of(r.s) == r.t);
+    if !same {
+        let path = project.journal_path();
+        let io = |e| StoreError::io(&path, e);
+        let mut journal = Journal::open(&path).map_err(io)?;
+        journal.clear().map_err(io)?;
+        for r in &wanted.records {
+            journal.push(r.s, &r.t);
+        }
+        journal.sync().map_err(io)?;
+    }
+    let m = &mut project.manifest;
+    m.plan = Some(document.plan.clone());
+    let mut ledger = document.ledger();
+    // Like the recorder's ledger: only finished sections count; the journal holds the rest.
+    for line in &mut ledger.sections {
+        if line.state != SectionState::Done {
+            line.written = 0;
+        }
+    }
+    ledger.written = ledger.sections.iter().map(|l| l.written).sum();
+    m.ledger = Some(ledger);
+    m.state = JobState::Writing;
+    m.error = None;
+    project.save_manifest()?;
+    Ok(wanted)
+}

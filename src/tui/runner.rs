@@ -1,0 +1,213 @@
+//! The effect runner: performs the I/O that `update` asks for (planning, recorded writing,
+//! exports, the dashboard's watcher, following a project, the hand-off) and reports back with
+//! actions on the event loop's channel. Effects that need the terminal go back to the loop.
+
+use super::action::Action;
+use super::effect::Effect;
+use super::record::RecordedWrite;
+use super::Studio;
+use crate::store::{NewProject, Project};
+use crate::writer::{Job, JobEvent, Writer};
+use futures::StreamExt;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How often a followed project is polled.
+const FOLLOW_EVERY: Duration = Duration::from_millis(50);
+
+/// The effect runner's resources.
+pub(super) struct Runner {
+    pub studio: Studio,
+    pub actions: UnboundedSender<Action>,
+    job_events: UnboundedSender<JobEvent>,
+    cancel: CancellationToken,
+    /// The stored project this studio writes.
+    project_dir: Option<PathBuf>,
+    /// The running write, which ends with the journal flushed and the lock released.
+    writing: Option<JoinHandle<()>>,
+    follow: CancellationToken,
+    watch: CancellationToken,
+    give_up: CancellationToken,
+}
+
+impl Runner {
+    pub fn new(
+        studio: Studio,
+        actions: UnboundedSender<Action>,
+        job_events: UnboundedSender<JobEvent>,
+    ) -> Self {
+        let project_dir = studio.open.clone();
+        Self {
+            studio,
+            actions,
+            job_events,
+            cancel: CancellationToken::new(),
+            project_dir,
+            writing: None,
+            follow: CancellationToken::new(),
+            watch: CancellationToken::new(),
+            give_up: CancellationToken::new(),
+        }
+    }
+
+    /// Starts an effect that needs no terminal; returns it back if it does.
+    pub fn run(&mut self, effect: Effect) -> Option<Effect> {
+        match effect {
+            Effect::Plan(job) => {
+                self.project_dir = None;
+                self.cancel = CancellationToken::new();
+                let writer = Writer::new(
+                    self.studio.backend.clone(),
+                    self.studio.prompts.clone(),
+                    self.job_events.clone(),
+                    self.cancel.clone(),
+                );
+                let tx = self.actions.clone();
+                tokio::spawn(async move {
+                    let result = writer.plan(&job).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Action::PlanFinished(result));
+                });
+            }
+            Effect::Write { job, document } => self.write(*job, *document),
+            Effect::Cancel => self.cancel.cancel(),
+            Effect::Export {
+                path,
+                format,
+                document,
+            } => {
+                let tx = self.actions.clone();
+                tokio::task::spawn_blocking(move || {
+                    let text = crate::export::render(&document, format);
+                    let result = crate::export::write_atomic(&path, &text)
+                        .map(|()| path.clone())
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                    let _ = tx.send(Action::Exported(result));
+                });
+            }
+            Effect::WatchRuns(on) => self.watch_runs(on),
+            Effect::Follow(id) => self.follow(id),
+            Effect::Unfollow => self.follow.cancel(),
+            Effect::HandOff => self.hand_off(),
+            other => return Some(other),
+        }
+        None
+    }
+
+    /// The project's folder, created in the store on the first write of a new document.
+    fn project_for(&mut self, job: &Job) -> Result<PathBuf, String> {
+        if let Some(dir) = &self.project_dir {
+            return Ok(dir.clone());
+        }
+        let project = self
+            .studio
+            .store
+            .create(NewProject {
+                instruction: job.instruction.clone(),
+                target_words: job.target_words,
+                language: job.language,
+                settings: job.settings.clone(),
+                backend: self.studio.record.clone(),
+            })
+            .map_err(|e| e.to_string())?;
+        let _ = self
+            .actions
+            .send(Action::ProjectOpened(project.id().to_string()));
+        self.project_dir = Some(project.dir().to_path_buf());
+        Ok(project.dir().to_path_buf())
+    }
+
+    fn write(&mut self, job: Job, document: crate::writer::Document) {
+        let tx = self.actions.clone();
+        let dir = match self.project_for(&job) {
+            Ok(dir) => dir,
+            Err(e) => {
+                let _ = tx.send(Action::WriteFinished {
+                    document: Box::new(document),
+                    error: Some(format!("cannot create the project in the store: {e}")),
+                    cancelled: false,
+                });
+                return;
+            }
+        };
+        self.cancel = CancellationToken::new();
+        let run = RecordedWrite {
+            dir,
+            job,
+            document,
+            backend: self.studio.backend.clone(),
+            prompts: self.studio.prompts.clone(),
+            forward: self.job_events.clone(),
+            cancel: self.cancel.clone(),
+            give_up: self.give_up.clone(),
+        };
+        self.writing = Some(tokio::spawn(async move {
+            let finished = run.run().await;
+            let _ = tx.send(Action::WriteFinished {
+                document: Box::new(finished.document),
+                error: finished.error,
+                cancelled: finished.cancelled,
+            });
+        }));
+    }
+
+    fn watch_runs(&mut self, on: bool) {
+        self.watch.cancel();
+        if on {
+            self.watch = CancellationToken::new();
+            let store = self.studio.store.clone();
+            let task = super::watch::watch_runs(store, self.actions.clone(), self.watch.clone());
+            tokio::spawn(task);
+        }
+    }
+
+    fn follow(&mut self, id: String) {
+        self.follow.cancel();
+        self.follow = CancellationToken::new();
+        let stop = self.follow.clone();
+        let tx = self.actions.clone();
+        let dir = self.studio.store.root().join(id);
+        tokio::spawn(async move {
+            let snapshots = crate::store::follow(dir, FOLLOW_EVERY);
+            futures::pin_mut!(snapshots);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    next = snapshots.next() => match next {
+                        Some(s) => if tx.send(Action::Followed(Box::new(s))).is_err() { return },
+                        None => return,
+                    },
+                }
+            }
+        });
+    }
+
+    fn hand_off(&mut self) {
+        let tx = self.actions.clone();
+        let (Some(dir), Some(hand_off)) = (self.project_dir.clone(), self.studio.hand_off.clone())
+        else {
+            let _ = tx.send(Action::HandedOff(Err("no project to hand off".into())));
+            return;
+        };
+        tokio::task::spawn_blocking(move || {
+            let result = Project::open(&dir)
+                .map_err(|e| e.to_string())
+                .and_then(|project| hand_off(&project));
+            let _ = tx.send(Action::HandedOff(result));
+        });
+    }
+
+    /// Stops everything; waits at most `bound` for the writer to flush the journal, save the
+    /// manifest and release the lock.
+    pub async fn shut_down(&mut self, bound: Duration) {
+        self.cancel.cancel();
+        self.follow.cancel();
+        self.watch.cancel();
+        self.give_up.cancel();
+        if let Some(writing) = self.writing.take() {
+            let _ = tokio::time::timeout(bound, writing).await;
+        }
+    }
+}
