@@ -189,7 +189,7 @@ impl Action {
             Self::ExportMarkdown => "export markdown",
             Self::ExportText => "export text",
             Self::Dashboard => "runs dashboard",
-            Self::HandOff => "hand off to a background worker",
+            Self::HandOff => "hand off to a worker",
             _ => "",
         }
     }

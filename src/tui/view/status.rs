@@ -53,7 +53,6 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Context::Write,
             &[
                 Action::PauseResume,
-                Action::HandOff,
                 Action::Search,
                 Action::ExportMarkdown,
                 Action::Help,

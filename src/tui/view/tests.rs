@@ -45,13 +45,42 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, State)> {
         )),
     );
     assert!(matches!(error.overlay, Overlay::Error(_)));
+    let dashboard = dashboard(size);
     vec![
         ("prompt", prompt),
         ("plan_review", review),
         ("writing", writing),
         ("help", help),
         ("error", error),
+        ("dashboard", dashboard),
     ]
+}
+
+/// The dashboard over a writing studio, with this studio's run and two others.
+fn dashboard(size: (u16, u16)) -> State {
+    use crate::tui::state::RunRow;
+    let mut state = fixtures::writing(5, 1000, 2, 430, size);
+    state.project = Some("mfx2k9qa01".into());
+    update(&mut state, Action::Dashboard);
+    let row = |id: &str, title: &str, section, words, tok: f64, eta, st: &str| RunRow {
+        id: id.into(),
+        title: title.into(),
+        section,
+        sections: 5,
+        words,
+        target: 5000,
+        tok_per_s: tok,
+        eta_s: eta,
+        state: st.into(),
+    };
+    let rows = vec![
+        row("mfx2k9qa01", "A history of a lighthouse", 3, 2430, 41.0, Some(380), "writing"),
+        row("mfx31bc7zz", "Letters from the Breton coast, 1890–1914", 1, 212, 0.0, None, "writing"),
+        row("mfx40aa0k3", "Field guide to tide pools", 5, 4610, 97.4, Some(9), "writing"),
+    ];
+    update(&mut state, Action::Runs(rows));
+    update(&mut state, Action::Down);
+    state
 }
 
 #[test]
