@@ -11,6 +11,8 @@ mod scroll;
 mod writing;
 
 #[cfg(test)]
+mod runs_tests;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use prompt::target_words;

@@ -74,9 +74,33 @@ fn dashboard(size: (u16, u16)) -> State {
         state: st.into(),
     };
     let rows = vec![
-        row("mfx2k9qa01", "A history of a lighthouse", 3, 2430, 41.0, Some(380), "writing"),
-        row("mfx31bc7zz", "Letters from the Breton coast, 1890–1914", 1, 212, 0.0, None, "writing"),
-        row("mfx40aa0k3", "Field guide to tide pools", 5, 4610, 97.4, Some(9), "writing"),
+        row(
+            "mfx2k9qa01",
+            "A history of a lighthouse",
+            3,
+            2430,
+            41.0,
+            Some(380),
+            "writing",
+        ),
+        row(
+            "mfx31bc7zz",
+            "Letters from the Breton coast, 1890–1914",
+            1,
+            212,
+            0.0,
+            None,
+            "writing",
+        ),
+        row(
+            "mfx40aa0k3",
+            "Field guide to tide pools",
+            5,
+            4610,
+            97.4,
+            Some(9),
+            "writing",
+        ),
     ];
     update(&mut state, Action::Runs(rows));
     update(&mut state, Action::Down);
