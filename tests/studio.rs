@@ -1,6 +1,8 @@
 //! The studio end to end: the real binary in a real terminal (tmux) against the scripted
 //! server: type a prompt, accept the plan, wait for every section, quit, and check that the
-//! terminal is restored. Also: without a terminal the studio refuses cleanly.
+//! terminal is restored; the document is then a project in the store that `longwriter <id>`
+//! reopens. A hang-up leaves the streamed text in the journal; the hand-off key continues the
+//! job in a detached worker. Also: without a terminal the studio refuses cleanly.
 
 use crate::cli_write::{agentwrite_plan, prose};
 use crate::support::scripted::{Reply, ScriptedServer};
@@ -53,9 +55,10 @@ impl Drop for Tmux {
     }
 }
 
-fn run_studio_session(url: String, dir: std::path::PathBuf) {
+/// A tmux session of 120×40 running a clean shell.
+fn shell_session(tag: &str) -> Tmux {
     let tmux = Tmux {
-        socket: format!("longwriter-test-{}", std::process::id()),
+        socket: format!("longwriter-test-{}-{tag}", std::process::id()),
     };
     let shell = "env -i PATH=/usr/bin:/bin HOME=/tmp TERM=xterm-256color PS1='READY$ ' bash --norc --noprofile";
     tmux.cmd(&[
@@ -70,6 +73,107 @@ fn run_studio_session(url: String, dir: std::path::PathBuf) {
         shell,
     ]);
     tmux.wait_for("the shell", 10, |p| p.contains("READY$"));
+    tmux
+}
+
+/// Starts the studio (with `exec`, so the pane's process is the studio) and has it write a
+/// 300-word story until `Sec1` text streams.
+fn start_writing(tmux: &Tmux, url: &str, dir: &std::path::Path, exec: &str) {
+    let line = format!(
+        "{exec}env LONGWRITER_CONFIG_DIR={d} LONGWRITER_DATA={d} {bin} --base-url {url}",
+        d = dir.display(),
+        bin = binary().display()
+    );
+    tmux.cmd(&["send-keys", "-t", "studio", "-l", &line]);
+    tmux.cmd(&["send-keys", "-t", "studio", "Enter"]);
+    tmux.wait_for("the prompt screen", 20, |p| p.contains("PROMPT"));
+    tmux.cmd(&["send-keys", "-t", "studio", "-l", "Write a 300-word story"]);
+    tmux.cmd(&["send-keys", "-t", "studio", "C-s"]);
+    tmux.wait_for("the plan review", 20, |p| p.contains(" PLAN "));
+    tmux.cmd(&["send-keys", "-t", "studio", "w"]);
+    tmux.wait_for("streamed text", 20, |p| p.matches("Sec1").count() >= 2);
+}
+
+fn slow_script() -> Vec<Reply> {
+    let mut replies = vec![
+        Reply::text(agentwrite_plan(3, 100)),
+        Reply::Slow {
+            text: prose("Sec1", 100),
+            finish: "stop",
+            delay_ms: 150,
+        },
+    ];
+    replies.extend((1..=6).map(|i| Reply::text(prose(&format!("Sec{i}"), 100))));
+    replies
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hang_up_flushes_the_journal_and_exits_at_once() {
+    let server = ScriptedServer::start(slow_script()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let url = server.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let tmux = shell_session("hup");
+        start_writing(&tmux, &url, &path, "exec ");
+        let pid = tmux.cmd(&["display", "-p", "-t", "studio", "#{pane_pid}"]);
+        let pid = pid.trim().to_string();
+        assert!(!pid.is_empty());
+        tmux.cmd(&["kill-session", "-t", "studio"]);
+        let killed = Instant::now();
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+        };
+        while alive() {
+            assert!(
+                killed.elapsed() < Duration::from_secs(2),
+                "the studio still runs"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let id = only_project(&path);
+        let project = longwriter::store::Project::open(&path.join(&id)).unwrap();
+        let text = project.read_journal().unwrap().text_of(0);
+        assert!(text.starts_with("Sec1 stone"), "journal: {text:?}");
+        assert_ne!(project.manifest.state, longwriter::store::JobState::Writing);
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_off_continues_in_a_worker_after_the_studio_quits() {
+    let server = ScriptedServer::start(slow_script()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let url = server.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let tmux = shell_session("handoff");
+        start_writing(&tmux, &url, &path, "");
+        tmux.cmd(&["send-keys", "-t", "studio", "H"]);
+        tmux.wait_for("the hand-off", 20, |p| p.contains("FOLLOWING"));
+        tmux.cmd(&["send-keys", "-t", "studio", "q"]);
+        tmux.wait_for("the shell again", 10, |p| p.matches("READY$").count() >= 2);
+        let id = only_project(&path);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !cli(&path, &["list"]).contains("done") {
+            assert!(Instant::now() < deadline, "{}", cli(&path, &["show", &id]));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let out = path.join("out.md");
+        let out_arg = out.display().to_string();
+        cli(&path, &["export", &id, "-o", &out_arg]);
+        let text = std::fs::read_to_string(&out).unwrap();
+        for tag in ["Sec1", "Sec2", "Sec3"] {
+            assert!(text.contains(tag), "{tag} missing:\n{text}");
+        }
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+}
+
+fn run_studio_session(url: String, dir: std::path::PathBuf) {
+    let tmux = shell_session("write");
     let line = format!(
         "LONGWRITER_CONFIG_DIR={d} LONGWRITER_DATA={d} {bin} --base-url {url}",
         d = dir.display(),
@@ -112,6 +216,44 @@ fn run_studio_session(url: String, dir: std::path::PathBuf) {
     tmux.wait_for("the shell again", 10, |p| p.matches("READY$").count() >= 2);
     let alternate = tmux.cmd(&["display", "-p", "-t", "studio", "#{alternate_on}"]);
     assert_eq!(alternate.trim(), "0", "the alternate screen is still on");
+    let list = cli(&dir, &["list"]);
+    let id = only_project(&dir);
+    assert!(list.contains(&id) && list.contains("done"), "{list}");
+    let line = format!(
+        "LONGWRITER_CONFIG_DIR={d} LONGWRITER_DATA={d} {bin} {id}",
+        d = dir.display(),
+        bin = binary().display()
+    );
+    tmux.cmd(&["send-keys", "-t", "studio", "-l", &line]);
+    tmux.cmd(&["send-keys", "-t", "studio", "Enter"]);
+    let pane = tmux.wait_for("the reopened project", 20, |p| {
+        p.contains(" DONE ") && p.contains("opened project")
+    });
+    assert!(
+        pane.contains("Sec"),
+        "no text in the reopened project:\n{pane}"
+    );
+    tmux.cmd(&["send-keys", "-t", "studio", "q"]);
+    tmux.wait_for("the shell again", 10, |p| p.matches("READY$").count() >= 3);
+}
+
+/// Runs the binary with `LONGWRITER_DATA=dir`; returns stdout.
+fn cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(binary())
+        .args(args)
+        .env("LONGWRITER_CONFIG_DIR", dir)
+        .env("LONGWRITER_DATA", dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the longwriter binary runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The id of the one project in the store at `dir`.
+fn only_project(dir: &std::path::Path) -> String {
+    let projects = longwriter::store::Store::at(dir).list();
+    assert_eq!(projects.len(), 1, "{projects:?}");
+    projects[0].id.clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
