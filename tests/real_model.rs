@@ -2,9 +2,8 @@
 //! by `scripts/setup-test-model.sh` (cached). The test fails, with the command to run, when they
 //! are missing; set LONGWRITER_SKIP_REAL_MODEL=1 to skip it deliberately.
 
-use crate::support::{run_cli, strings};
+use crate::support::{cached, run_cli, strings};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,18 +14,6 @@ impl Drop for ServerGuard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn cached(var: &str, rel: &str) -> PathBuf {
-    if let Some(p) = std::env::var_os(var) {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("LONGWRITER_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/longwriter")
-        });
-    cache.join(rel)
 }
 
 async fn start_llama_server() -> Option<(ServerGuard, String)> {

@@ -33,3 +33,17 @@ pub async fn run_cli(args: Vec<String>, config_dir: &std::path::Path) -> Output 
 pub fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
+
+/// A file of the test-model cache: `$var` when set, else `$LONGWRITER_CACHE/rel` (default
+/// `~/.cache/longwriter/rel`), where `scripts/setup-test-model.sh` puts it.
+pub fn cached(var: &str, rel: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("LONGWRITER_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/longwriter")
+        });
+    cache.join(rel)
+}
