@@ -48,8 +48,7 @@ impl ApiError {
 
     /// 401: the key is missing or wrong.
     pub fn unauthorized(message: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "authentication_error", message)
-            .code("invalid_api_key")
+        Self::new(StatusCode::UNAUTHORIZED, "authentication_error", message).code("invalid_api_key")
     }
 
     /// 413: the body is over `--max-body`.
@@ -124,8 +123,12 @@ impl ApiError {
                 e.message = format!("the model backend is busy: {error}");
                 e
             }
-            _ => Self::new(failed, "server_error", format!("the model backend failed: {error}"))
-                .code("backend_error"),
+            _ => Self::new(
+                failed,
+                "server_error",
+                format!("the model backend failed: {error}"),
+            )
+            .code("backend_error"),
         }
     }
 
@@ -199,7 +202,10 @@ mod tests {
     #[test]
     fn backend_errors_map_by_kind() {
         let broken = BackendError::Broken("eof".into());
-        assert_eq!(ApiError::backend(&broken, true).status, StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            ApiError::backend(&broken, true).status,
+            StatusCode::BAD_GATEWAY
+        );
         assert_eq!(
             ApiError::backend(&broken, false).status,
             StatusCode::INTERNAL_SERVER_ERROR

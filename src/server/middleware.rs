@@ -52,10 +52,8 @@ pub async fn require_key(State(app): State<Arc<App>>, request: Request, next: Ne
     match presented {
         Some(key) if keys_match(key, expected) => next.run(request).await,
         Some(_) => ApiError::unauthorized("incorrect API key").into_response(),
-        None => ApiError::unauthorized(
-            "missing API key: send it as `Authorization: Bearer <key>`",
-        )
-        .into_response(),
+        None => ApiError::unauthorized("missing API key: send it as `Authorization: Bearer <key>`")
+            .into_response(),
     }
 }
 
@@ -73,7 +71,10 @@ pub async fn cors(State(origin): State<HeaderValue>, request: Request, next: Nex
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("authorization, content-type"),
         );
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
         return response;
     }
     let mut response = next.run(request).await;

@@ -145,7 +145,10 @@ pub fn parse(
 
 fn messages(raw: Option<Vec<Value>>, limit: usize) -> Result<Vec<ChatMessage>, RequestError> {
     let raw = raw.ok_or_else(|| {
-        RequestError::invalid("messages", "messages is required: send at least one message")
+        RequestError::invalid(
+            "messages",
+            "messages is required: send at least one message",
+        )
     })?;
     if raw.is_empty() {
         return Err(RequestError::invalid(

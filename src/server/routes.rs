@@ -97,7 +97,13 @@ async fn generate(
     };
     let slots = (queued, running);
     if parsed.stream {
-        Ok(stream_reply(app, encoder, stream, parsed.include_usage, slots))
+        Ok(stream_reply(
+            app,
+            encoder,
+            stream,
+            parsed.include_usage,
+            slots,
+        ))
     } else {
         whole_reply(&app, &encoder, stream).await
     }
@@ -152,13 +158,14 @@ fn ended_early(app: &App) -> ApiError {
 
 /// What a streamed reply carries from one step to the next.
 struct Streaming {
+    /// Held until the body is dropped: finished, or the client gone. Declared first so the
+    /// slot is free by the time the backend sees its stream dropped.
+    _slots: Slots,
     app: Arc<App>,
     encoder: Encoder,
     stream: ChunkStream,
     include_usage: bool,
     finished: bool,
-    /// Held until the body is dropped: finished, or the client gone.
-    _slots: Slots,
 }
 
 /// The SSE reply: the encoder's events for each chunk; an error event if the backend fails or
@@ -172,12 +179,12 @@ fn stream_reply(
 ) -> Response {
     let head: Vec<String> = encoder.start().into_iter().collect();
     let state = Streaming {
+        _slots: slots,
         app,
         encoder,
         stream,
         include_usage,
         finished: false,
-        _slots: slots,
     };
     let events = futures::stream::unfold(state, |mut s| async move {
         if s.finished {
