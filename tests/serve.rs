@@ -277,6 +277,49 @@ async fn auth_requires_the_key_except_on_health() {
     assert!(longwriter::server::keys_match("a", "a") && !longwriter::server::keys_match("a", "b"));
 }
 
+#[tokio::test]
+async fn cors_headers_only_when_asked() {
+    let (_upstream, plain) = proxy(vec![], ServerConfig::default()).await;
+    let http = reqwest::Client::new();
+    let response = http
+        .get(format!("{}/models", plain.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    let config = ServerConfig {
+        cors_origin: Some("https://app.example".into()),
+        api_key: Some("k".into()),
+        ..ServerConfig::default()
+    };
+    let (_upstream, cors) = proxy(vec![], config).await;
+    let preflight = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/chat/completions", cors.url),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let response = http
+        .get(format!("{}/models", cors.url))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        "https://app.example"
+    );
+}
+
 /// A backend that streams a delta every few milliseconds forever and reports when its stream
 /// is dropped (the server's way to stop generating).
 pub struct Endless {
