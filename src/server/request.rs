@@ -1,0 +1,422 @@
+//! Request parsing: a raw HTTP body becomes a checked `ParsedRequest`, or a `RequestError` that
+//! names the offending parameter and the fix. Pure: no I/O, no tokio, no HTTP types; `error.rs`
+//! maps the errors to status codes at the edge.
+//!
+//! Accepted shapes follow the OpenAI API as real clients send it: `content` as a string or as
+//! an array of text parts, `stop` as a string or an array, `max_completion_tokens` as the newer
+//! name of `max_tokens`, the `developer` role as `system`. Unknown fields are ignored, as
+//! OpenAI-compatible servers do.
+
+use crate::backend::{ChatMessage, GenerationRequest, Role, Sampling};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// What a request may ask for, and what is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The id of the one served model; a request naming another gets `UnknownModel`.
+    pub model: String,
+    /// Largest `max_tokens` accepted; also the default when a request names none.
+    pub max_tokens: u32,
+    /// Largest number of messages in a chat request.
+    pub max_messages: usize,
+}
+
+/// Which endpoint a body was sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/v1/chat/completions`: a conversation.
+    Chat,
+    /// `/v1/completions`: a prompt string, sent to the backend as one user message because the
+    /// `Backend` trait has no raw-completion path.
+    Completion,
+}
+
+/// A checked request, ready for the backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedRequest {
+    /// What to generate.
+    pub generation: GenerationRequest,
+    /// Whether the client asked for SSE.
+    pub stream: bool,
+    /// Whether a streamed reply ends with a usage chunk (`stream_options.include_usage`).
+    pub include_usage: bool,
+}
+
+/// Why a body was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The body is not JSON, or a field has the wrong type.
+    #[error("the request body is not valid JSON for this endpoint: {0}")]
+    MalformedJson(String),
+    /// A field is out of range or missing.
+    #[error("{message}")]
+    Invalid {
+        /// The offending parameter, as OpenAI names it (e.g. `messages[2].role`).
+        param: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The request names a model this server does not serve.
+    #[error("the model {requested:?} does not exist here; this server serves {served:?}")]
+    UnknownModel {
+        /// What was asked for.
+        requested: String,
+        /// What is served.
+        served: String,
+    },
+}
+
+impl RequestError {
+    fn invalid(param: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            param: param.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawRequest {
+    model: Option<String>,
+    messages: Option<Vec<Value>>,
+    prompt: Option<Value>,
+    stream: Option<bool>,
+    stream_options: Option<RawStreamOptions>,
+    max_tokens: Option<i64>,
+    max_completion_tokens: Option<i64>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    seed: Option<u64>,
+    stop: Option<Value>,
+    n: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RawStreamOptions {
+    include_usage: Option<bool>,
+}
+
+/// Parses and checks a request body sent to `endpoint`.
+pub fn parse(
+    endpoint: Endpoint,
+    body: &[u8],
+    policy: &Policy,
+) -> Result<ParsedRequest, RequestError> {
+    let raw: RawRequest =
+        serde_json::from_slice(body).map_err(|e| RequestError::MalformedJson(e.to_string()))?;
+    if let Some(requested) = &raw.model {
+        if requested != &policy.model {
+            return Err(RequestError::UnknownModel {
+                requested: requested.clone(),
+                served: policy.model.clone(),
+            });
+        }
+    }
+    if let Some(n) = raw.n {
+        if n != 1 {
+            return Err(RequestError::invalid(
+                "n",
+                format!("n = {n} is not supported: this server generates one choice per request; send n = 1 or leave it out"),
+            ));
+        }
+    }
+    let messages = match endpoint {
+        Endpoint::Chat => messages(raw.messages, policy.max_messages)?,
+        Endpoint::Completion => vec![ChatMessage::user(prompt(raw.prompt)?)],
+    };
+    let max_tokens = max_tokens(raw.max_completion_tokens.or(raw.max_tokens), policy)?;
+    let sampling = sampling(raw.temperature, raw.top_p, raw.seed)?;
+    let stop = stop(raw.stop)?;
+    Ok(ParsedRequest {
+        generation: GenerationRequest {
+            messages,
+            max_tokens,
+            sampling,
+            stop,
+        },
+        stream: raw.stream.unwrap_or(false),
+        include_usage: raw
+            .stream_options
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false),
+    })
+}
+
+fn messages(raw: Option<Vec<Value>>, limit: usize) -> Result<Vec<ChatMessage>, RequestError> {
+    let raw = raw.ok_or_else(|| {
+        RequestError::invalid(
+            "messages",
+            "messages is required: send at least one message",
+        )
+    })?;
+    if raw.is_empty() {
+        return Err(RequestError::invalid(
+            "messages",
+            "messages is empty: send at least one message",
+        ));
+    }
+    if raw.len() > limit {
+        return Err(RequestError::invalid(
+            "messages",
+            format!(
+                "{} messages is more than this server accepts ({limit}); shorten the conversation",
+                raw.len()
+            ),
+        ));
+    }
+    raw.iter()
+        .enumerate()
+        .map(|(i, value)| message(i, value))
+        .collect()
+}
+
+fn message(i: usize, value: &Value) -> Result<ChatMessage, RequestError> {
+    let role_param = format!("messages[{i}].role");
+    let role = match value.get("role").and_then(Value::as_str) {
+        Some("system" | "developer") => Role::System,
+        Some("user") => Role::User,
+        Some("assistant") => Role::Assistant,
+        Some(other) => {
+            return Err(RequestError::invalid(
+                &role_param,
+                format!("role {other:?} is not supported; use system, user or assistant"),
+            ))
+        }
+        None => {
+            return Err(RequestError::invalid(
+                &role_param,
+                "each message needs a role: system, user or assistant",
+            ))
+        }
+    };
+    let content_param = format!("messages[{i}].content");
+    let content = match value.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => text_parts(parts, &content_param)?,
+        Some(Value::Null) | None if role == Role::Assistant => String::new(),
+        _ => {
+            return Err(RequestError::invalid(
+                &content_param,
+                "content must be a string or an array of text parts",
+            ))
+        }
+    };
+    Ok(ChatMessage { role, content })
+}
+
+fn text_parts(parts: &[Value], param: &str) -> Result<String, RequestError> {
+    let mut text = String::new();
+    for part in parts {
+        match (
+            part.get("type").and_then(Value::as_str),
+            part.get("text").and_then(Value::as_str),
+        ) {
+            (Some("text"), Some(t)) => text.push_str(t),
+            _ => {
+                return Err(RequestError::invalid(
+                    param,
+                    "only text content parts ({\"type\": \"text\", \"text\": ...}) are supported",
+                ))
+            }
+        }
+    }
+    Ok(text)
+}
+
+fn prompt(raw: Option<Value>) -> Result<String, RequestError> {
+    match raw {
+        Some(Value::String(s)) => Ok(s),
+        Some(Value::Array(items)) if items.len() == 1 => match &items[0] {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(RequestError::invalid("prompt", "prompt must be a string")),
+        },
+        Some(Value::Array(_)) => Err(RequestError::invalid(
+            "prompt",
+            "only one prompt per request is supported; send a single string",
+        )),
+        Some(_) => Err(RequestError::invalid("prompt", "prompt must be a string")),
+        None => Err(RequestError::invalid("prompt", "prompt is required")),
+    }
+}
+
+fn max_tokens(raw: Option<i64>, policy: &Policy) -> Result<u32, RequestError> {
+    let Some(n) = raw else {
+        return Ok(policy.max_tokens);
+    };
+    if n < 1 || n > i64::from(policy.max_tokens) {
+        return Err(RequestError::invalid(
+            "max_tokens",
+            format!(
+                "max_tokens = {n} is outside 1..={} (this server's limit, set by --max-tokens)",
+                policy.max_tokens
+            ),
+        ));
+    }
+    Ok(n as u32)
+}
+
+fn sampling(
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    seed: Option<u64>,
+) -> Result<Sampling, RequestError> {
+    // OpenAI's documented defaults, not the writer's: a client that sends nothing expects them.
+    let temperature = temperature.unwrap_or(1.0);
+    if !(0.0..=2.0).contains(&temperature) {
+        return Err(RequestError::invalid(
+            "temperature",
+            format!("temperature = {temperature} is outside 0..=2"),
+        ));
+    }
+    let top_p = top_p.unwrap_or(1.0);
+    if !(top_p > 0.0 && top_p <= 1.0) {
+        return Err(RequestError::invalid(
+            "top_p",
+            format!("top_p = {top_p} is outside (0, 1]"),
+        ));
+    }
+    Ok(Sampling {
+        temperature: temperature as f32,
+        top_p: top_p as f32,
+        seed,
+    })
+}
+
+fn stop(raw: Option<Value>) -> Result<Vec<String>, RequestError> {
+    let list = match raw {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s],
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                _ => Err(RequestError::invalid("stop", "stop must hold strings")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(RequestError::invalid(
+                "stop",
+                "stop must be a string or an array of strings",
+            ))
+        }
+    };
+    if list.len() > 4 {
+        return Err(RequestError::invalid(
+            "stop",
+            "at most 4 stop sequences are supported",
+        ));
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy() -> Policy {
+        Policy {
+            model: "m".into(),
+            max_tokens: 100,
+            max_messages: 3,
+        }
+    }
+
+    fn chat(body: Value) -> Result<ParsedRequest, RequestError> {
+        parse(Endpoint::Chat, body.to_string().as_bytes(), &policy())
+    }
+
+    fn param_of(result: Result<ParsedRequest, RequestError>) -> String {
+        match result {
+            Err(RequestError::Invalid { param, .. }) => param,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_minimal_chat_request_gets_the_defaults() {
+        let r = chat(json!({"messages": [{"role": "user", "content": "hi"}]})).unwrap();
+        assert_eq!(r.generation.messages, vec![ChatMessage::user("hi")]);
+        assert_eq!(r.generation.max_tokens, 100);
+        assert_eq!(r.generation.sampling.temperature, 1.0);
+        assert!(!r.stream && !r.include_usage);
+    }
+
+    #[test]
+    fn real_client_variants_are_accepted() {
+        let r = chat(json!({
+            "model": "m", "stream": true, "stream_options": {"include_usage": true},
+            "max_completion_tokens": 7, "temperature": 0, "top_p": 0.5, "seed": 3, "n": 1,
+            "stop": "END", "frequency_penalty": 0,
+            "messages": [
+                {"role": "developer", "content": "be brief"},
+                {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                {"role": "assistant", "content": null}
+            ]
+        }))
+        .unwrap();
+        assert!(r.stream && r.include_usage);
+        assert_eq!(r.generation.max_tokens, 7);
+        assert_eq!(r.generation.stop, vec!["END".to_string()]);
+        assert_eq!(r.generation.messages[0].role, Role::System);
+        assert_eq!(r.generation.messages[1].content, "ab");
+        assert_eq!(r.generation.sampling.seed, Some(3));
+    }
+
+    #[test]
+    fn malformed_json_is_its_own_error() {
+        let r = parse(Endpoint::Chat, b"{not json", &policy());
+        assert!(matches!(r, Err(RequestError::MalformedJson(_))));
+        let r = chat(json!({"messages": "hi"}));
+        assert!(matches!(r, Err(RequestError::MalformedJson(_))));
+    }
+
+    #[test]
+    fn each_limit_names_its_parameter() {
+        let msg = json!([{"role": "user", "content": "x"}]);
+        assert_eq!(param_of(chat(json!({"messages": msg, "n": 2}))), "n");
+        assert_eq!(
+            param_of(chat(json!({"messages": msg, "max_tokens": 101}))),
+            "max_tokens"
+        );
+        assert_eq!(
+            param_of(chat(json!({"messages": msg, "max_tokens": 0}))),
+            "max_tokens"
+        );
+        assert_eq!(
+            param_of(chat(json!({"messages": msg, "temperature": 2.5}))),
+            "temperature"
+        );
+        assert_eq!(
+            param_of(chat(json!({"messages": msg, "top_p": 0}))),
+            "top_p"
+        );
+        assert_eq!(param_of(chat(json!({"messages": []}))), "messages");
+        assert_eq!(param_of(chat(json!({}))), "messages");
+        let four = vec![json!({"role": "user", "content": "x"}); 4];
+        assert_eq!(param_of(chat(json!({"messages": four}))), "messages");
+        assert_eq!(
+            param_of(chat(
+                json!({"messages": [{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}]})
+            )),
+            "messages[1].role"
+        );
+    }
+
+    #[test]
+    fn another_model_is_unknown() {
+        let r = chat(json!({"model": "gpt-4", "messages": [{"role": "user", "content": "x"}]}));
+        assert!(matches!(r, Err(RequestError::UnknownModel { .. })));
+    }
+
+    #[test]
+    fn a_completion_prompt_becomes_one_user_message() {
+        let body = json!({"prompt": ["Once"], "max_tokens": 5}).to_string();
+        let r = parse(Endpoint::Completion, body.as_bytes(), &policy()).unwrap();
+        assert_eq!(r.generation.messages, vec![ChatMessage::user("Once")]);
+        let body = json!({"prompt": ["a", "b"]}).to_string();
+        let r = parse(Endpoint::Completion, body.as_bytes(), &policy());
+        assert_eq!(param_of(r), "prompt");
+    }
+}
