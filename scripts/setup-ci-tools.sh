@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tools the tests need besides Rust: tmux, for the studio's end-to-end test in a real terminal.
+# Tools the tests need besides Rust: tmux, for the end-to-end tests in a real terminal (the
+# studio, SIGHUP).
 # Idempotent: installs only what is missing (needs apt-get and root or sudo on a fresh machine).
 set -euo pipefail
 if ! command -v tmux >/dev/null 2>&1; then

