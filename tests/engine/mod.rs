@@ -1,5 +1,8 @@
 //! The engine's pure parts: GGUF metadata reading and the tokenizer, on synthetic files and
-//! against llama.cpp's own tokenization of a golden set (Gemma 3 270M).
+//! against llama.cpp's own tokenization of a golden set (Gemma 3 270M); with `candle`, the
+//! model itself against llama.cpp (`model`).
 
 mod golden;
+#[cfg(feature = "candle")]
+mod model;
 mod synthetic;
