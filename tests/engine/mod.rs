@@ -4,5 +4,9 @@
 
 mod golden;
 #[cfg(feature = "candle")]
+mod load_errors;
+#[cfg(feature = "candle")]
+mod local_write;
+#[cfg(feature = "candle")]
 mod model;
 mod synthetic;
