@@ -9,10 +9,14 @@ use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).ok_or("usage: bench_engine MODEL.gguf [THREADS]")?;
+    let path = args
+        .get(1)
+        .ok_or("usage: bench_engine MODEL.gguf [THREADS]")?;
     if let Some(n) = args.get(2) {
         std::env::set_var("CANDLE_NUM_THREADS", n);
-        rayon::ThreadPoolBuilder::new().num_threads(n.parse()?).build_global()?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.parse()?)
+            .build_global()?;
     }
     let mut model = models::load(std::path::Path::new(path), 4096, &Device::Cpu)?;
     let prompt: Vec<u32> = std::iter::once(2)
