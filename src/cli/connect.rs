@@ -8,6 +8,7 @@ use crate::backend::{Backend, BackendError};
 use crate::config::{self, ConfigFile, DEFAULT_BASE_URL};
 use crate::prompt::Prompts;
 use crate::writer::WriterSettings;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,6 +68,9 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
 /// Connects to the OpenAI-compatible server the flags and file name, retrying while it is
 /// unreachable, and resolves the model.
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
+    if args.local {
+        return local_backend(args, setup).await;
+    }
     let base_url = args
         .base_url
         .clone()
@@ -137,7 +141,7 @@ pub async fn serving_backend(
         .filter(|m| m.to_ascii_lowercase().ends_with(".gguf"));
     if let Some(path) = gguf {
         return Ok(ServingBackend {
-            backend: local_engine(std::path::Path::new(path))?,
+            backend: start_engine(PathBuf::from(path), args).await?,
             local: true,
         });
     }
@@ -160,12 +164,82 @@ pub async fn serving_backend(
     })
 }
 
-/// The built-in engine over a GGUF file.
-fn local_engine(path: &std::path::Path) -> Result<Arc<dyn Backend>, CliError> {
+/// Where `--local` finds its model: `--model`, the config file's `[backend] model`,
+/// `LONGWRITER_MODEL`, then the first `*.gguf` in the data directory's `models/`.
+pub fn find_local_model(args: &BackendArgs, setup: &Setup) -> Result<PathBuf, CliError> {
+    let named = args
+        .model
+        .clone()
+        .or_else(|| setup.file.backend.model.clone())
+        .or_else(|| {
+            std::env::var("LONGWRITER_MODEL")
+                .ok()
+                .filter(|s| !s.is_empty())
+        });
+    if let Some(path) = named {
+        return Ok(PathBuf::from(path));
+    }
+    let models = config::data_dir().map(|d| d.join("models"));
+    if let Some(dir) = &models {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "gguf"))
+                .collect();
+            found.sort();
+            if let Some(first) = found.into_iter().next() {
+                return Ok(first);
+            }
+        }
+    }
+    let dir = models.map_or_else(
+        || "the data directory's models/".into(),
+        |d| d.display().to_string(),
+    );
     Err(CliError::Usage(format!(
-        "cannot serve {}: the built-in engine is not available in this build of longwriter. \
-         Serve the file with an OpenAI-compatible server (e.g. llama-server -m FILE) and pass \
-         --upstream http://127.0.0.1:PORT/v1",
-        path.display()
+        "--local needs a GGUF model: pass --model FILE.gguf, set [backend] model in the config or LONGWRITER_MODEL, or run scripts/fetch-model.sh to install Gemma 3 270M into {dir}"
+    )))
+}
+
+/// `--local`: the built-in engine over the model `find_local_model` names.
+async fn local_backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
+    start_engine(find_local_model(args, setup)?, args).await
+}
+
+/// The one place the built-in engine is registered (for `--local` and for `serve --model`).
+#[cfg(feature = "candle")]
+async fn start_engine(
+    model_path: PathBuf,
+    args: &BackendArgs,
+) -> Result<Arc<dyn Backend>, CliError> {
+    use crate::engine::local::LocalBackend;
+    use crate::engine::worker::EngineSettings;
+    let settings = EngineSettings {
+        model_path,
+        context: args.context,
+        threads: args.threads,
+    };
+    let template = args.chat_template.clone();
+    let started =
+        tokio::task::spawn_blocking(move || LocalBackend::start(settings, template.as_deref()))
+            .await
+            .map_err(|e| CliError::Usage(format!("the engine thread panicked: {e}")))?;
+    match started {
+        Ok(b) => Ok(Arc::new(b)),
+        Err(e) => Err(CliError::Usage(e.to_string())),
+    }
+}
+
+/// Without the engine, say how to get it.
+#[cfg(not(feature = "candle"))]
+async fn start_engine(
+    model_path: PathBuf,
+    _args: &BackendArgs,
+) -> Result<Arc<dyn Backend>, CliError> {
+    Err(CliError::Usage(format!(
+        "cannot run {}: this longwriter was built without the built-in engine; rebuild with \
+         `--features candle` (e.g. cargo install longwriter --features candle), or serve the file \
+         with an OpenAI-compatible server (llama-server -m FILE) and use --base-url / --upstream",
+        model_path.display()
     )))
 }

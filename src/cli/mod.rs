@@ -82,9 +82,23 @@ pub struct BackendArgs {
     /// API root of an OpenAI-compatible server (vLLM, llama-server, OpenAI, `longwriter serve`).
     #[arg(long, global = true, env = "LONGWRITER_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
-    /// Model name; default: the first model the server lists.
+    /// Model name; default: the first model the server lists. With --local: the GGUF file.
     #[arg(long, global = true, value_name = "NAME")]
     pub model: Option<String>,
+    /// Run the model in-process with the built-in engine (needs the `candle` feature) instead
+    /// of talking to a server.
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// With --local: CPU threads for the engine (default: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// With --local: context size in tokens (KV cache positions).
+    #[arg(long, global = true, value_name = "TOKENS", default_value_t = 8192)]
+    pub context: usize,
+    /// With --local: a built-in chat template (gemma, llama3, llama2, glm4, chatml) instead of
+    /// the model file's own.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub chat_template: Option<String>,
     /// Name of the environment variable holding the API key (the key itself never goes on the
     /// command line).
     #[arg(long, global = true, value_name = "VAR")]

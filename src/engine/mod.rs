@@ -1,6 +1,17 @@
-//! The built-in inference engine's pure building blocks: reading GGUF model
-//! files (`gguf`) and turning text into token ids and back exactly as
-//! llama.cpp does (`tokenizer`). Nothing here does network I/O or needs a GPU.
+//! The built-in inference engine. Pure building blocks: reading GGUF model files (`gguf`) and
+//! turning text into token ids and back exactly as llama.cpp does (`tokenizer`). With the
+//! `candle` feature: the models on candle tensors (`models`) run by a worker thread that owns
+//! them (`worker`), rendered chat templates (`chat`), sampling (`sampler`) and the
+//! `LocalBackend` the CLI registers.
 
+pub mod chat;
 pub mod gguf;
+pub mod sampler;
 pub mod tokenizer;
+
+#[cfg(feature = "candle")]
+pub mod local;
+#[cfg(feature = "candle")]
+pub mod models;
+#[cfg(feature = "candle")]
+pub mod worker;

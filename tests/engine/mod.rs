@@ -1,5 +1,12 @@
 //! The engine's pure parts: GGUF metadata reading and the tokenizer, on synthetic files and
-//! against llama.cpp's own tokenization of a golden set (Gemma 3 270M).
+//! against llama.cpp's own tokenization of a golden set (Gemma 3 270M); with `candle`, the
+//! model itself against llama.cpp (`model`).
 
 mod golden;
+#[cfg(feature = "candle")]
+mod load_errors;
+#[cfg(feature = "candle")]
+mod local_write;
+#[cfg(feature = "candle")]
+mod model;
 mod synthetic;

@@ -8,7 +8,7 @@ use longwriter::engine::tokenizer::{TokenOutputStream, Tokenizer, TokenizerError
 
 /// Minimal GGUF v3 writer for tests.
 #[derive(Default)]
-struct Writer {
+pub(super) struct Writer {
     kv: Vec<u8>,
     n_kv: u64,
     tensors: Vec<u8>,
@@ -27,19 +27,19 @@ impl Writer {
         self.kv.extend(ty.to_le_bytes());
         &mut self.kv
     }
-    fn string(mut self, key: &str, v: &str) -> Self {
+    pub(super) fn string(mut self, key: &str, v: &str) -> Self {
         put_str(self.key(key, 8), v);
         self
     }
-    fn u32(mut self, key: &str, v: u32) -> Self {
+    pub(super) fn u32(mut self, key: &str, v: u32) -> Self {
         self.key(key, 4).extend(v.to_le_bytes());
         self
     }
-    fn bool(mut self, key: &str, v: bool) -> Self {
+    pub(super) fn bool(mut self, key: &str, v: bool) -> Self {
         self.key(key, 7).push(u8::from(v));
         self
     }
-    fn strings(mut self, key: &str, items: &[&str]) -> Self {
+    pub(super) fn strings(mut self, key: &str, items: &[&str]) -> Self {
         let buf = self.key(key, 9);
         buf.extend(8u32.to_le_bytes());
         buf.extend((items.len() as u64).to_le_bytes());
@@ -48,14 +48,14 @@ impl Writer {
         }
         self
     }
-    fn i32s(mut self, key: &str, items: &[i32]) -> Self {
+    pub(super) fn i32s(mut self, key: &str, items: &[i32]) -> Self {
         let buf = self.key(key, 9);
         buf.extend(5u32.to_le_bytes());
         buf.extend((items.len() as u64).to_le_bytes());
         items.iter().for_each(|v| buf.extend(v.to_le_bytes()));
         self
     }
-    fn tensor(mut self, name: &str, dims: &[u64], ty: u32, offset: u64) -> Self {
+    pub(super) fn tensor(mut self, name: &str, dims: &[u64], ty: u32, offset: u64) -> Self {
         self.n_tensors += 1;
         put_str(&mut self.tensors, name);
         self.tensors.extend((dims.len() as u32).to_le_bytes());
@@ -65,7 +65,7 @@ impl Writer {
         self.tensors.extend(offset.to_le_bytes());
         self
     }
-    fn bytes(&self) -> Vec<u8> {
+    pub(super) fn bytes(&self) -> Vec<u8> {
         let mut out = b"GGUF".to_vec();
         out.extend(3u32.to_le_bytes());
         out.extend(self.n_tensors.to_le_bytes());

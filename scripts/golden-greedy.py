@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Writes llama.cpp's greedy continuations of a few prompts as golden data for the engine tests.
+
+Starts llama-server on a free port with the Gemma 3 test model, tokenizes each prompt with the
+server (BOS added), asks /completion for 16 greedy tokens from those exact token ids, and writes
+tests/data/engine/greedy.json. CI does not need llama-server: the JSON is committed.
+
+Usage: scripts/golden-greedy.py [MODEL.gguf] [LLAMA_SERVER]
+"""
+import json, os, socket, subprocess, sys, time, urllib.request
+
+HOME = os.path.expanduser("~/.cache/longwriter")
+MODEL = sys.argv[1] if len(sys.argv) > 1 else f"{HOME}/models/gemma-3-270m-q4_k_m.gguf"
+SERVER = sys.argv[2] if len(sys.argv) > 2 else f"{HOME}/bin/llama-server"
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "engine", "greedy.json")
+PROMPTS = [
+    "The capital of France is",
+    "Once upon a time, in a small village by the sea,",
+    "def fibonacci(n):\n",
+    "The three most important inventions of the twentieth century were",
+    "<start_of_turn>user\nWrite a haiku about autumn.<end_of_turn>\n<start_of_turn>model\n",
+]
+
+
+def post(port, path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.load(r)
+
+
+def main():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    proc = subprocess.Popen([SERVER, "-m", MODEL, "--host", "127.0.0.1", "--port", str(port),
+                             "--no-jinja", "--chat-template", "gemma", "--swa-full", "-c", "4096",
+                             "-t", "2", "-np", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.5)
+        cases = []
+        for prompt in PROMPTS:
+            ids = post(port, "/tokenize", {"content": prompt, "add_special": True, "parse_special": True})["tokens"]
+            r = post(port, "/completion", {"prompt": ids, "n_predict": 16, "temperature": 0,
+                                           "cache_prompt": False, "return_tokens": True})
+            cases.append({"prompt": prompt, "prompt_ids": ids, "greedy": r["tokens"]})
+        with open(OUT, "w") as f:
+            json.dump(cases, f, indent=1)
+            f.write("\n")
+        print(f"wrote {len(cases)} cases to {OUT}")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+//! `LocalBackend`: the `Backend` trait over the engine thread. It renders the conversation
+//! with the chat template, submits a job and turns the worker's events into stream chunks.
+//! Dropping the stream drops the reply channel, which cancels the job at the next token.
+
+use super::chat::{ChatError, ChatTemplate};
+use super::sampler::SamplingParams;
+use super::worker::{EngineError, EngineSettings, Event, Finish, Job, Worker};
+use crate::backend::{
+    Backend, BackendError, BackendInfo, ChunkStream, FinishReason, GenerationRequest, StreamChunk,
+    Usage,
+};
+use futures::future::BoxFuture;
+use futures::StreamExt;
+
+/// Everything that can go wrong building the local backend.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// The engine did not start.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The chat template override is unknown.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+}
+
+/// The built-in engine as a backend.
+pub struct LocalBackend {
+    worker: Worker,
+    template: ChatTemplate,
+    info: BackendInfo,
+}
+
+impl LocalBackend {
+    /// Loads the model (blocking: call it off the async runtime) and picks the chat template:
+    /// `template` by name, else the file's own, else the family's.
+    pub fn start(settings: EngineSettings, template: Option<&str>) -> Result<Self, LocalError> {
+        let path = settings.model_path.clone();
+        let worker = Worker::start(settings)?;
+        let template = match template {
+            Some(name) => ChatTemplate::by_name(name)?,
+            None => ChatTemplate::from_gguf(worker.gguf()),
+        };
+        let model = worker
+            .gguf()
+            .get_str("general.name")
+            .map(str::to_string)
+            .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "local".into());
+        Ok(Self {
+            worker,
+            template,
+            info: BackendInfo {
+                kind: "local".into(),
+                model,
+                endpoint: path.display().to_string(),
+            },
+        })
+    }
+
+    fn job(&self, request: &GenerationRequest) -> Result<Job, BackendError> {
+        let prompt = self
+            .template
+            .render(&request.messages)
+            .map_err(|e| BackendError::Invalid(e.to_string()))?;
+        let s = &request.sampling;
+        Ok(Job {
+            prompt,
+            max_tokens: request.max_tokens as usize,
+            sampling: SamplingParams {
+                temperature: s.temperature,
+                top_p: s.top_p,
+                seed: s.seed.unwrap_or(0x5eed),
+                ..SamplingParams::default()
+            },
+            stop: request.stop.clone(),
+        })
+    }
+}
+
+fn chunk(event: Event) -> Result<StreamChunk, BackendError> {
+    match event {
+        Event::Text(text) => Ok(StreamChunk::Delta(text)),
+        Event::Done(finish, counts) => {
+            tracing::debug!(
+                "local engine: {} prompt tokens, {} computed, {} generated",
+                counts.prompt_tokens,
+                counts.prompt_computed,
+                counts.completion_tokens
+            );
+            Ok(StreamChunk::Done {
+                finish_reason: match finish {
+                    Finish::Stop => FinishReason::Stop,
+                    Finish::Length => FinishReason::Length,
+                },
+                usage: Some(Usage {
+                    prompt_tokens: counts.prompt_tokens as u64,
+                    completion_tokens: counts.completion_tokens as u64,
+                }),
+            })
+        }
+        Event::Error(e) => Err(BackendError::Invalid(e)),
+    }
+}
+
+impl Backend for LocalBackend {
+    fn info(&self) -> BackendInfo {
+        self.info.clone()
+    }
+
+    fn stream(
+        &self,
+        request: GenerationRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+        Box::pin(async move {
+            let job = self.job(&request)?;
+            let rx = self
+                .worker
+                .submit(job)
+                .map_err(|e| BackendError::Broken(e.to_string()))?;
+            let events =
+                futures::stream::unfold(
+                    rx,
+                    |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
+                );
+            Ok(events.map(chunk).boxed())
+        })
+    }
+}

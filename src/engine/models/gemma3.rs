@@ -1,0 +1,353 @@
+//! Gemma 3 on candle: quantized matmuls straight from the GGUF (Q5_0 and Q4_0 requantized to
+//! Q8_0 at load, because candle's CPU kernels have SIMD paths for Q8_0 but not for Q5_0),
+//! embedding scaled by sqrt(hidden), q/k norms, two RoPE bases (local layers vs global
+//! layers), sliding-window attention in prefill and decode, grouped-query attention by
+//! reshaping the queries (no repeated keys), a tied output matrix and optional soft-capping.
+
+use super::kv_cache::KvCache;
+use super::ops::{attention_mask, rms_norm, softmax_last, Rotary};
+use super::ModelError;
+use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
+use candle_core::{Device, Module, Tensor, D};
+use std::io::{Read, Seek};
+use std::sync::Arc;
+
+/// Tokens computed per forward pass during prefill.
+const PREFILL_CHUNK: usize = 512;
+
+/// The hyper-parameters read from the GGUF metadata.
+#[derive(Debug, Clone)]
+pub struct Gemma3Config {
+    /// Transformer blocks.
+    pub layers: usize,
+    /// Hidden width.
+    pub hidden: usize,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads.
+    pub kv_heads: usize,
+    /// Width of one head.
+    pub head_dim: usize,
+    /// RMS norm epsilon.
+    pub eps: f64,
+    /// Sliding window of the local layers.
+    pub window: usize,
+    /// Every `pattern`-th layer is global, the others local.
+    pub pattern: usize,
+    /// RoPE base of the global layers.
+    pub rope_global: f32,
+    /// RoPE base of the local layers.
+    pub rope_local: f32,
+    /// Linear RoPE scaling of the global layers.
+    pub rope_scale: f32,
+    /// Positions the model was trained for.
+    pub trained_context: usize,
+    /// Soft cap on the final logits, if any.
+    pub final_softcap: Option<f64>,
+    /// Soft cap on attention scores, if any.
+    pub attn_softcap: Option<f64>,
+}
+
+struct Layer {
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    wo: QMatMul,
+    q_norm: Tensor,
+    k_norm: Tensor,
+    attn_norm: Tensor,
+    post_attn_norm: Tensor,
+    ffn_norm: Tensor,
+    post_ffn_norm: Tensor,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+    /// `Some(window)` on local layers.
+    window: Option<usize>,
+    cache: KvCache,
+}
+
+/// A loaded Gemma 3 model with its KV cache.
+pub struct Gemma3 {
+    config: Gemma3Config,
+    embedding: Arc<QTensor>,
+    output: QMatMul,
+    output_norm: Tensor,
+    layers: Vec<Layer>,
+    rope_local: Rotary,
+    rope_global: Rotary,
+    context: usize,
+    prefill_chunk: usize,
+    device: Device,
+}
+
+fn meta<'a>(ct: &'a gguf_file::Content, key: &str) -> Result<&'a gguf_file::Value, ModelError> {
+    ct.metadata
+        .get(key)
+        .ok_or_else(|| ModelError::Metadata(key.to_string()))
+}
+
+fn meta_usize(ct: &gguf_file::Content, key: &str) -> Result<usize, ModelError> {
+    meta(ct, key)?
+        .to_u32()
+        .map(|v| v as usize)
+        .map_err(|_| ModelError::Metadata(key.to_string()))
+}
+
+fn meta_f32(ct: &gguf_file::Content, key: &str) -> Option<f32> {
+    ct.metadata.get(key).and_then(|v| v.to_f32().ok())
+}
+
+impl Gemma3Config {
+    /// Reads the `gemma3.*` keys.
+    pub fn from_gguf(ct: &gguf_file::Content) -> Result<Self, ModelError> {
+        let k = |s: &str| format!("gemma3.{s}");
+        let heads = meta_usize(ct, &k("attention.head_count"))?;
+        Ok(Self {
+            layers: meta_usize(ct, &k("block_count"))?,
+            hidden: meta_usize(ct, &k("embedding_length"))?,
+            heads,
+            kv_heads: meta_usize(ct, &k("attention.head_count_kv"))?,
+            head_dim: meta_usize(ct, &k("attention.key_length"))?,
+            eps: meta_f32(ct, &k("attention.layer_norm_rms_epsilon")).unwrap_or(1e-6) as f64,
+            window: meta_usize(ct, &k("attention.sliding_window")).unwrap_or(4096),
+            pattern: meta_usize(ct, &k("attention.sliding_window_pattern")).unwrap_or(6),
+            rope_global: meta_f32(ct, &k("rope.freq_base")).unwrap_or(1_000_000.0),
+            rope_local: meta_f32(ct, &k("rope.local_freq_base")).unwrap_or(10_000.0),
+            rope_scale: meta_f32(ct, &k("rope.scaling.factor")).unwrap_or(1.0),
+            trained_context: meta_usize(ct, &k("context_length")).unwrap_or(32_768),
+            final_softcap: meta_f32(ct, &k("final_logit_softcapping")).map(f64::from),
+            attn_softcap: meta_f32(ct, &k("attn_logit_softcapping")).map(f64::from),
+        })
+    }
+
+    /// Whether layer `i` uses the sliding window (llama.cpp: all but every `pattern`-th).
+    pub fn is_local(&self, i: usize) -> bool {
+        self.pattern > 0 && (i + 1) % self.pattern != 0
+    }
+}
+
+struct Loader<'a, R> {
+    ct: &'a gguf_file::Content,
+    reader: &'a mut R,
+    device: &'a Device,
+}
+
+impl<R: Read + Seek> Loader<'_, R> {
+    fn qtensor(&mut self, name: &str) -> Result<QTensor, ModelError> {
+        self.ct
+            .tensor(self.reader, name, self.device)
+            .map_err(|e| ModelError::Tensor {
+                name: name.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn matmul(&mut self, name: &str) -> Result<QMatMul, ModelError> {
+        let q = self.qtensor(name)?;
+        let q = match q.dtype() {
+            GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q4_0 | GgmlDType::Q4_1
+                if self.device.is_cpu() =>
+            {
+                QTensor::quantize(&q.dequantize(self.device)?, GgmlDType::Q8_0)?
+            }
+            _ => q,
+        };
+        Ok(QMatMul::from_qtensor(q)?)
+    }
+
+    fn vector(&mut self, name: &str) -> Result<Tensor, ModelError> {
+        Ok(self.qtensor(name)?.dequantize(self.device)?)
+    }
+}
+
+impl Gemma3 {
+    /// Builds the model from a parsed GGUF header and its file, with a KV cache for
+    /// `context` positions (at most the trained context).
+    pub fn from_gguf<R: Read + Seek>(
+        ct: &gguf_file::Content,
+        reader: &mut R,
+        context: usize,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let config = Gemma3Config::from_gguf(ct)?;
+        let context = context.clamp(1, config.trained_context.max(1));
+        let mut ld = Loader { ct, reader, device };
+        let embedding = Arc::new(ld.qtensor("token_embd.weight")?);
+        let output = if ct.tensor_infos.contains_key("output.weight") {
+            ld.matmul("output.weight")?
+        } else {
+            QMatMul::from_arc(embedding.clone())?
+        };
+        let output_norm = ld.vector("output_norm.weight")?;
+        let mut layers = Vec::with_capacity(config.layers);
+        for i in 0..config.layers {
+            let p = |s: &str| format!("blk.{i}.{s}.weight");
+            layers.push(Layer {
+                wq: ld.matmul(&p("attn_q"))?,
+                wk: ld.matmul(&p("attn_k"))?,
+                wv: ld.matmul(&p("attn_v"))?,
+                wo: ld.matmul(&p("attn_output"))?,
+                q_norm: ld.vector(&p("attn_q_norm"))?,
+                k_norm: ld.vector(&p("attn_k_norm"))?,
+                attn_norm: ld.vector(&p("attn_norm"))?,
+                post_attn_norm: ld.vector(&p("post_attention_norm"))?,
+                ffn_norm: ld.vector(&p("ffn_norm"))?,
+                post_ffn_norm: ld.vector(&p("post_ffw_norm"))?,
+                gate: ld.matmul(&p("ffn_gate"))?,
+                up: ld.matmul(&p("ffn_up"))?,
+                down: ld.matmul(&p("ffn_down"))?,
+                window: config.is_local(i).then_some(config.window),
+                cache: KvCache::new(config.kv_heads, context, config.head_dim, device)?,
+            });
+        }
+        let rope_local = Rotary::new(config.head_dim, config.rope_local, 1.0, context, device)?;
+        let rope_global = Rotary::new(
+            config.head_dim,
+            config.rope_global,
+            config.rope_scale,
+            context,
+            device,
+        )?;
+        Ok(Self {
+            config,
+            embedding,
+            output,
+            output_norm,
+            layers,
+            rope_local,
+            rope_global,
+            context,
+            prefill_chunk: PREFILL_CHUNK,
+            device: device.clone(),
+        })
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &Gemma3Config {
+        &self.config
+    }
+
+    /// Sets how many tokens one prefill pass computes (at least 1).
+    pub fn set_prefill_chunk(&mut self, tokens: usize) {
+        self.prefill_chunk = tokens.max(1);
+    }
+
+    /// Positions the KV cache can hold.
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// Positions currently in the KV cache.
+    pub fn cached(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.cache.len())
+    }
+
+    /// Forgets the cache from position `len` on, so the next tokens continue from there.
+    pub fn truncate(&mut self, len: usize) {
+        for layer in &mut self.layers {
+            layer.cache.truncate(len);
+        }
+    }
+
+    /// Runs `ids` after the cached positions (in chunks) and returns the logits of the last
+    /// one, shape `(vocab,)`.
+    pub fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        let needed = self.cached() + ids.len();
+        if needed > self.context || ids.is_empty() {
+            return Err(ModelError::ContextFull {
+                needed,
+                context: self.context,
+            });
+        }
+        let mut last = None;
+        for chunk in ids.chunks(self.prefill_chunk) {
+            last = Some(self.forward_chunk(chunk)?);
+        }
+        last.ok_or(ModelError::ContextFull {
+            needed,
+            context: self.context,
+        })
+    }
+
+    fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        let pos = self.cached();
+        let ids_t = Tensor::new(ids, &self.device)?;
+        let mut x = (self.embedding.embedding(&ids_t)? * (self.config.hidden as f64).sqrt())?;
+        for i in 0..self.layers.len() {
+            x = self.layer_forward(i, &x, pos)?;
+        }
+        let x = x.narrow(0, ids.len() - 1, 1)?;
+        let x = rms_norm(&x, &self.output_norm, self.config.eps)?;
+        let mut logits = self.output.forward(&x)?.squeeze(0)?;
+        if let Some(cap) = self.config.final_softcap {
+            logits = ((logits / cap)?.tanh()? * cap)?;
+        }
+        Ok(logits)
+    }
+
+    fn layer_forward(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
+        let eps = self.config.eps;
+        let layer = &self.layers[i];
+        let h = rms_norm(x, &layer.attn_norm, eps)?;
+        let h = self.attention(i, &h, pos)?;
+        let layer = &self.layers[i];
+        let x = (x + rms_norm(&h, &layer.post_attn_norm, eps)?)?;
+        let h = rms_norm(&x, &layer.ffn_norm, eps)?;
+        let gated = (layer.gate.forward(&h)?.gelu()? * layer.up.forward(&h)?)?;
+        let h = layer.down.forward(&gated)?;
+        Ok((x + rms_norm(&h, &layer.post_ffn_norm, eps)?)?)
+    }
+
+    fn attention(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
+        let c = &self.config;
+        let (heads, kv_heads, hd) = (c.heads, c.kv_heads, c.head_dim);
+        let len = x.dim(0)?;
+        // Gemma 3 27B scales by hidden / heads, the others by the head width.
+        let scale = if c.layers == 62 {
+            1.0 / ((c.hidden / heads) as f64).sqrt()
+        } else {
+            1.0 / (hd as f64).sqrt()
+        };
+        let softcap = c.attn_softcap;
+        let layer = &mut self.layers[i];
+        let rope = if layer.window.is_some() {
+            &self.rope_local
+        } else {
+            &self.rope_global
+        };
+        let q = layer.wq.forward(x)?.reshape((len, heads, hd))?;
+        let k = layer.wk.forward(x)?.reshape((len, kv_heads, hd))?;
+        let v = layer.wv.forward(x)?.reshape((len, kv_heads, hd))?;
+        let q = rope.apply(&rms_norm(&q, &layer.q_norm, c.eps)?, pos)?;
+        let k = rope.apply(&rms_norm(&k, &layer.k_norm, c.eps)?, pos)?;
+        // In decode, keys before `start` are outside the window: skip them. Prefill chunks
+        // attend to every cached key and let the mask apply the window.
+        let start = match layer.window {
+            Some(w) if len == 1 => (pos + 1).saturating_sub(w),
+            _ => 0,
+        };
+        let (k, v) = layer
+            .cache
+            .append(&k.transpose(0, 1)?, &v.transpose(0, 1)?, start)?;
+        // Grouped-query attention: the `group` query heads of one kv head become rows.
+        let group = heads / kv_heads;
+        let q = (q.transpose(0, 1)?.contiguous()? * scale)?.reshape((kv_heads, group * len, hd))?;
+        let mut scores = q.matmul(&k.t()?)?;
+        if let Some(cap) = softcap {
+            scores = ((scores / cap)?.tanh()? * cap)?;
+        }
+        let keys = scores.dim(D::Minus1)?;
+        let mask = attention_mask(pos, len, start, layer.window, &self.device)?;
+        let scores = scores
+            .reshape((kv_heads, group, len, keys))?
+            .broadcast_add(&mask)?
+            .reshape((kv_heads, group * len, keys))?;
+        let out = softmax_last(&scores)?.matmul(&v)?;
+        let out = out
+            .reshape((heads, len, hd))?
+            .transpose(0, 1)?
+            .reshape((len, heads * hd))?;
+        Ok(layer.wo.forward(&out)?)
+    }
+}

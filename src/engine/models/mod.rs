@@ -1,0 +1,94 @@
+//! Model implementations on candle tensors, loaded from GGUF files. `load` reads the
+//! architecture from the file and builds the matching model; today that is Gemma 3
+//! (`gemma3`). Each model owns a preallocated KV cache (`kv_cache`) so a prompt that shares a
+//! prefix with the previous one only computes the new tokens.
+
+mod gemma3;
+mod kv_cache;
+mod ops;
+
+pub use gemma3::Gemma3;
+
+use candle_core::quantized::gguf_file;
+use candle_core::Device;
+use std::path::Path;
+
+/// The architectures `load` can run.
+pub const SUPPORTED_ARCHITECTURES: &[&str] = &["gemma3"];
+
+/// Everything that can go wrong loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The file cannot be opened or read.
+    #[error("cannot read the model file {path}: {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The system's words.
+        reason: String,
+    },
+    /// The file is not a complete GGUF file.
+    #[error("{path} is not a valid GGUF model file ({reason}); is the download complete? scripts/fetch-model.sh installs a known-good one")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The architecture has no implementation here.
+    #[error("model architecture {arch:?} is not supported by the built-in engine (supported: {}); run it with llama-server or vLLM and --base-url instead", SUPPORTED_ARCHITECTURES.join(", "))]
+    UnsupportedArchitecture {
+        /// `general.architecture` from the file.
+        arch: String,
+    },
+    /// A metadata key the architecture needs is missing or has the wrong type.
+    #[error("the GGUF file lacks metadata key {0} (or it has the wrong type)")]
+    Metadata(String),
+    /// A tensor is missing or malformed.
+    #[error("tensor {name}: {reason}")]
+    Tensor {
+        /// The tensor's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The sequence would not fit in the context.
+    #[error("{needed} tokens do not fit in the context of {context} tokens; shorten the prompt or raise the context size")]
+    ContextFull {
+        /// Tokens the sequence would hold.
+        needed: usize,
+        /// The context size.
+        context: usize,
+    },
+    /// A tensor operation failed.
+    #[error("tensor computation failed: {0}")]
+    Compute(#[from] candle_core::Error),
+}
+
+/// Reads a GGUF file's header and builds the model it describes, with a context of
+/// `context` tokens (clamped to what the model was trained for).
+pub fn load(path: &Path, context: usize, device: &Device) -> Result<Gemma3, ModelError> {
+    let display = path.display().to_string();
+    let mut file = std::fs::File::open(path).map_err(|e| ModelError::Io {
+        path: display.clone(),
+        reason: e.to_string(),
+    })?;
+    let content = gguf_file::Content::read(&mut file).map_err(|e| ModelError::Corrupt {
+        path: display.clone(),
+        reason: e.to_string(),
+    })?;
+    let arch = match content.metadata.get("general.architecture") {
+        Some(gguf_file::Value::String(s)) => s.clone(),
+        _ => return Err(ModelError::Metadata("general.architecture".into())),
+    };
+    match arch.as_str() {
+        "gemma3" => Gemma3::from_gguf(&content, &mut file, context, device).map_err(|e| match e {
+            ModelError::Compute(c) => ModelError::Corrupt {
+                path: display,
+                reason: c.to_string(),
+            },
+            other => other,
+        }),
+        _ => Err(ModelError::UnsupportedArchitecture { arch }),
+    }
+}
