@@ -9,4 +9,7 @@ eval "$(scripts/setup-test-model.sh)"
 export GEMMA_GGUF LLAMA_SERVER
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
+# The experimental engine (feature `candle`) must build and lint too; its model tests run in
+# scripts/test-engine.sh.
+cargo clippy --all-targets --features candle -- -D warnings
 INSTA_UPDATE=no cargo test

@@ -16,14 +16,14 @@ fn write_local_produces_a_document_and_reuses_prefixes() {
     let output = std::process::Command::new(binary())
         .args([
             "write",
-            "Write a 1000-word guide to keeping bees, in 10 sections",
+            "Write a 400-word guide to keeping bees, in 10 sections",
         ])
         .args([
             "--local",
             "--model",
             model.to_str().unwrap(),
             "--words",
-            "1000",
+            "400",
         ])
         .args(["--context", "8192", "--temperature", "0.7", "--seed", "1"])
         .args(["-o", out.to_str().unwrap()])
