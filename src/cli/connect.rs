@@ -65,6 +65,21 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
     })
 }
 
+/// What a project records of the backend flags: the URL, model and key variable *name* (never
+/// the key), flags over the config file.
+pub fn backend_record(args: &BackendArgs, setup: &Setup) -> crate::store::BackendRecord {
+    let file = &setup.file.backend;
+    crate::store::BackendRecord {
+        base_url: args.base_url.clone().or_else(|| file.base_url.clone()),
+        model: args.model.clone().or_else(|| file.model.clone()),
+        api_key_env: args
+            .api_key_env
+            .clone()
+            .or_else(|| file.api_key_env.clone()),
+        served_by: None,
+    }
+}
+
 /// Connects to the OpenAI-compatible server the flags and file name, retrying while it is
 /// unreachable, and resolves the model.
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {

@@ -9,7 +9,7 @@ use super::{BackendArgs, CliError, PlanArgs, WriteArgs, EXIT_OK, MAX_WORDS};
 use crate::backend::ChatMessage;
 use crate::export::{self, Format};
 use crate::plan::Plan;
-use crate::store::{BackendRecord, NewProject, Store};
+use crate::store::{NewProject, Store};
 use crate::text::{detect_language, target_length_or_default};
 use crate::writer::{Document, Job, JobEvent, SectionDraft, Writer, WriterError};
 use std::path::{Path, PathBuf};
@@ -137,21 +137,7 @@ pub async fn write(args: &BackendArgs, w: WriteArgs) -> Result<i32, CliError> {
             target_words: job.target_words,
             language: job.language,
             settings: job.settings.clone(),
-            backend: BackendRecord {
-                base_url: args
-                    .base_url
-                    .clone()
-                    .or_else(|| setup.file.backend.base_url.clone()),
-                model: args
-                    .model
-                    .clone()
-                    .or_else(|| setup.file.backend.model.clone()),
-                api_key_env: args
-                    .api_key_env
-                    .clone()
-                    .or_else(|| setup.file.backend.api_key_env.clone()),
-                served_by: None,
-            },
+            backend: connect::backend_record(args, &setup),
         })
         .map_err(job::store_error)?;
     eprintln!(

@@ -5,7 +5,7 @@ use super::detach::{spawn_worker, WorkerSpawn};
 use super::job::{self, store_error};
 use super::{connect, BackendArgs, CliError, EXIT_OK, EXIT_USAGE};
 use crate::config;
-use crate::store::{BackendRecord, Store};
+use crate::store::Store;
 use crate::tui::{self, Exit, HandOff, Studio, TuiError};
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -30,22 +30,8 @@ pub async fn run(
     };
     let setup = connect::setup(&args)?;
     let backend = connect::backend(&args, &setup).await?;
-    let key_var = args
-        .api_key_env
-        .clone()
-        .or_else(|| setup.file.backend.api_key_env.clone());
-    let record = BackendRecord {
-        base_url: args
-            .base_url
-            .clone()
-            .or_else(|| setup.file.backend.base_url.clone()),
-        model: args
-            .model
-            .clone()
-            .or_else(|| setup.file.backend.model.clone()),
-        api_key_env: key_var.clone(),
-        served_by: None,
-    };
+    let record = connect::backend_record(&args, &setup);
+    let key_var = record.api_key_env.clone();
     let secrets = key_var
         .and_then(|v| std::env::var(v).ok())
         .into_iter()

@@ -325,9 +325,5 @@ fn ledger_of(project: &Project) -> Ledger {
             state: s.state,
         })
         .collect();
-    Ledger {
-        planned: sections.iter().map(|l| l.planned).sum(),
-        written: sections.iter().map(|l| l.written).sum(),
-        sections,
-    }
+    Ledger::from_lines(sections)
 }

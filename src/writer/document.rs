@@ -82,11 +82,7 @@ impl Document {
                 state: s.state,
             })
             .collect();
-        Ledger {
-            planned: sections.iter().map(|l| l.planned).sum(),
-            written: sections.iter().map(|l| l.written).sum(),
-            sections,
-        }
+        Ledger::from_lines(sections)
     }
 
     /// The conversation before section `index`'s own turns.
@@ -109,6 +105,17 @@ pub struct LedgerLine {
     pub written: usize,
     /// Where the section stands.
     pub state: SectionState,
+}
+
+impl Ledger {
+    /// The ledger of these per-section lines, with their totals.
+    pub fn from_lines(sections: Vec<LedgerLine>) -> Self {
+        Self {
+            planned: sections.iter().map(|l| l.planned).sum(),
+            written: sections.iter().map(|l| l.written).sum(),
+            sections,
+        }
+    }
 }
 
 /// Planned and written words, per section and in total.
