@@ -31,8 +31,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-/// How the server behaves; `cli` builds it from the flags.
-#[derive(Debug, Clone)]
+/// How the server behaves; `cli` builds it from the flags. Its `Debug` hides the key.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// The key clients must present as `Authorization: Bearer`; `None` leaves the API open.
     pub api_key: Option<String>,
@@ -52,6 +52,20 @@ pub struct ServerConfig {
     pub retry_after_secs: u64,
     /// How long in-flight replies get to end after the shutdown signal before the server stops.
     pub shutdown_grace: Duration,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("cors_origin", &self.cors_origin)
+            .field("max_body", &self.max_body)
+            .field("max_tokens", &self.max_tokens)
+            .field("max_messages", &self.max_messages)
+            .field("queue", &self.queue)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ServerConfig {

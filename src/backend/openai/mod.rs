@@ -16,8 +16,8 @@ use futures::future::BoxFuture;
 use futures::StreamExt;
 use std::time::Duration;
 
-/// How to reach an OpenAI-compatible server.
-#[derive(Debug, Clone)]
+/// How to reach an OpenAI-compatible server. Its `Debug` hides the key.
+#[derive(Clone)]
 pub struct OpenAiSettings {
     /// API root, e.g. `http://127.0.0.1:8000/v1`.
     pub base_url: String,
@@ -27,6 +27,17 @@ pub struct OpenAiSettings {
     pub api_key: Option<String>,
     /// Time allowed to connect.
     pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for OpenAiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiSettings")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
 }
 
 /// A connected OpenAI-compatible backend with its model resolved.
@@ -261,6 +272,21 @@ mod tests {
             choose_model(None, vec![], "u"),
             Err(BackendError::NoModels { .. })
         ));
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let s = OpenAiSettings {
+            base_url: "http://h/v1".into(),
+            model: None,
+            api_key: Some("sk-secret-123".into()),
+            connect_timeout: std::time::Duration::from_secs(1),
+        };
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("sk-secret-123") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 
     #[test]
