@@ -70,12 +70,7 @@ async fn plan_then_five_sections_in_order_with_ledger() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let doc = std::fs::read_to_string(&out).unwrap();
     let mut last = 0;
     for (i, text) in texts.iter().enumerate() {
@@ -146,12 +141,7 @@ async fn a_section_cut_by_length_is_continued_without_a_duplicated_seam() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let doc = std::fs::read_to_string(&out).unwrap();
     let expected = format!("## Part 2\n\n{second_a}\n\n{second_b_new}\n");
     assert!(
@@ -195,12 +185,7 @@ async fn each_request_extends_the_previous_one_over_ten_sections() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let requests = server.requests();
     assert_eq!(
         requests.len(),
@@ -269,12 +254,7 @@ async fn an_unusable_plan_is_re_asked_then_replaced_by_a_flagged_fallback() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let requests = server.requests();
     let reask = requests[1]["messages"][0]["content"].as_str().unwrap();
     assert!(
@@ -307,12 +287,7 @@ async fn plan_command_prints_the_parsed_plan() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("  1. Part 1 (300 words)"), "{text}");
     assert!(text.contains("Total: 900 words in 3 section(s)"), "{text}");
@@ -410,12 +385,7 @@ async fn retries_after_429_and_503_then_succeeds() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let events = events(&output.stdout);
     let retries: Vec<&Value> = events.iter().filter(|e| e["event"] == "retrying").collect();
     assert_eq!(retries.len(), 2, "{retries:?}");
@@ -461,12 +431,7 @@ async fn a_broken_stream_is_continued_from_the_text_received() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let doc = std::fs::read_to_string(&out).unwrap();
     assert_eq!(doc, format!("Part 1\n\n{part}\n\n{rest}\n"));
 }
@@ -493,12 +458,7 @@ async fn an_overrun_is_cut_at_the_last_sentence_under_150_percent() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let events = events(&output.stdout);
     let done = events
         .iter()
@@ -599,12 +559,7 @@ async fn a_short_section_is_continued_once_only() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let events = events(&output.stdout);
     let continuing: Vec<&Value> = events
         .iter()
@@ -646,12 +601,7 @@ async fn a_length_stop_past_the_target_ends_at_a_sentence_near_it() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let events = events(&output.stdout);
     let done = events
         .iter()

@@ -119,12 +119,7 @@ async fn write_with_gemma_through_llama_server() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -174,12 +174,7 @@ async fn longwriter_write_runs_through_serve() {
         out.to_str().unwrap(),
     ];
     let output = run_cli(strings(&args), dir.path()).await;
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
     let doc = std::fs::read_to_string(&out).unwrap();
     for text in &texts {
         assert!(doc.contains(text.as_str()), "{doc}");

@@ -47,3 +47,13 @@ pub fn cached(var: &str, rel: &str) -> PathBuf {
         });
     cache.join(rel)
 }
+
+/// Asserts that a run of the binary exited 0, showing its stderr otherwise.
+pub fn assert_success(output: &Output) {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
