@@ -28,7 +28,7 @@ pub struct Tally {
     words_current: usize,
     deltas: u64,
     started: Option<Instant>,
-    section_text: String,
+    section_words: crate::text::WordCounter,
 }
 
 impl Tally {
@@ -83,7 +83,7 @@ impl Tally {
             } => {
                 self.current = *index;
                 self.words_current = 0;
-                self.section_text.clear();
+                self.section_words = Default::default();
                 Some(format!(
                     "section {}/{} {title:?} ({target_words} words)",
                     index + 1,
@@ -92,14 +92,14 @@ impl Tally {
             }
             JobEvent::Delta { text, .. } => {
                 self.deltas += 1;
-                self.section_text.push_str(text);
-                self.words_current = crate::text::count_words(&self.section_text);
+                self.section_words.push(text);
+                self.words_current = self.section_words.count();
                 None
             }
             JobEvent::SectionDone { index, words, .. } => {
                 self.words_done += words;
                 self.words_current = 0;
-                self.section_text.clear();
+                self.section_words = Default::default();
                 Some(format!(
                     "section {}/{} done: {words} words · {}",
                     index + 1,

@@ -34,43 +34,70 @@ struct Tally {
     non_whitespace: usize,
 }
 
+/// Counts words of a text that arrives in pieces (a token stream): after any sequence of
+/// `push`es, `count` equals `count_words` of the pieces joined, at the cost of the new piece
+/// only. The state carries the one-character context that `\b` needs across piece borders.
+#[derive(Debug, Default, Clone)]
+pub struct WordCounter {
+    tally: Tally,
+    /// Whether the previous char is a word char (start of text counts as not).
+    prev_word: bool,
+    /// Inside a maximal run of ASCII letters?
+    in_run: bool,
+    /// Did the current run start after a non-word char (a `\b`)?
+    run_start_ok: bool,
+}
+
+impl WordCounter {
+    /// Adds the next piece of the text.
+    pub fn push(&mut self, piece: &str) {
+        let t = &mut self.tally;
+        for c in piece.chars() {
+            if !c.is_whitespace() {
+                t.non_whitespace += 1;
+            }
+            if c.is_ascii_alphabetic() {
+                if !self.in_run {
+                    self.in_run = true;
+                    self.run_start_ok = !self.prev_word;
+                }
+                self.prev_word = true;
+                continue;
+            }
+            let word = is_word_char(c);
+            if self.in_run {
+                // The run ends here; `\b` after it needs a non-word char.
+                if self.run_start_ok && !word {
+                    t.ascii_words += 1;
+                }
+                self.in_run = false;
+            }
+            if is_cjk_ideograph(c) {
+                t.ideographs += 1;
+            }
+            self.prev_word = word;
+        }
+    }
+
+    /// Words so far, counting a letter run at the end as if the text ended there.
+    pub fn count(&self) -> usize {
+        let t = self.finished();
+        t.ideographs + t.ascii_words
+    }
+
+    fn finished(&self) -> Tally {
+        let mut t = self.tally;
+        if self.in_run && self.run_start_ok {
+            t.ascii_words += 1;
+        }
+        t
+    }
+}
+
 fn tally(text: &str) -> Tally {
-    let mut t = Tally::default();
-    // Whether the previous char is a word char (start of text counts as not).
-    let mut prev_word = false;
-    // Inside a maximal run of ASCII letters?
-    let mut in_run = false;
-    // Did the current run start after a non-word char (a `\b`)?
-    let mut run_start_ok = false;
-    for c in text.chars() {
-        if !c.is_whitespace() {
-            t.non_whitespace += 1;
-        }
-        if c.is_ascii_alphabetic() {
-            if !in_run {
-                in_run = true;
-                run_start_ok = !prev_word;
-            }
-            prev_word = true;
-            continue;
-        }
-        let word = is_word_char(c);
-        if in_run {
-            // The run ends here; `\b` after it needs a non-word char.
-            if run_start_ok && !word {
-                t.ascii_words += 1;
-            }
-            in_run = false;
-        }
-        if is_cjk_ideograph(c) {
-            t.ideographs += 1;
-        }
-        prev_word = word;
-    }
-    if in_run && run_start_ok {
-        t.ascii_words += 1;
-    }
-    t
+    let mut counter = WordCounter::default();
+    counter.push(text);
+    counter.finished()
 }
 
 /// Counts words exactly as LongBench-Write's evaluator does: one per CJK
@@ -99,6 +126,35 @@ pub fn detect_language(text: &str) -> Language {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counting_in_pieces_matches_counting_the_whole() {
+        let texts = [
+            "hello, world",
+            "abc123 don't",
+            "中文abc 文字",
+            "x_y a-b",
+            "The end.",
+        ];
+        for text in texts {
+            let chars: Vec<char> = text.chars().collect();
+            for split in 0..=chars.len() {
+                let (a, b): (String, String) = (
+                    chars[..split].iter().collect(),
+                    chars[split..].iter().collect(),
+                );
+                let mut counter = WordCounter::default();
+                counter.push(&a);
+                assert_eq!(counter.count(), count_words(&a), "{a:?}");
+                counter.push(&b);
+                assert_eq!(
+                    counter.count(),
+                    count_words(text),
+                    "{text:?} split at {split}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn count_words_table() {

@@ -12,7 +12,7 @@ mod cues;
 mod length;
 pub(crate) mod numerals;
 
-pub use count::{count_words, detect_language};
+pub use count::{count_words, detect_language, WordCounter};
 pub use length::extract_target_length;
 
 /// Language of a text, decided by its share of CJK ideographs.

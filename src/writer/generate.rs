@@ -6,7 +6,7 @@ use super::{JobEvent, WriterError};
 use crate::backend::{
     Backend, BackendError, FinishReason, GenerationRequest, RetryPolicy, StreamChunk, Usage,
 };
-use crate::text::count_words;
+use crate::text::WordCounter;
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
@@ -110,6 +110,8 @@ impl Generator<'_> {
         };
         let mut seam = SeamFilter::new(sink.before);
         let mut text = String::new();
+        // Counted as it streams: recounting the whole text per token would be quadratic.
+        let mut words = WordCounter::default();
         loop {
             let item = tokio::select! {
                 _ = self.cancel.cancelled() => {
@@ -136,9 +138,10 @@ impl Generator<'_> {
                     if let Some(out) = seam.push(&delta) {
                         emit(sink, &out);
                         text.push_str(&out);
+                        words.push(&out);
                     }
                     if let Some(max) = sink.max_words {
-                        if sink.words_before + count_words(&text) > max {
+                        if sink.words_before + words.count() > max {
                             return Ok(Generated {
                                 text,
                                 ending: Ending::OverBound,
