@@ -5,7 +5,7 @@
 //! A request whose reply channel is dropped is cancelled at the next token.
 
 use super::gguf::GgufFile;
-use super::models::{self, Gemma3, ModelError};
+use super::models::{self, Model, ModelError};
 use super::sampler::{Sampler, SamplingParams};
 use super::tokenizer::{TokenOutputStream, Tokenizer, TokenizerError};
 use candle_core::Device;
@@ -182,12 +182,12 @@ impl Worker {
 
 /// The token ids in the model's KV cache, position by position.
 struct Session {
-    model: Gemma3,
+    model: Box<dyn Model>,
     tokenizer: Tokenizer,
     cached: Vec<u32>,
 }
 
-fn serve(model: Gemma3, tokenizer: Tokenizer, inbox: std_mpsc::Receiver<Request>) {
+fn serve(model: Box<dyn Model>, tokenizer: Tokenizer, inbox: std_mpsc::Receiver<Request>) {
     let mut session = Session {
         model,
         tokenizer,

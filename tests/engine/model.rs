@@ -4,14 +4,14 @@
 //! prefill. Skipped when LONGWRITER_SKIP_REAL_MODEL is set.
 
 use candle_core::{Device, Tensor};
-use longwriter::engine::models::{self, Gemma3};
+use longwriter::engine::models::{self, Model};
 use std::path::PathBuf;
 
 fn model_path() -> PathBuf {
     crate::support::cached("GEMMA_GGUF", "models/gemma-3-270m-q4_k_m.gguf")
 }
 
-fn load(context: usize) -> Option<Gemma3> {
+fn load(context: usize) -> Option<Box<dyn Model>> {
     if std::env::var_os("LONGWRITER_SKIP_REAL_MODEL").is_some() {
         eprintln!("model test skipped: LONGWRITER_SKIP_REAL_MODEL is set");
         return None;

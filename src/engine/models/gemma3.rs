@@ -6,7 +6,7 @@
 
 use super::kv_cache::KvCache;
 use super::ops::{attention_mask, rms_norm, softmax_last, Rotary};
-use super::ModelError;
+use super::{Model, ModelError};
 use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor, D};
 use std::io::{Read, Seek};
@@ -349,5 +349,23 @@ impl Gemma3 {
             .transpose(0, 1)?
             .reshape((len, heads * hd))?;
         Ok(layer.wo.forward(&out)?)
+    }
+}
+
+impl Model for Gemma3 {
+    fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        Gemma3::forward(self, ids)
+    }
+
+    fn truncate(&mut self, len: usize) {
+        Gemma3::truncate(self, len)
+    }
+
+    fn cached(&self) -> usize {
+        Gemma3::cached(self)
+    }
+
+    fn context(&self) -> usize {
+        Gemma3::context(self)
     }
 }

@@ -9,6 +9,20 @@ mod ops;
 
 pub use gemma3::Gemma3;
 
+/// A causal language model with its own KV cache: what the worker needs from every
+/// architecture.
+pub trait Model: Send {
+    /// Runs `ids` after the cached positions (in chunks) and returns the logits of the last
+    /// one, shape `(vocab,)`.
+    fn forward(&mut self, ids: &[u32]) -> Result<candle_core::Tensor, ModelError>;
+    /// Forgets the cache from position `len` on, so the next tokens continue from there.
+    fn truncate(&mut self, len: usize);
+    /// Positions currently in the KV cache.
+    fn cached(&self) -> usize;
+    /// Positions the KV cache can hold.
+    fn context(&self) -> usize;
+}
+
 use candle_core::quantized::gguf_file;
 use candle_core::Device;
 use std::path::Path;
@@ -67,7 +81,7 @@ pub enum ModelError {
 
 /// Reads a GGUF file's header and builds the model it describes, with a context of
 /// `context` tokens (clamped to what the model was trained for).
-pub fn load(path: &Path, context: usize, device: &Device) -> Result<Gemma3, ModelError> {
+pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Model>, ModelError> {
     let display = path.display().to_string();
     let mut file = std::fs::File::open(path).map_err(|e| ModelError::Io {
         path: display.clone(),
@@ -82,13 +96,15 @@ pub fn load(path: &Path, context: usize, device: &Device) -> Result<Gemma3, Mode
         _ => return Err(ModelError::Metadata("general.architecture".into())),
     };
     match arch.as_str() {
-        "gemma3" => Gemma3::from_gguf(&content, &mut file, context, device).map_err(|e| match e {
-            ModelError::Compute(c) => ModelError::Corrupt {
-                path: display,
-                reason: c.to_string(),
-            },
-            other => other,
-        }),
+        "gemma3" => Gemma3::from_gguf(&content, &mut file, context, device)
+            .map(|m| Box::new(m) as Box<dyn Model>),
         _ => Err(ModelError::UnsupportedArchitecture { arch }),
     }
+    .map_err(|e| match e {
+        ModelError::Compute(c) => ModelError::Corrupt {
+            path: display,
+            reason: c.to_string(),
+        },
+        other => other,
+    })
 }
