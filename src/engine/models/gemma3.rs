@@ -6,8 +6,9 @@
 
 use super::kv_cache::KvCache;
 use super::ops::{attention_mask, rms_norm, softmax_last, Rotary};
+use super::weights::{meta_f32, meta_usize, Loader};
 use super::{Model, ModelError};
-use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::{gguf_file, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor, D};
 use std::io::{Read, Seek};
 use std::sync::Arc;
@@ -81,23 +82,6 @@ pub struct Gemma3 {
     device: Device,
 }
 
-fn meta<'a>(ct: &'a gguf_file::Content, key: &str) -> Result<&'a gguf_file::Value, ModelError> {
-    ct.metadata
-        .get(key)
-        .ok_or_else(|| ModelError::Metadata(key.to_string()))
-}
-
-fn meta_usize(ct: &gguf_file::Content, key: &str) -> Result<usize, ModelError> {
-    meta(ct, key)?
-        .to_u32()
-        .map(|v| v as usize)
-        .map_err(|_| ModelError::Metadata(key.to_string()))
-}
-
-fn meta_f32(ct: &gguf_file::Content, key: &str) -> Option<f32> {
-    ct.metadata.get(key).and_then(|v| v.to_f32().ok())
-}
-
 impl Gemma3Config {
     /// Reads the `gemma3.*` keys.
     pub fn from_gguf(ct: &gguf_file::Content) -> Result<Self, ModelError> {
@@ -127,40 +111,6 @@ impl Gemma3Config {
     }
 }
 
-struct Loader<'a, R> {
-    ct: &'a gguf_file::Content,
-    reader: &'a mut R,
-    device: &'a Device,
-}
-
-impl<R: Read + Seek> Loader<'_, R> {
-    fn qtensor(&mut self, name: &str) -> Result<QTensor, ModelError> {
-        self.ct
-            .tensor(self.reader, name, self.device)
-            .map_err(|e| ModelError::Tensor {
-                name: name.to_string(),
-                reason: e.to_string(),
-            })
-    }
-
-    fn matmul(&mut self, name: &str) -> Result<QMatMul, ModelError> {
-        let q = self.qtensor(name)?;
-        let q = match q.dtype() {
-            GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q4_0 | GgmlDType::Q4_1
-                if self.device.is_cpu() =>
-            {
-                QTensor::quantize(&q.dequantize(self.device)?, GgmlDType::Q8_0)?
-            }
-            _ => q,
-        };
-        Ok(QMatMul::from_qtensor(q)?)
-    }
-
-    fn vector(&mut self, name: &str) -> Result<Tensor, ModelError> {
-        Ok(self.qtensor(name)?.dequantize(self.device)?)
-    }
-}
-
 impl Gemma3 {
     /// Builds the model from a parsed GGUF header and its file, with a KV cache for
     /// `context` positions (at most the trained context).
@@ -172,9 +122,9 @@ impl Gemma3 {
     ) -> Result<Self, ModelError> {
         let config = Gemma3Config::from_gguf(ct)?;
         let context = context.clamp(1, config.trained_context.max(1));
-        let mut ld = Loader { ct, reader, device };
+        let mut ld = Loader::new(ct, reader, device);
         let embedding = Arc::new(ld.qtensor("token_embd.weight")?);
-        let output = if ct.tensor_infos.contains_key("output.weight") {
+        let output = if ld.has("output.weight") {
             ld.matmul("output.weight")?
         } else {
             QMatMul::from_arc(embedding.clone())?

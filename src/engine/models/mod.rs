@@ -6,6 +6,7 @@
 mod gemma3;
 mod kv_cache;
 mod ops;
+mod weights;
 
 pub use gemma3::Gemma3;
 
