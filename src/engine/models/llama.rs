@@ -113,26 +113,36 @@ impl LlamaConfig {
     pub fn from_gguf(ct: &gguf_file::Content, family: Family) -> Result<Self, ModelError> {
         let arch = family.architecture();
         let k = |s: &str| format!("{arch}.{s}");
+        let invalid = |key: &str, reason: String| ModelError::InvalidMetadata {
+            key: k(key),
+            reason,
+        };
         let hidden = meta_usize(ct, &k("embedding_length"))?;
         let heads = meta_usize(ct, &k("attention.head_count"))?;
         if heads == 0 {
-            return Err(ModelError::Metadata(k("attention.head_count")));
+            return Err(invalid("attention.head_count", "no attention heads".into()));
         }
         let kv_heads = meta_usize(ct, &k("attention.head_count_kv")).unwrap_or(heads);
         if kv_heads == 0 || heads % kv_heads != 0 {
-            return Err(ModelError::Metadata(k("attention.head_count_kv")));
+            return Err(invalid(
+                "attention.head_count_kv",
+                format!("{kv_heads} key/value heads cannot serve {heads} query heads"),
+            ));
         }
         let head_dim = meta_usize(ct, &k("attention.key_length")).unwrap_or(hidden / heads);
         if meta_usize(ct, &k("attention.value_length")).is_ok_and(|v| v != head_dim) {
             return Err(ModelError::UnsupportedFeature {
                 feature: format!(
-                    "value heads narrower or wider than key heads ({arch}.attention.value_length)"
+                    "value heads of another width than key heads ({arch}.attention.value_length)"
                 ),
             });
         }
         let rotary_dims = meta_usize(ct, &k("rope.dimension_count")).unwrap_or(head_dim);
         if rotary_dims > head_dim || rotary_dims % 2 != 0 {
-            return Err(ModelError::Metadata(k("rope.dimension_count")));
+            return Err(invalid(
+                "rope.dimension_count",
+                format!("{rotary_dims} rotated dimensions in heads of {head_dim}"),
+            ));
         }
         if meta_usize(ct, &k("expert_count")).is_ok_and(|n| n > 0) {
             return Err(ModelError::UnsupportedFeature {

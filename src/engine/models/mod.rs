@@ -69,6 +69,14 @@ pub enum ModelError {
         /// What the file uses, and the key or tensor that says so.
         feature: String,
     },
+    /// A metadata key holds a value the architecture cannot work with.
+    #[error("the GGUF metadata key {key} is invalid: {reason}")]
+    InvalidMetadata {
+        /// The key.
+        key: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// A metadata key the architecture needs is missing or has the wrong type.
     #[error("the GGUF file lacks metadata key {0} (or it has the wrong type)")]
     Metadata(String),
