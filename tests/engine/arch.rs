@@ -2,7 +2,8 @@
 //! as Llama 3.1 and as Mistral, `qwen2`, `qwen3`, `glm4`, `chatglm`; see `tiny_model`):
 //! finite logits over the vocabulary, prefill vs prefill-then-decode, chunked prefill and a
 //! reused cache prefix all agreeing to 1e-4, clear errors for a missing tensor, a wrong shape
-//! and unsupported variants, and, the strongest check, greedy tokens and top log-probabilities
+//! and unsupported variants, generation through the engine's worker (tokenizer, model, KV
+//! reuse) on the same files, and, the strongest check, greedy tokens and top log-probabilities
 //! agreeing with llama.cpp's `llama-server` on the same files (skipped with a message when
 //! LONGWRITER_SKIP_REAL_MODEL is set or the server is not built).
 
@@ -12,7 +13,9 @@ use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::{Device, Tensor};
 use longwriter::engine::gguf::GgufFile;
 use longwriter::engine::models::{self, Family, Llama};
+use longwriter::engine::sampler::SamplingParams;
 use longwriter::engine::tokenizer::Tokenizer;
+use longwriter::engine::worker::{EngineSettings, Event, Finish, Job, Worker};
 use std::path::{Path, PathBuf};
 
 /// Writes `spec` into `dir` and returns the path.
@@ -122,6 +125,61 @@ fn every_architecture_runs_and_reuses_its_cache() {
             );
         }
         assert_eq!(argmax(&stepped), argmax(&full), "{name}");
+    }
+}
+
+/// Runs `prompt` on the worker to the end and returns the generated text and the counts.
+async fn generate(worker: &Worker, prompt: &str) -> (String, Finish, usize, usize) {
+    let mut events = worker
+        .submit(Job {
+            prompt: prompt.to_string(),
+            max_tokens: 6,
+            sampling: SamplingParams {
+                temperature: 0.0,
+                ..SamplingParams::default()
+            },
+            stop: Vec::new(),
+        })
+        .unwrap();
+    let mut text = String::new();
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Text(t) => text.push_str(&t),
+            Event::Done(finish, counts) => {
+                return (text, finish, counts.prompt_tokens, counts.prompt_computed)
+            }
+            Event::Error(e) => panic!("generation failed: {e}"),
+        }
+    }
+    panic!("the worker hung up without Done");
+}
+
+#[tokio::test]
+async fn the_worker_generates_with_every_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompt = "<|im_start|>user\nthe cat and the hat<|im_end|>\n<|im_start|>assistant\n";
+    for spec in tiny_model::specs() {
+        let path = file(dir.path(), &spec);
+        let worker = Worker::start(EngineSettings {
+            model_path: path,
+            context: 256,
+            threads: None,
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+        let (text, finish, prompt_tokens, computed) = generate(&worker, prompt).await;
+        println!(
+            "{:>9}: {text:?} ({finish:?}, {computed}/{prompt_tokens} prompt tokens)",
+            spec.name
+        );
+        assert_eq!(
+            computed, prompt_tokens,
+            "{}: a fresh worker computes it all",
+            spec.name
+        );
+        // The same prompt again: only what the cache cannot hold is computed.
+        let (again, _, _, recomputed) = generate(&worker, prompt).await;
+        assert_eq!(again, text, "{}: greedy is deterministic", spec.name);
+        assert!(recomputed < prompt_tokens, "{}: no prefix reuse", spec.name);
     }
 }
 

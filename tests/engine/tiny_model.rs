@@ -131,48 +131,11 @@ pub fn specs() -> Vec<Spec> {
 /// The vocabulary: the 256 byte tokens of byte-level BPE, 40 merged tokens, 3 specials.
 pub fn vocabulary() -> (Vec<String>, Vec<String>) {
     let mut tokens: Vec<String> = (0u8..=255).map(byte_char).map(String::from).collect();
-    let pairs = [
-        ("Ġ", "t"),
-        ("h", "e"),
-        ("i", "n"),
-        ("a", "n"),
-        ("e", "r"),
-        ("o", "n"),
-        ("Ġ", "a"),
-        ("r", "e"),
-        ("a", "t"),
-        ("e", "n"),
-        ("o", "r"),
-        ("Ġt", "he"),
-        ("e", "s"),
-        ("Ġ", "s"),
-        ("i", "s"),
-        ("i", "t"),
-        ("Ġ", "w"),
-        ("a", "l"),
-        ("Ġ", "o"),
-        ("e", "d"),
-        ("Ġ", "c"),
-        ("n", "d"),
-        ("Ġ", "b"),
-        ("o", "u"),
-        ("Ġ", "f"),
-        ("a", "r"),
-        ("in", "g"),
-        ("Ġ", "m"),
-        ("l", "e"),
-        ("Ġ", "p"),
-        ("Ġ", "d"),
-        ("Ġa", "nd"),
-        ("Ġ", "h"),
-        ("i", "c"),
-        ("a", "s"),
-        ("Ġ", "l"),
-        ("o", "m"),
-        ("Ġ", "n"),
-        ("s", "t"),
-        ("Ġ", "e"),
-    ];
+    // Merges in rank order, as `left right`; each adds the token `leftright`.
+    const MERGES: &str = "Ġ t|h e|i n|a n|e r|o n|Ġ a|r e|a t|e n|o r|Ġt he|e s|Ġ s|i s|i t|\
+        Ġ w|a l|Ġ o|e d|Ġ c|n d|Ġ b|o u|Ġ f|a r|in g|Ġ m|l e|Ġ p|Ġ d|Ġa nd|Ġ h|i c|a s|Ġ l|\
+        o m|Ġ n|s t|Ġ e";
+    let pairs = MERGES.split('|').filter_map(|m| m.trim().split_once(' '));
     let mut merges = Vec::new();
     for (a, b) in pairs {
         merges.push(format!("{a} {b}"));

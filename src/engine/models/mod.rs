@@ -1,7 +1,7 @@
 //! Model implementations on candle tensors, loaded from GGUF files. `load` reads the
 //! architecture from the file and builds the matching model: Gemma 3 (`gemma3`), or the
-//! llama-style decoder (`llama`, whose blocks are read by `block`) for `llama`, `qwen2`,
-//! `qwen3`, `glm4` and `chatglm`. Each model owns a preallocated KV cache (`kv_cache`) so a
+//! llama-style decoder (`llama`, configured by `llama_config`, its blocks read by `block`)
+//! for `llama`, `qwen2`, `qwen3`, `glm4` and `chatglm`. Each model owns a preallocated KV cache (`kv_cache`) so a
 //! prompt that shares a prefix with the previous one only computes the new tokens; `ops` and
 //! `weights` hold what the models share.
 
@@ -9,11 +9,13 @@ mod block;
 mod gemma3;
 mod kv_cache;
 mod llama;
+mod llama_config;
 mod ops;
 mod weights;
 
 pub use gemma3::Gemma3;
-pub use llama::{Family, Llama, LlamaConfig};
+pub use llama::Llama;
+pub use llama_config::{Family, LlamaConfig};
 
 /// A causal language model with its own KV cache: what the worker needs from every
 /// architecture.
