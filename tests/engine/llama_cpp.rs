@@ -101,6 +101,23 @@ impl LlamaServer {
         lines[lines.len().saturating_sub(25)..].join("\n")
     }
 
+    /// llama.cpp's tokens for `text`, with the BOS the model wants.
+    pub async fn tokenize(&self, text: &str) -> Result<Vec<u32>, String> {
+        let reply: Value = reqwest::Client::new()
+            .post(format!("{}/tokenize", self.base))
+            .json(&json!({ "content": text, "add_special": true }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        reply["tokens"]
+            .as_array()
+            .and_then(|a| a.iter().map(|t| t.as_u64().map(|x| x as u32)).collect())
+            .ok_or_else(|| format!("unexpected /tokenize reply: {reply}"))
+    }
+
     /// The greedy continuation of `prompt` (token ids, no BOS added) for `n` tokens, with the
     /// top `probs` candidates of each position.
     pub async fn complete(
