@@ -40,7 +40,7 @@ impl Linear {
         })
     }
 
-    /// A bias-free matrix built elsewhere (the tied output matrix).
+    /// A matrix built elsewhere (the output tied to the embedding) with an optional bias.
     pub fn from_matmul(weight: QMatMul, bias: Option<Tensor>) -> Self {
         Self { weight, bias }
     }
