@@ -1,8 +1,13 @@
 //! The engine's pure parts: GGUF metadata reading and the tokenizer, on synthetic files and
 //! against llama.cpp's own tokenization of a golden set (Gemma 3 270M); with `candle`, the
-//! model itself against llama.cpp (`model`).
+//! model itself against llama.cpp (`model`), and the other architectures on tiny synthetic
+//! models (`arch`, `tiny_model`) against `llama-server` (`llama_cpp`).
 
+#[cfg(feature = "candle")]
+mod arch;
 mod golden;
+#[cfg(feature = "candle")]
+mod llama_cpp;
 #[cfg(feature = "candle")]
 mod load_errors;
 #[cfg(feature = "candle")]
@@ -10,3 +15,5 @@ mod local_write;
 #[cfg(feature = "candle")]
 mod model;
 mod synthetic;
+#[cfg(feature = "candle")]
+mod tiny_model;

@@ -1,14 +1,21 @@
 //! Model implementations on candle tensors, loaded from GGUF files. `load` reads the
-//! architecture from the file and builds the matching model; today that is Gemma 3
-//! (`gemma3`). Each model owns a preallocated KV cache (`kv_cache`) so a prompt that shares a
-//! prefix with the previous one only computes the new tokens.
+//! architecture from the file and builds the matching model: Gemma 3 (`gemma3`), or the
+//! llama-style decoder (`llama`, configured by `llama_config`, its blocks read by `block`)
+//! for `llama`, `qwen2`, `qwen3`, `glm4` and `chatglm`. Each model owns a preallocated KV cache (`kv_cache`) so a
+//! prompt that shares a prefix with the previous one only computes the new tokens; `ops` and
+//! `weights` hold what the models share.
 
+mod block;
 mod gemma3;
 mod kv_cache;
+mod llama;
+mod llama_config;
 mod ops;
 mod weights;
 
 pub use gemma3::Gemma3;
+pub use llama::Llama;
+pub use llama_config::{Family, LlamaConfig};
 
 /// A causal language model with its own KV cache: what the worker needs from every
 /// architecture.
@@ -29,7 +36,8 @@ use candle_core::Device;
 use std::path::Path;
 
 /// The architectures `load` can run.
-pub const SUPPORTED_ARCHITECTURES: &[&str] = &["gemma3"];
+pub const SUPPORTED_ARCHITECTURES: &[&str] =
+    &["gemma3", "llama", "qwen2", "qwen3", "glm4", "chatglm"];
 
 /// Everything that can go wrong loading or running a model.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +63,21 @@ pub enum ModelError {
     UnsupportedArchitecture {
         /// `general.architecture` from the file.
         arch: String,
+    },
+    /// The file uses a variant of a supported architecture that the engine does not implement
+    /// (a mixture of experts, YaRN rope scaling, ...).
+    #[error("{feature} is not supported by the built-in engine; run this model with llama-server or vLLM and --base-url instead")]
+    UnsupportedFeature {
+        /// What the file uses, and the key or tensor that says so.
+        feature: String,
+    },
+    /// A metadata key holds a value the architecture cannot work with.
+    #[error("the GGUF metadata key {key} is invalid: {reason}")]
+    InvalidMetadata {
+        /// The key.
+        key: String,
+        /// What is wrong with its value.
+        reason: String,
     },
     /// A metadata key the architecture needs is missing or has the wrong type.
     #[error("the GGUF file lacks metadata key {0} (or it has the wrong type)")]
@@ -96,8 +119,10 @@ pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Mode
         Some(gguf_file::Value::String(s)) => s.clone(),
         _ => return Err(ModelError::Metadata("general.architecture".into())),
     };
-    match arch.as_str() {
-        "gemma3" => Gemma3::from_gguf(&content, &mut file, context, device)
+    match (arch.as_str(), Family::from_architecture(&arch)) {
+        ("gemma3", _) => Gemma3::from_gguf(&content, &mut file, context, device)
+            .map(|m| Box::new(m) as Box<dyn Model>),
+        (_, Some(family)) => Llama::from_gguf(&content, &mut file, family, context, device)
             .map(|m| Box::new(m) as Box<dyn Model>),
         _ => Err(ModelError::UnsupportedArchitecture { arch }),
     }

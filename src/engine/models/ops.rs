@@ -1,5 +1,6 @@
 //! Small tensor operations the models share, written on candle-core alone (no candle-nn):
-//! RMS norm, softmax, NEOX-style rotary embedding tables and the attention mask.
+//! RMS norm, softmax, rotary embedding tables (NEOX or adjacent pairs, over all or part of a
+//! head, with optional per-frequency factors) and the attention mask.
 
 use candle_core::{DType, Device, Result, Tensor, D};
 
@@ -61,6 +62,98 @@ impl Rotary {
         let a = (x1.broadcast_mul(&cos)? - x2.broadcast_mul(&sin)?)?;
         let b = (x2.broadcast_mul(&cos)? + x1.broadcast_mul(&sin)?)?;
         Tensor::cat(&[a, b], 2)
+    }
+}
+
+/// Which dimensions of a head a rotary embedding rotates together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent dimensions `(2i, 2i + 1)`: llama.cpp's `LLAMA_ROPE_TYPE_NORM` (llama, mistral,
+    /// glm4, chatglm; the GGUF converter permutes Llama's Q/K rows to this order).
+    Adjacent,
+    /// The two halves `(i, i + n/2)` of the rotated dimensions: `LLAMA_ROPE_TYPE_NEOX`
+    /// (qwen2, qwen3, gemma).
+    Neox,
+}
+
+impl Rotary {
+    /// Tables for the first `rotated` dimensions of a head (llama.cpp's `n_rot`), base `base`,
+    /// positions divided by `scale`, and the angle of pair `i` divided by `factors[i]` when
+    /// given (Llama 3.1's `rope_freqs.weight`; a zero factor counts as 1, as in ggml).
+    pub fn with_factors(
+        rotated: usize,
+        base: f32,
+        scale: f32,
+        factors: Option<&[f32]>,
+        context: usize,
+        dev: &Device,
+    ) -> Result<Self> {
+        let half = rotated / 2;
+        if let Some(f) = factors {
+            if f.len() < half {
+                candle_core::bail!("{} rope factors for {half} frequencies", f.len());
+            }
+        }
+        let inv: Vec<f64> = (0..half)
+            .map(|i| {
+                let factor = factors.map_or(1.0, |f| f[i]);
+                let factor = if factor == 0.0 { 1.0 } else { factor as f64 };
+                1f64 / (base as f64).powf(2.0 * i as f64 / rotated as f64) / factor
+            })
+            .collect();
+        let mut cos = Vec::with_capacity(context * half);
+        let mut sin = Vec::with_capacity(context * half);
+        for pos in 0..context {
+            for f in &inv {
+                let angle = pos as f64 / scale as f64 * f;
+                cos.push(angle.cos() as f32);
+                sin.push(angle.sin() as f32);
+            }
+        }
+        Ok(Self {
+            cos: Tensor::from_vec(cos, (context, half), dev)?,
+            sin: Tensor::from_vec(sin, (context, half), dev)?,
+        })
+    }
+
+    /// Rotates the first `2 * tables' width` dimensions of `x` (shape `(len, heads, head_dim)`)
+    /// for positions `pos..pos + len` in `style`; the other dimensions pass through unchanged,
+    /// as ggml does when `n_rot < head_dim` (GLM-4's partial rotary).
+    pub fn apply_style(&self, x: &Tensor, pos: usize, style: RopeStyle) -> Result<Tensor> {
+        let (len, heads, head_dim) = x.dims3()?;
+        let half = self.cos.dim(1)?;
+        let rotated = 2 * half;
+        if rotated > head_dim {
+            candle_core::bail!("rotary tables for {rotated} dimensions, heads of {head_dim}");
+        }
+        let cos = self.cos.narrow(0, pos, len)?;
+        let sin = self.sin.narrow(0, pos, len)?;
+        let r = x.narrow(2, 0, rotated)?;
+        let out = match style {
+            RopeStyle::Neox => {
+                let (cos, sin) = (cos.unsqueeze(1)?, sin.unsqueeze(1)?);
+                let x1 = r.narrow(2, 0, half)?;
+                let x2 = r.narrow(2, half, half)?;
+                let a = (x1.broadcast_mul(&cos)? - x2.broadcast_mul(&sin)?)?;
+                let b = (x2.broadcast_mul(&cos)? + x1.broadcast_mul(&sin)?)?;
+                Tensor::cat(&[a, b], 2)?
+            }
+            RopeStyle::Adjacent => {
+                let cos = cos.reshape((len, 1, half, 1))?;
+                let sin = sin.reshape((len, 1, half, 1))?;
+                let pairs = r.contiguous()?.reshape((len, heads, half, 2))?;
+                let x1 = pairs.narrow(3, 0, 1)?;
+                let x2 = pairs.narrow(3, 1, 1)?;
+                let a = (x1.broadcast_mul(&cos)? - x2.broadcast_mul(&sin)?)?;
+                let b = (x2.broadcast_mul(&cos)? + x1.broadcast_mul(&sin)?)?;
+                Tensor::cat(&[a, b], 3)?.reshape((len, heads, rotated))?
+            }
+        };
+        if rotated == head_dim {
+            Ok(out)
+        } else {
+            Tensor::cat(&[out, x.narrow(2, rotated, head_dim - rotated)?], 2)
+        }
     }
 }
 

@@ -43,6 +43,30 @@ impl<'a, R: Read + Seek> Loader<'a, R> {
         self.ct.tensor_infos.contains_key(name)
     }
 
+    /// Fails, naming the tensor, unless the file has it with shape `dims` (candle's order:
+    /// rows first, the reverse of ggml's `ne`).
+    pub fn check_shape(&self, name: &str, dims: &[usize]) -> Result<(), ModelError> {
+        let info = self
+            .ct
+            .tensor_infos
+            .get(name)
+            .ok_or_else(|| ModelError::Tensor {
+                name: name.to_string(),
+                reason: "missing from the file".into(),
+            })?;
+        if info.shape.dims() == dims {
+            Ok(())
+        } else {
+            Err(ModelError::Tensor {
+                name: name.to_string(),
+                reason: format!(
+                    "has shape {:?}, the metadata implies {dims:?}",
+                    info.shape.dims()
+                ),
+            })
+        }
+    }
+
     /// The tensor as stored.
     pub fn qtensor(&mut self, name: &str) -> Result<QTensor, ModelError> {
         self.ct

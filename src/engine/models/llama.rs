@@ -1,0 +1,286 @@
+//! The llama-style decoder on candle, for every GGUF architecture built from the same pre-norm
+//! block: `llama` (Llama 2, 3, 3.1 and Mistral, which GGUF files label `llama`), `qwen2`,
+//! `qwen3`, `glm4` (GLM-4-0414) and `chatglm` (GLM-4-9B, LongWriter-glm4-9b). What sets them
+//! apart (RoPE pairing and width, Llama 3.1's `rope_freqs` factors, the block layout) is in
+//! `llama_config`, read once at load; the block weights are in `block`. Like `gemma3`, it
+//! prefills in chunks into a preallocated KV cache (`kv_cache`) and does grouped-query
+//! attention by reshaping the queries.
+
+use super::block::{BlockDims, BlockWeights, Linear};
+use super::kv_cache::KvCache;
+use super::llama_config::{Family, LlamaConfig};
+use super::ops::{attention_mask, rms_norm, softmax_last, Rotary};
+use super::weights::Loader;
+use super::{Model, ModelError};
+use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::{Device, Tensor, D};
+use std::io::{Read, Seek};
+use std::sync::Arc;
+
+/// Tokens computed per forward pass during prefill.
+const PREFILL_CHUNK: usize = 512;
+
+struct Block {
+    weights: BlockWeights,
+    cache: KvCache,
+}
+
+/// A loaded llama-style model with its KV cache.
+pub struct Llama {
+    config: LlamaConfig,
+    embedding: Arc<QTensor>,
+    output: Linear,
+    output_norm: Tensor,
+    blocks: Vec<Block>,
+    rope: Rotary,
+    context: usize,
+    prefill_chunk: usize,
+    device: Device,
+}
+
+impl Llama {
+    /// Builds the model of `family` from a parsed GGUF header and its file, with a KV cache
+    /// for `context` positions (at most the trained context).
+    pub fn from_gguf<R: Read + Seek>(
+        ct: &gguf_file::Content,
+        reader: &mut R,
+        family: Family,
+        context: usize,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let config = LlamaConfig::from_gguf(ct, family)?;
+        let context = context.clamp(1, config.trained_context.max(1));
+        let mut ld = Loader::new(ct, reader, device);
+        let (embedding, output) = embedding_and_output(&mut ld, config.hidden)?;
+        ld.check_shape("output_norm.weight", &[config.hidden])?;
+        let output_norm = ld.vector("output_norm.weight")?;
+        let dims = BlockDims {
+            hidden: config.hidden,
+            head_dim: config.head_dim,
+            q_width: config.heads * config.head_dim,
+            kv_width: config.kv_heads * config.head_dim,
+            ffn: config.ffn,
+        };
+        let mut blocks = Vec::with_capacity(config.layers);
+        for i in 0..config.layers {
+            blocks.push(Block {
+                weights: BlockWeights::load(&mut ld, i, dims, family.layout())?,
+                cache: KvCache::new(config.kv_heads, context, config.head_dim, device)?,
+            });
+        }
+        let rope = rope(&mut ld, &config, context, device)?;
+        Ok(Self {
+            config,
+            embedding,
+            output,
+            output_norm,
+            blocks,
+            rope,
+            context,
+            prefill_chunk: PREFILL_CHUNK,
+            device: device.clone(),
+        })
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    /// Sets how many tokens one prefill pass computes (at least 1).
+    pub fn set_prefill_chunk(&mut self, tokens: usize) {
+        self.prefill_chunk = tokens.max(1);
+    }
+
+    /// Positions the KV cache can hold.
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// Positions currently in the KV cache.
+    pub fn cached(&self) -> usize {
+        self.blocks.first().map_or(0, |b| b.cache.len())
+    }
+
+    /// Forgets the cache from position `len` on, so the next tokens continue from there.
+    pub fn truncate(&mut self, len: usize) {
+        for block in &mut self.blocks {
+            block.cache.truncate(len);
+        }
+    }
+
+    /// Runs `ids` after the cached positions (in chunks) and returns the logits of the last
+    /// one, shape `(vocab,)`.
+    pub fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        let needed = self.cached() + ids.len();
+        let full = ModelError::ContextFull {
+            needed,
+            context: self.context,
+        };
+        if needed > self.context || ids.is_empty() {
+            return Err(full);
+        }
+        let mut last = None;
+        for chunk in ids.chunks(self.prefill_chunk) {
+            last = Some(self.forward_chunk(chunk)?);
+        }
+        last.ok_or(full)
+    }
+
+    fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        let pos = self.cached();
+        let len = ids.len();
+        let mut x = self.embedding.embedding(&Tensor::new(ids, &self.device)?)?;
+        // One token sees every cached key: no mask needed.
+        let mask = if len > 1 {
+            Some(attention_mask(pos, len, 0, None, &self.device)?)
+        } else {
+            None
+        };
+        for i in 0..self.blocks.len() {
+            x = self.block_forward(i, &x, pos, mask.as_ref())?;
+        }
+        let x = rms_norm(
+            &x.narrow(0, len - 1, 1)?,
+            &self.output_norm,
+            self.config.eps,
+        )?;
+        Ok(self.output.forward(&x)?.squeeze(0)?)
+    }
+
+    fn block_forward(
+        &mut self,
+        i: usize,
+        x: &Tensor,
+        pos: usize,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor, ModelError> {
+        let eps = self.config.eps;
+        let h = rms_norm(x, &self.blocks[i].weights.attn_norm, eps)?;
+        let h = self.attention(i, &h, pos, mask)?;
+        let w = &self.blocks[i].weights;
+        let h = match &w.post_attn_norm {
+            Some(norm) => rms_norm(&h, norm, eps)?,
+            None => h,
+        };
+        let x = (x + h)?;
+        let h = w.ffn.forward(&rms_norm(&x, &w.ffn_norm, eps)?)?;
+        let h = match &w.post_ffn_norm {
+            Some(norm) => rms_norm(&h, norm, eps)?,
+            None => h,
+        };
+        Ok((x + h)?)
+    }
+
+    fn attention(
+        &mut self,
+        i: usize,
+        x: &Tensor,
+        pos: usize,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor, ModelError> {
+        let c = &self.config;
+        let (heads, kv_heads, hd) = (c.heads, c.kv_heads, c.head_dim);
+        let (eps, style) = (c.eps, c.family.rope_style());
+        let len = x.dim(0)?;
+        let block = &mut self.blocks[i];
+        let w = &block.weights;
+        let (q, k, v) = w.qkv.forward(x, heads * hd, kv_heads * hd)?;
+        let mut q = q.reshape((len, heads, hd))?;
+        let mut k = k.reshape((len, kv_heads, hd))?;
+        let v = v.reshape((len, kv_heads, hd))?;
+        if let (Some(qn), Some(kn)) = (&w.q_norm, &w.k_norm) {
+            q = rms_norm(&q, qn, eps)?;
+            k = rms_norm(&k, kn, eps)?;
+        }
+        let q = self.rope.apply_style(&q, pos, style)?;
+        let k = self.rope.apply_style(&k, pos, style)?;
+        let (k, v) = block
+            .cache
+            .append(&k.transpose(0, 1)?, &v.transpose(0, 1)?, 0)?;
+        // Grouped-query attention: the `group` query heads of one kv head become rows.
+        let group = heads / kv_heads;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let q = (q.transpose(0, 1)?.contiguous()? * scale)?.reshape((kv_heads, group * len, hd))?;
+        let mut scores = q.matmul(&k.t()?)?;
+        if let Some(mask) = mask {
+            let keys = scores.dim(D::Minus1)?;
+            scores = scores
+                .reshape((kv_heads, group, len, keys))?
+                .broadcast_add(mask)?
+                .reshape((kv_heads, group * len, keys))?;
+        }
+        let out = softmax_last(&scores)?.matmul(&v)?;
+        let out = out
+            .reshape((heads, len, hd))?
+            .transpose(0, 1)?
+            .reshape((len, heads * hd))?;
+        Ok(block.weights.wo.forward(&out)?)
+    }
+}
+
+/// The token embedding and the output matrix: `output.weight` (with `output.bias` when
+/// present), else the embedding itself (tied).
+fn embedding_and_output<R: Read + Seek>(
+    ld: &mut Loader<'_, R>,
+    hidden: usize,
+) -> Result<(Arc<QTensor>, Linear), ModelError> {
+    let embedding = Arc::new(ld.qtensor("token_embd.weight")?);
+    let vocab = match embedding.shape().dims() {
+        [vocab, width] if *width == hidden => *vocab,
+        dims => {
+            return Err(ModelError::Tensor {
+                name: "token_embd.weight".into(),
+                reason: format!("has shape {dims:?}, expected [vocab, {hidden}]"),
+            })
+        }
+    };
+    let output = if ld.has("output.weight") {
+        Linear::load(ld, "output", vocab, hidden)?
+    } else {
+        Linear::from_matmul(QMatMul::from_arc(embedding.clone())?, None)
+    };
+    Ok((embedding, output))
+}
+
+/// The rotary tables for `context` positions, with Llama 3.1's `rope_freqs.weight` factors
+/// when a `llama` file has them (llama.cpp reads them for no other family here).
+fn rope<R: Read + Seek>(
+    ld: &mut Loader<'_, R>,
+    config: &LlamaConfig,
+    context: usize,
+    device: &Device,
+) -> Result<Rotary, ModelError> {
+    let factors = if config.family == Family::Llama && ld.has("rope_freqs.weight") {
+        ld.check_shape("rope_freqs.weight", &[config.rotary_dims / 2])?;
+        Some(ld.vector("rope_freqs.weight")?.to_vec1::<f32>()?)
+    } else {
+        None
+    };
+    Ok(Rotary::with_factors(
+        config.rotary_dims,
+        config.rope_base,
+        config.rope_scale,
+        factors.as_deref(),
+        context,
+        device,
+    )?)
+}
+
+impl Model for Llama {
+    fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        Llama::forward(self, ids)
+    }
+
+    fn truncate(&mut self, len: usize) {
+        Llama::truncate(self, len)
+    }
+
+    fn cached(&self) -> usize {
+        Llama::cached(self)
+    }
+
+    fn context(&self) -> usize {
+        Llama::context(self)
+    }
+}
