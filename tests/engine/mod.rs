@@ -1,8 +1,10 @@
 //! The engine's pure parts: GGUF metadata reading and the tokenizer, on synthetic files and
-//! against llama.cpp's own tokenization of a golden set (Gemma 3 270M); with `candle`, the
-//! model itself against llama.cpp (`model`).
+//! against llama.cpp's own tokenization of golden sets (Gemma 3 270M in `golden`, small
+//! byte-level BPE vocabularies per pre-tokenizer in `golden_bpe`); with `candle`, the model
+//! itself against llama.cpp (`model`).
 
 mod golden;
+mod golden_bpe;
 #[cfg(feature = "candle")]
 mod load_errors;
 #[cfg(feature = "candle")]

@@ -231,6 +231,24 @@ fn bpe_llama3_groups_digits_and_ignores_merges_for_known_words() {
 }
 
 #[test]
+fn bpe_whole_word_lookup_and_default_bos_follow_the_pre_type() {
+    // "bc" is a vocabulary word no merge reaches without "b c"; the file has no BOS
+    // key, so the BPE default BOS id 11 applies where a BOS is added at all.
+    for (pre, want, want_with_bos) in [
+        ("llama-bpe", vec![14], vec![11, 14]),
+        ("glm4", vec![14], vec![14]),
+        ("chatglm-bpe", vec![1, 2], vec![1, 2]),
+        ("dbrx", vec![1, 2], vec![1, 2]),
+        ("smaug-bpe", vec![1, 2], vec![1, 2]),
+        ("qwen2", vec![1, 2], vec![1, 2]),
+    ] {
+        let tok = bpe(pre, &["c d"]);
+        assert_eq!(tok.encode("bc", false), want, "{pre}");
+        assert_eq!(tok.encode("bc", true), want_with_bos, "{pre} with BOS");
+    }
+}
+
+#[test]
 fn bpe_special_tokens_and_pretokenizer_names() {
     let tok = bpe("llama-bpe", MERGES);
     assert_eq!(tok.encode("<|im_start|>ab", false), vec![21, 11]);
