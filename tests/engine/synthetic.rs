@@ -1,7 +1,7 @@
 //! Tests on tiny GGUF files written by the test itself: reader errors (bad
 //! magic, truncation, absurd counts), metadata and tensor-table parsing, and a
 //! hand-made byte-level BPE vocabulary whose expected tokens follow from the
-//! BPE algorithm by hand (there is no Llama 3 / Qwen GGUF on this machine).
+//! BPE algorithm by hand. `golden_bpe` checks BPE against llama.cpp itself.
 
 use longwriter::engine::gguf::{GgufError, GgufFile, Value, ValueType};
 use longwriter::engine::tokenizer::{TokenOutputStream, Tokenizer, TokenizerError};
