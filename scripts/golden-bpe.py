@@ -28,6 +28,12 @@ What it does:
      per case. `add_special` is llama-tokenize's add-BOS switch, which also
      adds EOS; no file here sets `add_eos_token`.
 
+With --unicode it instead finds, for every code point, whether llama.cpp's BPE
+pre-tokenizers treat it as a letter, number, punctuation or whitespace, and
+writes the ranges to tests/data/tokenizer/llama-cpp-unicode.txt (see
+probe_unicode below; needs `unicodedata2==15.1.0` from PyPI on PYTHONPATH).
+The pre-tokenizer's unit tests compare our Unicode tables with that file.
+
 The GGUF files are committed (about 100 kB each), so tests never run this.
 Rerun it after changing the cases or when llama.cpp changes, and commit the
 result; `tests/engine/golden_bpe.rs` compares against it.
@@ -411,13 +417,84 @@ def llama_tokenize(binary, model, text, parse_special, add_special):
     return json.loads(run.stdout.decode().strip().splitlines()[-1])
 
 
+def probe_hits(binary, pre, prefix, sep, cps, with_merges):
+    """The code points c for which llama.cpp makes `prefix + c` one pre-tokenizer
+    word: a vocabulary of the byte tokens plus one token per `prefix + c`, and
+    the text `prefix + c + sep` for every c. Llama 3's type looks words up whole
+    (ignore_merges); for other types `with_merges` adds merge chains that build
+    each probe token from its first byte on."""
+    tokens = [BYTE_CHAR[b] for b in BYTE_ORDER]
+    probe, merges, seen = {}, ["a b"], set()
+    for cp in cps:
+        word = byte_encode(prefix + chr(cp))
+        probe[len(tokens)] = cp
+        tokens.append(word)
+        for k in range(2, len(word) + 1) if with_merges else ():
+            if word[:k] not in seen:
+                seen.add(word[:k])
+                merges.append(f"{word[:k - 1]} {word[k - 1]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "probe.gguf")
+        write_gguf(model, pre, tokens, [1] * len(tokens), merges, {}, None)
+        text = "".join(prefix + chr(cp) + sep for cp in cps)
+        ids = llama_tokenize(binary, model, text, True, False)
+    return {probe[i] for i in ids if i in probe}
+
+
+def probe_unicode(binary, path):
+    """llama.cpp's code point classes, each found from whole-word tokens:
+    letter: "a"+c is one Llama 3 word (`[^\r\n\p{L}\p{N}]?\p{L}+`);
+    number: "1"+c is one Llama 3 word (`\p{N}{1,3}`);
+    other (neither whitespace, letter nor number): "!"+c before a letter is one
+    Llama 3 word (` ?[^\s\p{L}\p{N}]+[\r\n]*`, which also takes \r and \n);
+    whitespace: all the rest;
+    punctuation: "!"+c is one run of the default type's `[\p{P}\$\+<=>\^~\|]+`,
+    tried on the "other" code points that Unicode 15.1 assigns outside private use
+    (llama.cpp's tables are Unicode 15.1: its 15.0/15.1 letters count, 16.0's don't)."""
+    try:
+        import unicodedata2
+    except ImportError:
+        sys.exit("--unicode needs unicodedata2==15.1.0 on PYTHONPATH (pip install --target DIR ...)")
+    all_cps = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    letter = probe_hits(binary, "llama-bpe", "a", "\n", all_cps, False)
+    number = probe_hits(binary, "llama-bpe", "1", "\n", all_cps, False)
+    other = probe_hits(binary, "llama-bpe", "!", "x", all_cps, False) - {0x0A, 0x0D}
+    whitespace = set(all_cps) - letter - number - other
+    assigned = [cp for cp in sorted(other)
+                if unicodedata2.category(chr(cp)) not in ("Cn", "Co", "Cs")]
+    punct = probe_hits(binary, "default", "!", "x", assigned, True) - set(map(ord, "$+<=>^~|"))
+
+    def ranges(cps):
+        out = []
+        for cp in sorted(cps):
+            if out and out[-1][1] == cp - 1:
+                out[-1][1] = cp
+            else:
+                out.append([cp, cp])
+        return " ".join(f"{a:X}-{b:X}" for a, b in out)
+
+    with open(path, "w", encoding="ascii") as f:
+        f.write("# Code point classes of llama.cpp's BPE pre-tokenizers (\\p{L}, \\p{N}, \\p{P}, \\s),\n"
+                "# found by scripts/golden-bpe.py --unicode; inclusive hex ranges.\n")
+        for name, cps in [("letter", letter), ("number", number), ("punctuation", punct),
+                          ("whitespace", whitespace)]:
+            f.write(f"{name} {ranges(cps)}\n")
+    print(f"{len(letter)} letters, {len(number)} numbers, {len(punct)} punctuation, "
+          f"{len(whitespace)} whitespace; wrote {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tokenize", default=TOKENIZE, help="llama-tokenize binary")
     ap.add_argument("--out", default=OUT, help="output folder")
     ap.add_argument("--only", action="append", metavar="PRE",
                     help="regenerate only these families (default: all)")
+    ap.add_argument("--unicode", action="store_true",
+                    help="write llama.cpp's code point classes instead (see probe_unicode)")
     args = ap.parse_args()
+    if args.unicode:
+        probe_unicode(args.tokenize, os.path.join(DATA, "llama-cpp-unicode.txt"))
+        return
     os.makedirs(args.out, exist_ok=True)
 
     all_cases = cases()
