@@ -302,3 +302,51 @@ fn split_ascii_triples(chars: &[(usize, char)], spans: &[(usize, usize)]) -> Vec
         p
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// llama.cpp's classes, as `scripts/golden-bpe.py --unicode` found them by tokenizing.
+    const LLAMA_CPP_CLASSES: &str =
+        include_str!("../../../tests/data/tokenizer/llama-cpp-unicode.txt");
+
+    fn llama_cpp_ranges(class: &str) -> Vec<(u32, u32)> {
+        let line = LLAMA_CPP_CLASSES
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(class))
+            .unwrap_or_else(|| panic!("no {class} line"));
+        line.split_whitespace()
+            .skip(1)
+            .map(|range| {
+                let (lo, hi) = range.split_once('-').expect("lo-hi");
+                let hex = |h| u32::from_str_radix(h, 16).expect("hex");
+                (hex(lo), hex(hi))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn character_classes_match_llama_cpp_on_every_code_point() {
+        let classes: [(&str, fn(char) -> bool); 4] = [
+            ("letter", is_letter),
+            ("number", is_number),
+            ("punctuation", is_punct),
+            ("whitespace", char::is_whitespace),
+        ];
+        for (class, ours) in classes {
+            let theirs = llama_cpp_ranges(class);
+            let differ: Vec<u32> = (0..=0x10FFFF)
+                .filter_map(char::from_u32)
+                .filter(|&c| ours(c) != in_table(&theirs, c))
+                .map(u32::from)
+                .collect();
+            assert!(
+                differ.is_empty(),
+                "{class}: {} code points differ from llama.cpp, e.g. {:X?}",
+                differ.len(),
+                &differ[..differ.len().min(8)]
+            );
+        }
+    }
+}
