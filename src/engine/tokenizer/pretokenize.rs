@@ -326,9 +326,12 @@ mod tests {
             .collect()
     }
 
+    /// A class name in the file and our predicate for it.
+    type Class = (&'static str, fn(char) -> bool);
+
     #[test]
     fn character_classes_match_llama_cpp_on_every_code_point() {
-        let classes: [(&str, fn(char) -> bool); 4] = [
+        let classes: [Class; 4] = [
             ("letter", is_letter),
             ("number", is_number),
             ("punctuation", is_punct),
