@@ -1,11 +1,13 @@
 //! The engine's pure parts: GGUF metadata reading and the tokenizer, on synthetic files and
-//! against llama.cpp's own tokenization of a golden set (Gemma 3 270M); with `candle`, the
-//! model itself against llama.cpp (`model`), and the other architectures on tiny synthetic
-//! models (`arch`, `tiny_model`) against `llama-server` (`llama_cpp`).
+//! against llama.cpp's own tokenization of golden sets (Gemma 3 270M in `golden`, small
+//! byte-level BPE vocabularies per pre-tokenizer in `golden_bpe`); with `candle`, the model
+//! itself against llama.cpp (`model`), and the other architectures on tiny synthetic models
+//! (`arch`, `tiny_model`) against `llama-server` (`llama_cpp`).
 
 #[cfg(feature = "candle")]
 mod arch;
 mod golden;
+mod golden_bpe;
 #[cfg(feature = "candle")]
 mod llama_cpp;
 #[cfg(feature = "candle")]

@@ -1,7 +1,7 @@
 //! Tests on tiny GGUF files written by the test itself: reader errors (bad
 //! magic, truncation, absurd counts), metadata and tensor-table parsing, and a
 //! hand-made byte-level BPE vocabulary whose expected tokens follow from the
-//! BPE algorithm by hand (there is no Llama 3 / Qwen GGUF on this machine).
+//! BPE algorithm by hand. `golden_bpe` checks BPE against llama.cpp itself.
 
 use longwriter::engine::gguf::{GgufError, GgufFile, Value, ValueType};
 use longwriter::engine::tokenizer::{TokenOutputStream, Tokenizer, TokenizerError};
@@ -228,6 +228,24 @@ fn bpe_llama3_groups_digits_and_ignores_merges_for_known_words() {
     assert_eq!(tok.encode("a\n", false), vec![0, 5]);
     // ignore_merges: "abc" is in the vocabulary, taken whole.
     assert_eq!(tok.encode("abc", false), vec![12]);
+}
+
+#[test]
+fn bpe_whole_word_lookup_and_default_bos_follow_the_pre_type() {
+    // "bc" is a vocabulary word no merge reaches without "b c"; the file has no BOS
+    // key, so the BPE default BOS id 11 applies where a BOS is added at all.
+    for (pre, want, want_with_bos) in [
+        ("llama-bpe", vec![14], vec![11, 14]),
+        ("glm4", vec![14], vec![14]),
+        ("chatglm-bpe", vec![1, 2], vec![1, 2]),
+        ("dbrx", vec![1, 2], vec![1, 2]),
+        ("smaug-bpe", vec![1, 2], vec![1, 2]),
+        ("qwen2", vec![1, 2], vec![1, 2]),
+    ] {
+        let tok = bpe(pre, &["c d"]);
+        assert_eq!(tok.encode("bc", false), want, "{pre}");
+        assert_eq!(tok.encode("bc", true), want_with_bos, "{pre} with BOS");
+    }
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub enum TokenizerError {
     #[error("unsupported tokenizer model {0:?} (supported: \"llama\", \"gpt2\")")]
     UnknownModel(String),
     /// `tokenizer.ggml.pre` names a pre-tokenizer we do not implement.
-    #[error("unsupported BPE pre-tokenizer {0:?} (supported: llama-bpe/llama3, qwen2, glm4/chatglm-bpe, gpt-2, default)")]
+    #[error("unsupported BPE pre-tokenizer {0:?} (supported: llama-bpe/llama3, qwen2, glm4, chatglm-bpe, dbrx, gpt-2, default)")]
     UnknownPreTokenizer(String),
     /// A key holds the wrong kind of value.
     #[error("tokenizer metadata key {key} should be an {expected}")]

@@ -6,13 +6,23 @@
 
 use super::unicode_tables::{LETTER, NUMBER, PUNCTUATION};
 
-/// Which splitting rules to apply, chosen by `tokenizer.ggml.pre`.
+/// Which of llama.cpp's BPE pre-tokenizer types `tokenizer.ggml.pre` names: the
+/// splitting rules, and the per-type flags llama.cpp sets with them (whole-word
+/// lookup before merging, default BOS). Types that share rules but not flags are
+/// separate variants, as they are in llama.cpp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PreTokenizer {
-    /// Llama 3 (`llama-bpe`, `llama3`, ...): numbers in groups of up to 3.
+    /// Llama 3 (`llama-bpe`, `llama3`, ...): numbers in groups of up to 3; words
+    /// found whole in the vocabulary skip merging; BOS added by default.
     Llama3,
-    /// GLM-4 (`glm4`, `chatglm-bpe`): Llama 3's rules, no default BOS.
+    /// DBRX and Smaug (`dbrx`, `smaug-bpe`): Llama 3's rules, but merges always
+    /// apply and no BOS by default.
+    Dbrx,
+    /// GLM-4 as converted today (`glm4`): Llama 3's rules and whole-word lookup,
+    /// no default BOS id.
     Glm4,
+    /// Older GLM-4 conversions (`chatglm-bpe`): as `Glm4`, but merges always apply.
+    ChatGlm,
     /// Qwen 2/3 (`qwen2`, ...): Llama 3's rules but one digit per word.
     Qwen2,
     /// GPT-2 (`gpt-2`, `olmo`, ...): the original GPT-2 regex.
@@ -27,8 +37,10 @@ impl PreTokenizer {
         Some(match name {
             "" | "default" => PreTokenizer::Default,
             "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral"
-            | "midm-2.0" | "lfm2" | "dbrx" | "smaug-bpe" => PreTokenizer::Llama3,
-            "glm4" | "chatglm-bpe" => PreTokenizer::Glm4,
+            | "midm-2.0" | "lfm2" => PreTokenizer::Llama3,
+            "dbrx" | "smaug-bpe" => PreTokenizer::Dbrx,
+            "glm4" => PreTokenizer::Glm4,
+            "chatglm-bpe" => PreTokenizer::ChatGlm,
             "qwen2" | "deepseek-r1-qwen" | "megrez" | "stablelm2" | "hunyuan" => {
                 PreTokenizer::Qwen2
             }
@@ -39,7 +51,7 @@ impl PreTokenizer {
 
     /// Whether llama.cpp sets `ignore_merges` (whole words found in the vocabulary win).
     pub fn ignores_merges(self) -> bool {
-        self == PreTokenizer::Llama3
+        matches!(self, PreTokenizer::Llama3 | PreTokenizer::Glm4)
     }
 
     /// Whether a BOS token is added unless the file says otherwise.
@@ -47,9 +59,9 @@ impl PreTokenizer {
         self == PreTokenizer::Llama3
     }
 
-    /// Whether this is GLM-4's variant (which has no default BOS id).
+    /// Whether this is a GLM-4 variant (which has no default BOS id).
     pub fn is_glm(self) -> bool {
-        self == PreTokenizer::Glm4
+        matches!(self, PreTokenizer::Glm4 | PreTokenizer::ChatGlm)
     }
 
     /// Splits `text` into word byte ranges.
@@ -57,7 +69,10 @@ impl PreTokenizer {
         let chars: Vec<(usize, char)> = text.char_indices().collect();
         let whole = vec![(0, chars.len())];
         let spans = match self {
-            PreTokenizer::Llama3 | PreTokenizer::Glm4 => split_llama3(&chars, &whole, 3),
+            PreTokenizer::Llama3
+            | PreTokenizer::Dbrx
+            | PreTokenizer::Glm4
+            | PreTokenizer::ChatGlm => split_llama3(&chars, &whole, 3),
             PreTokenizer::Qwen2 => split_llama3(&chars, &whole, 1),
             PreTokenizer::Gpt2 => split_gpt2(&chars, &whole),
             PreTokenizer::Default => {
@@ -286,4 +301,55 @@ fn split_ascii_triples(chars: &[(usize, char)], spans: &[(usize, usize)]) -> Vec
         }
         p
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// llama.cpp's classes, as `scripts/golden-bpe.py --unicode` found them by tokenizing.
+    const LLAMA_CPP_CLASSES: &str =
+        include_str!("../../../tests/data/tokenizer/llama-cpp-unicode.txt");
+
+    fn llama_cpp_ranges(class: &str) -> Vec<(u32, u32)> {
+        let line = LLAMA_CPP_CLASSES
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(class))
+            .unwrap_or_else(|| panic!("no {class} line"));
+        line.split_whitespace()
+            .skip(1)
+            .map(|range| {
+                let (lo, hi) = range.split_once('-').expect("lo-hi");
+                let hex = |h| u32::from_str_radix(h, 16).expect("hex");
+                (hex(lo), hex(hi))
+            })
+            .collect()
+    }
+
+    /// A class name in the file and our predicate for it.
+    type Class = (&'static str, fn(char) -> bool);
+
+    #[test]
+    fn character_classes_match_llama_cpp_on_every_code_point() {
+        let classes: [Class; 4] = [
+            ("letter", is_letter),
+            ("number", is_number),
+            ("punctuation", is_punct),
+            ("whitespace", char::is_whitespace),
+        ];
+        for (class, ours) in classes {
+            let theirs = llama_cpp_ranges(class);
+            let differ: Vec<u32> = (0..=0x10FFFF)
+                .filter_map(char::from_u32)
+                .filter(|&c| ours(c) != in_table(&theirs, c))
+                .map(u32::from)
+                .collect();
+            assert!(
+                differ.is_empty(),
+                "{class}: {} code points differ from llama.cpp, e.g. {:X?}",
+                differ.len(),
+                &differ[..differ.len().min(8)]
+            );
+        }
+    }
 }
