@@ -42,8 +42,8 @@ pub struct Completion {
 }
 
 impl LlamaServer {
-    /// Starts `server` on `model` (context 512, f32 KV cache, no flash attention, so the only
-    /// differences from the engine are rounding), logging to `log`; waits until it is healthy.
+    /// Starts `server` on `model` (context 512, its default f16 KV cache, no flash attention:
+    /// the arithmetic the engine reproduces, so the only differences are summation order), logging to `log`; waits until it is healthy.
     /// A server that exits or stays unhealthy for 60 s is an error quoting its log.
     pub async fn start(server: &Path, model: &Path, log: &Path) -> Result<Self, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -57,9 +57,7 @@ impl LlamaServer {
             .arg(model)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--no-jinja", "--chat-template", "chatml", "-c", "512"])
-            .args([
-                "-np", "1", "-t", "1", "-fa", "off", "-ctk", "f32", "-ctv", "f32",
-            ])
+            .args(["-np", "1", "-t", "1", "-fa", "off"])
             .env("LD_LIBRARY_PATH", server.parent().unwrap_or(Path::new(".")))
             .stdout(Stdio::from(log_file))
             .stderr(Stdio::from(err_file))

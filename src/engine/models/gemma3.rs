@@ -4,12 +4,13 @@
 //! layers), sliding-window attention in prefill and decode, grouped-query attention by
 //! reshaping the queries (no repeated keys), a tied output matrix and optional soft-capping.
 
+use super::attention::{attend, Spec};
 use super::kv_cache::KvCache;
-use super::ops::{attention_mask, rms_norm, softmax_last, Rotary};
+use super::ops::{rms_norm, Rotary};
 use super::weights::{meta_f32, meta_usize, Loader};
 use super::{Model, ModelError};
 use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{Device, Module, Tensor, D};
+use candle_core::{Device, Module, Tensor};
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
@@ -271,33 +272,17 @@ impl Gemma3 {
         let v = layer.wv.forward(x)?.reshape((len, kv_heads, hd))?;
         let q = rope.apply(&rms_norm(&q, &layer.q_norm, c.eps)?, pos)?;
         let k = rope.apply(&rms_norm(&k, &layer.k_norm, c.eps)?, pos)?;
-        // In decode, keys before `start` are outside the window: skip them. Prefill chunks
-        // attend to every cached key and let the mask apply the window.
-        let start = match layer.window {
-            Some(w) if len == 1 => (pos + 1).saturating_sub(w),
-            _ => 0,
-        };
-        let (k, v) = layer
+        layer
             .cache
-            .append(&k.transpose(0, 1)?, &v.transpose(0, 1)?, start)?;
-        // Grouped-query attention: the `group` query heads of one kv head become rows.
-        let group = heads / kv_heads;
-        let q = (q.transpose(0, 1)?.contiguous()? * scale)?.reshape((kv_heads, group * len, hd))?;
-        let mut scores = q.matmul(&k.t()?)?;
-        if let Some(cap) = softcap {
-            scores = ((scores / cap)?.tanh()? * cap)?;
-        }
-        let keys = scores.dim(D::Minus1)?;
-        let mask = attention_mask(pos, len, start, layer.window, &self.device)?;
-        let scores = scores
-            .reshape((kv_heads, group, len, keys))?
-            .broadcast_add(&mask)?
-            .reshape((kv_heads, group * len, keys))?;
-        let out = softmax_last(&scores)?.matmul(&v)?;
-        let out = out
-            .reshape((heads, len, hd))?
-            .transpose(0, 1)?
-            .reshape((len, heads * hd))?;
+            .append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
+        // The queries are scaled before attention, as llama.cpp does for Gemma.
+        let spec = Spec {
+            pos,
+            window: layer.window,
+            scale: 1.0,
+            softcap: softcap.map(|c| c as f32),
+        };
+        let out = attend(&(q * scale)?, &layer.cache, spec)?;
         Ok(layer.wo.forward(&out)?)
     }
 }

@@ -1,24 +1,32 @@
 //! A preallocated key/value cache for one attention layer: two context-sized tensors and a
 //! length. Appending writes in place; truncating sets the length, so reusing a prefix of the
 //! previous sequence costs nothing. Every layer keeps the full context (sliding-window layers
-//! apply their window when attending), which keeps any truncation valid.
+//! apply their window when attending), which keeps any truncation valid. On the CPU the
+//! cache is f16, as llama.cpp's default, which halves its memory and the bytes attention
+//! reads; on GPUs it stays f32.
 
-use candle_core::{DType, Device, Result, Tensor};
+use candle_core::{CpuStorage, DType, Device, Result, Storage, Tensor};
+use half::f16;
 
 /// Keys and values of shape `(kv_heads, context, head_dim)`, valid up to `len`.
 pub struct KvCache {
     keys: Tensor,
     values: Tensor,
     len: usize,
+    kv_heads: usize,
+    context: usize,
 }
 
 impl KvCache {
     /// An empty cache for `context` positions.
     pub fn new(kv_heads: usize, context: usize, head_dim: usize, dev: &Device) -> Result<Self> {
+        let dtype = if dev.is_cpu() { DType::F16 } else { DType::F32 };
         Ok(Self {
-            keys: Tensor::zeros((kv_heads, context, head_dim), DType::F32, dev)?,
-            values: Tensor::zeros((kv_heads, context, head_dim), DType::F32, dev)?,
+            keys: Tensor::zeros((kv_heads, context, head_dim), dtype, dev)?,
+            values: Tensor::zeros((kv_heads, context, head_dim), dtype, dev)?,
             len: 0,
+            kv_heads,
+            context,
         })
     }
 
@@ -27,22 +35,63 @@ impl KvCache {
         self.len
     }
 
+    /// Key/value heads.
+    pub fn kv_heads(&self) -> usize {
+        self.kv_heads
+    }
+
+    /// The device the cache lives on.
+    pub fn device(&self) -> &Device {
+        self.keys.device()
+    }
+
     /// Forgets everything from position `len` on.
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
 
-    /// Writes `k` and `v` of shape `(kv_heads, n, head_dim)` at the end and returns the keys
-    /// and values of positions `start..len` (views, no copy).
-    pub fn append(&mut self, k: &Tensor, v: &Tensor, start: usize) -> Result<(Tensor, Tensor)> {
+    /// Writes `k` and `v` of shape `(kv_heads, n, head_dim)` at the end.
+    pub fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<()> {
         let n = k.dim(1)?;
-        self.keys.slice_set(&k.contiguous()?, 1, self.len)?;
-        self.values.slice_set(&v.contiguous()?, 1, self.len)?;
+        if self.len + n > self.context {
+            candle_core::bail!(
+                "KV cache overflow: {} + {n} positions in a cache of {}",
+                self.len,
+                self.context
+            );
+        }
+        let dtype = self.keys.dtype();
+        self.keys
+            .slice_set(&k.to_dtype(dtype)?.contiguous()?, 1, self.len)?;
+        self.values
+            .slice_set(&v.to_dtype(dtype)?.contiguous()?, 1, self.len)?;
         self.len += n;
+        Ok(())
+    }
+
+    /// Copies of the keys and values of positions `start..len`, shape
+    /// `(kv_heads, len - start, head_dim)`.
+    pub fn keys_values(&self, start: usize) -> Result<(Tensor, Tensor)> {
         let span = self.len - start;
         Ok((
             self.keys.narrow(1, start, span)?.contiguous()?,
             self.values.narrow(1, start, span)?.contiguous()?,
         ))
+    }
+
+    /// Runs `f` on the whole key and value buffers of a CPU cache (f16, laid out
+    /// `(kv_heads, context, head_dim)`) and the context size, without copying.
+    pub fn with_cpu_slices<R>(&self, f: impl FnOnce(&[f16], &[f16], usize) -> R) -> Result<R> {
+        let (ks, kl) = self.keys.storage_and_layout();
+        let (vs, vl) = self.values.storage_and_layout();
+        match (&*ks, &*vs) {
+            (Storage::Cpu(CpuStorage::F16(k)), Storage::Cpu(CpuStorage::F16(v))) => {
+                let n = self.keys.elem_count();
+                let k = &k[kl.start_offset()..kl.start_offset() + n];
+                let v = &v[vl.start_offset()..vl.start_offset() + n];
+                Ok(f(k, v, self.context))
+            }
+            _ => candle_core::bail!("the KV cache is not an f16 CPU cache"),
+        }
     }
 }

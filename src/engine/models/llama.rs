@@ -6,14 +6,15 @@
 //! prefills in chunks into a preallocated KV cache (`kv_cache`) and does grouped-query
 //! attention by reshaping the queries.
 
+use super::attention::{attend, Spec};
 use super::block::{BlockDims, BlockWeights, Linear};
 use super::kv_cache::KvCache;
 use super::llama_config::{Family, LlamaConfig};
-use super::ops::{attention_mask, rms_norm, softmax_last, Rotary};
+use super::ops::{rms_norm, Rotary};
 use super::weights::Loader;
 use super::{Model, ModelError};
 use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{Device, Tensor, D};
+use candle_core::{Device, Tensor};
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
@@ -131,14 +132,8 @@ impl Llama {
         let pos = self.cached();
         let len = ids.len();
         let mut x = self.embedding.embedding(&Tensor::new(ids, &self.device)?)?;
-        // One token sees every cached key: no mask needed.
-        let mask = if len > 1 {
-            Some(attention_mask(pos, len, 0, None, &self.device)?)
-        } else {
-            None
-        };
         for i in 0..self.blocks.len() {
-            x = self.block_forward(i, &x, pos, mask.as_ref())?;
+            x = self.block_forward(i, &x, pos)?;
         }
         let x = rms_norm(
             &x.narrow(0, len - 1, 1)?,
@@ -148,16 +143,10 @@ impl Llama {
         Ok(self.output.forward(&x)?.squeeze(0)?)
     }
 
-    fn block_forward(
-        &mut self,
-        i: usize,
-        x: &Tensor,
-        pos: usize,
-        mask: Option<&Tensor>,
-    ) -> Result<Tensor, ModelError> {
+    fn block_forward(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
         let eps = self.config.eps;
         let h = rms_norm(x, &self.blocks[i].weights.attn_norm, eps)?;
-        let h = self.attention(i, &h, pos, mask)?;
+        let h = self.attention(i, &h, pos)?;
         let w = &self.blocks[i].weights;
         let h = match &w.post_attn_norm {
             Some(norm) => rms_norm(&h, norm, eps)?,
@@ -172,13 +161,7 @@ impl Llama {
         Ok((x + h)?)
     }
 
-    fn attention(
-        &mut self,
-        i: usize,
-        x: &Tensor,
-        pos: usize,
-        mask: Option<&Tensor>,
-    ) -> Result<Tensor, ModelError> {
+    fn attention(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
         let c = &self.config;
         let (heads, kv_heads, hd) = (c.heads, c.kv_heads, c.head_dim);
         let (eps, style) = (c.eps, c.family.rope_style());
@@ -195,26 +178,17 @@ impl Llama {
         }
         let q = self.rope.apply_style(&q, pos, style)?;
         let k = self.rope.apply_style(&k, pos, style)?;
-        let (k, v) = block
+        block
             .cache
-            .append(&k.transpose(0, 1)?, &v.transpose(0, 1)?, 0)?;
-        // Grouped-query attention: the `group` query heads of one kv head become rows.
-        let group = heads / kv_heads;
-        let scale = 1.0 / (hd as f64).sqrt();
-        let q = (q.transpose(0, 1)?.contiguous()? * scale)?.reshape((kv_heads, group * len, hd))?;
-        let mut scores = q.matmul(&k.t()?)?;
-        if let Some(mask) = mask {
-            let keys = scores.dim(D::Minus1)?;
-            scores = scores
-                .reshape((kv_heads, group, len, keys))?
-                .broadcast_add(mask)?
-                .reshape((kv_heads, group * len, keys))?;
-        }
-        let out = softmax_last(&scores)?.matmul(&v)?;
-        let out = out
-            .reshape((heads, len, hd))?
-            .transpose(0, 1)?
-            .reshape((len, heads * hd))?;
+            .append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
+        // llama.cpp scales the scores in the softmax, after the f16 key product.
+        let spec = Spec {
+            pos,
+            window: None,
+            scale: 1.0 / (hd as f32).sqrt(),
+            softcap: None,
+        };
+        let out = attend(&q, &block.cache, spec)?;
         Ok(block.weights.wo.forward(&out)?)
     }
 }

@@ -5,6 +5,7 @@
 //! prompt that shares a prefix with the previous one only computes the new tokens; `ops` and
 //! `weights` hold what the models share.
 
+mod attention;
 mod block;
 mod gemma3;
 mod kv_cache;

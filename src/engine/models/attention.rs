@@ -1,0 +1,326 @@
+//! Causal self-attention over a layer's KV cache, shared by every architecture.
+//!
+//! On the CPU it is our own kernel: each (query position, key/value head) pair is one work
+//! item that reads the cached keys and values in place (f16, as llama.cpp keeps them),
+//! visits only the keys the query may see (causal, and inside the sliding window when there
+//! is one), and computes the group's query heads together so each key is converted once.
+//! The arithmetic follows llama.cpp's non-flash path: queries and softmax weights are rounded
+//! to f16 before their dot products, which accumulate in f32. Every work item sums in the
+//! same order whatever the batch size, so prefill(n) and prefill(n − 1) + decode(1) give the
+//! same numbers, and a reused prefix gives the logits of a fresh prefill.
+//!
+//! On other devices it is the plain tensor formulation with an additive mask.
+
+use super::kv_cache::KvCache;
+use super::ops::{attention_mask, softmax_last};
+use candle_core::{DType, Result, Tensor, D};
+use half::f16;
+use half::slice::HalfFloatSliceExt;
+use rayon::prelude::*;
+
+/// What one attention call needs besides the queries and the cache.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// Position of the first query.
+    pub pos: usize,
+    /// Keys `window` or more positions back are invisible (sliding-window layers).
+    pub window: Option<usize>,
+    /// Factor applied to each score before the softmax (1 when the queries are prescaled).
+    pub scale: f32,
+    /// `tanh` soft cap on the scores, if the model uses one.
+    pub softcap: Option<f32>,
+}
+
+/// Attention of `q` (shape `(len, heads, head_dim)`, f32, rotated) over the cached keys and
+/// values of positions `0..spec.pos + len` (the cache must already hold the new ones).
+/// Returns `(len, heads * head_dim)`.
+pub fn attend(q: &Tensor, cache: &KvCache, spec: Spec) -> Result<Tensor> {
+    let (len, heads, hd) = q.dims3()?;
+    if cache.len() != spec.pos + len {
+        candle_core::bail!(
+            "attention: the cache holds {} positions, expected {}",
+            cache.len(),
+            spec.pos + len
+        );
+    }
+    if q.device().is_cpu() {
+        let q = q.to_dtype(DType::F32)?.contiguous()?.flatten_all()?;
+        let q = q.to_vec1::<f32>()?;
+        let out = cache.with_cpu_slices(|keys, values, context| {
+            let shape = Shape {
+                len,
+                heads,
+                kv_heads: cache.kv_heads(),
+                hd,
+                context,
+            };
+            attend_cpu(&q, keys, values, shape, spec)
+        })??;
+        return Tensor::from_vec(out, (len, heads * hd), cache.device());
+    }
+    attend_tensors(q, cache, spec)
+}
+
+/// The sizes the CPU kernel works with.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    len: usize,
+    heads: usize,
+    kv_heads: usize,
+    hd: usize,
+    /// Positions per head in the cache buffers (their stride).
+    context: usize,
+}
+
+fn attend_cpu(q: &[f32], keys: &[f16], values: &[f16], s: Shape, spec: Spec) -> Result<Vec<f32>> {
+    if s.kv_heads == 0 || s.heads % s.kv_heads != 0 {
+        candle_core::bail!("attention: {} heads over {} kv heads", s.heads, s.kv_heads);
+    }
+    let group = s.heads / s.kv_heads;
+    let mut out = vec![0f32; s.len * s.heads * s.hd];
+    // One work item per (query position, kv head): its `group` query heads are contiguous
+    // in both `q` and `out`.
+    out.par_chunks_mut(group * s.hd)
+        .enumerate()
+        .for_each(|(item, out)| {
+            let (t, kvh) = (item / s.kv_heads, item % s.kv_heads);
+            let q = &q[item * group * s.hd..(item + 1) * group * s.hd];
+            let base = kvh * s.context * s.hd;
+            let keys = &keys[base..base + s.context * s.hd];
+            let values = &values[base..base + s.context * s.hd];
+            attend_one(q, keys, values, t + spec.pos, group, s.hd, spec, out);
+        });
+    Ok(out)
+}
+
+/// One query position against its visible keys, for the `group` heads that share a kv head.
+#[allow(clippy::too_many_arguments)]
+fn attend_one(
+    q: &[f32],
+    keys: &[f16],
+    values: &[f16],
+    at: usize,
+    group: usize,
+    hd: usize,
+    spec: Spec,
+    out: &mut [f32],
+) {
+    let first = spec.window.map_or(0, |w| (at + 1).saturating_sub(w));
+    let span = at + 1 - first;
+    // Queries rounded to f16, as llama.cpp converts them for the f16 key dot products.
+    let q: Vec<f32> = q.iter().map(|&x| f16::from_f32(x).to_f32()).collect();
+    let mut row = vec![0f32; hd];
+    let mut scores = vec![0f32; group * span];
+    for (j, pos) in (first..=at).enumerate() {
+        keys[pos * hd..(pos + 1) * hd].convert_to_f32_slice(&mut row);
+        for g in 0..group {
+            scores[g * span + j] = dot(&q[g * hd..(g + 1) * hd], &row) * spec.scale;
+        }
+    }
+    for g in 0..group {
+        let scores = &mut scores[g * span..(g + 1) * span];
+        if let Some(cap) = spec.softcap {
+            for s in scores.iter_mut() {
+                *s = (*s / cap).tanh() * cap;
+            }
+        }
+        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0f32;
+        for s in scores.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        let inv = 1.0 / sum;
+        // The weights go to f16 before the value product, as in llama.cpp.
+        for s in scores.iter_mut() {
+            *s = f16::from_f32(*s * inv).to_f32();
+        }
+    }
+    out.fill(0.0);
+    for (j, pos) in (first..=at).enumerate() {
+        values[pos * hd..(pos + 1) * hd].convert_to_f32_slice(&mut row);
+        for g in 0..group {
+            let p = scores[g * span + j];
+            for (o, v) in out[g * hd..(g + 1) * hd].iter_mut().zip(&row) {
+                *o += p * v;
+            }
+        }
+    }
+}
+
+/// A dot product in eight interleaved partial sums (vectorizes, fixed order).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = a.len() / 8;
+    for i in 0..chunks {
+        for l in 0..8 {
+            acc[l] += a[i * 8 + l] * b[i * 8 + l];
+        }
+    }
+    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for i in chunks * 8..a.len() {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+/// The tensor formulation for GPUs: scores for every cached key, an additive mask.
+fn attend_tensors(q: &Tensor, cache: &KvCache, spec: Spec) -> Result<Tensor> {
+    let (len, heads, hd) = q.dims3()?;
+    let kv_heads = cache.kv_heads();
+    // In decode, keys outside the window are skipped rather than masked.
+    let start = match spec.window {
+        Some(w) if len == 1 => (spec.pos + 1).saturating_sub(w),
+        _ => 0,
+    };
+    let (k, v) = cache.keys_values(start)?;
+    let group = heads / kv_heads;
+    let q = q
+        .transpose(0, 1)?
+        .contiguous()?
+        .to_dtype(k.dtype())?
+        .reshape((kv_heads, group * len, hd))?;
+    let mut scores = (q.matmul(&k.t()?)?.to_dtype(DType::F32)? * spec.scale as f64)?;
+    if let Some(cap) = spec.softcap {
+        scores = ((scores / cap as f64)?.tanh()? * cap as f64)?;
+    }
+    let keys = scores.dim(D::Minus1)?;
+    let mask = attention_mask(spec.pos, len, start, spec.window, q.device())?;
+    let scores = scores
+        .reshape((kv_heads, group, len, keys))?
+        .broadcast_add(&mask)?
+        .reshape((kv_heads, group * len, keys))?;
+    let probs = softmax_last(&scores)?.to_dtype(v.dtype())?;
+    probs
+        .matmul(&v)?
+        .to_dtype(DType::F32)?
+        .reshape((heads, len, hd))?
+        .transpose(0, 1)?
+        .reshape((len, heads * hd))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn seeded(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// A cache of `n` random positions and queries for all of them.
+    fn setup(n: usize, heads: usize, kv_heads: usize, hd: usize) -> (KvCache, Tensor) {
+        let dev = Device::Cpu;
+        let mut cache = KvCache::new(kv_heads, 64, hd, &dev).unwrap();
+        let k = Tensor::from_vec(seeded(n * kv_heads * hd, 7), (kv_heads, n, hd), &dev).unwrap();
+        let v = Tensor::from_vec(seeded(n * kv_heads * hd, 9), (kv_heads, n, hd), &dev).unwrap();
+        cache.append(&k, &v).unwrap();
+        let q = Tensor::from_vec(seeded(n * heads * hd, 11), (n, heads, hd), &dev).unwrap();
+        (cache, q)
+    }
+
+    /// The straightforward formula in f64 on the same f16-rounded inputs.
+    fn reference(q: &Tensor, cache: &KvCache, spec: Spec) -> Vec<f32> {
+        let (_, heads, hd) = q.dims3().unwrap();
+        let (k, v) = cache.keys_values(0).unwrap();
+        let k = k.to_dtype(DType::F32).unwrap().to_vec3::<f32>().unwrap();
+        let v = v.to_dtype(DType::F32).unwrap().to_vec3::<f32>().unwrap();
+        let q = q.to_vec3::<f32>().unwrap();
+        let group = heads / k.len();
+        let mut out = Vec::new();
+        for (t, qt) in q.iter().enumerate() {
+            let at = spec.pos + t;
+            for (h, qh) in qt.iter().enumerate() {
+                let kvh = h / group;
+                let visible: Vec<usize> = (0..=at)
+                    .filter(|&j| spec.window.is_none_or(|w| at - j < w))
+                    .collect();
+                let scores: Vec<f64> = visible
+                    .iter()
+                    .map(|&j| {
+                        let s: f64 = (0..hd)
+                            .map(|i| f16::from_f32(qh[i]).to_f64() * k[kvh][j][i] as f64)
+                            .sum();
+                        s * spec.scale as f64
+                    })
+                    .collect();
+                let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = scores.iter().map(|s| (s - max).exp()).sum();
+                out.extend((0..hd).map(|i| {
+                    let o: f64 = visible
+                        .iter()
+                        .zip(&scores)
+                        .map(|(&j, s)| ((s - max).exp() / sum) * v[kvh][j][i] as f64)
+                        .sum();
+                    o as f32
+                }));
+            }
+        }
+        out
+    }
+
+    fn close(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn matches_the_formula_with_and_without_a_window() {
+        for window in [None, Some(5)] {
+            let (cache, q) = setup(12, 4, 2, 16);
+            let spec = Spec {
+                pos: 0,
+                window,
+                scale: 0.25,
+                softcap: None,
+            };
+            let ours = attend(&q, &cache, spec).unwrap().flatten_all().unwrap();
+            let diff = close(
+                &ours.to_vec1::<f32>().unwrap(),
+                &reference(&q, &cache, spec),
+            );
+            // f16 rounding of the softmax weights is the only difference.
+            assert!(diff < 2e-3, "window {window:?}: max diff {diff}");
+        }
+    }
+
+    #[test]
+    fn a_chunk_gives_the_same_numbers_as_the_whole_batch() {
+        let (cache, q) = setup(12, 4, 1, 32);
+        let spec = |pos| Spec {
+            pos,
+            window: Some(7),
+            scale: 0.2,
+            softcap: Some(30.0),
+        };
+        let whole = attend(&q, &cache, spec(0)).unwrap();
+        let last = attend(&q.narrow(0, 9, 3).unwrap(), &cache, spec(9)).unwrap();
+        let whole = whole.narrow(0, 9, 3).unwrap();
+        assert_eq!(
+            whole.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            last.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_cache_of_the_wrong_length_is_an_error() {
+        let (cache, q) = setup(4, 2, 1, 8);
+        let spec = Spec {
+            pos: 1,
+            window: None,
+            scale: 1.0,
+            softcap: None,
+        };
+        assert!(attend(&q, &cache, spec).is_err());
+    }
+}
