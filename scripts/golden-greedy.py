@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Writes llama.cpp's greedy continuations of a few prompts as golden data for the engine tests.
 
-Starts llama-server on a free port with the Gemma 3 test model, tokenizes each prompt with the
-server (BOS added), asks /completion for 16 greedy tokens from those exact token ids, and writes
-tests/data/engine/greedy.json. CI does not need llama-server: the JSON is committed.
+Starts llama-server on a free port with the Gemma 3 test model (its default f16 KV cache, flash
+attention off: the arithmetic the engine reproduces), tokenizes each prompt with the server (BOS
+added), asks the raw /completion endpoint for 16 greedy tokens from those exact token ids with
+the top 5 log-probabilities at each step, and writes tests/data/engine/greedy.json. CI does not
+need llama-server: the JSON is committed.
 
 Usage: scripts/golden-greedy.py [MODEL.gguf] [LLAMA_SERVER]
 """
@@ -33,7 +35,7 @@ def main():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
     proc = subprocess.Popen([SERVER, "-m", MODEL, "--host", "127.0.0.1", "--port", str(port),
                              "--no-jinja", "--chat-template", "gemma", "--swa-full", "-c", "4096",
-                             "-t", "2", "-np", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "-t", "2", "-np", "1", "-fa", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(240):
             try:
@@ -45,8 +47,11 @@ def main():
         for prompt in PROMPTS:
             ids = post(port, "/tokenize", {"content": prompt, "add_special": True, "parse_special": True})["tokens"]
             r = post(port, "/completion", {"prompt": ids, "n_predict": 16, "temperature": 0,
-                                           "cache_prompt": False, "return_tokens": True})
-            cases.append({"prompt": prompt, "prompt_ids": ids, "greedy": r["tokens"]})
+                                           "cache_prompt": False, "return_tokens": True,
+                                           "n_probs": 5})
+            top = [[[t["id"], round(t["logprob"], 4)] for t in step["top_logprobs"]]
+                   for step in r["completion_probabilities"]]
+            cases.append({"prompt": prompt, "prompt_ids": ids, "greedy": r["tokens"], "top": top})
         with open(OUT, "w") as f:
             json.dump(cases, f, indent=1)
             f.write("\n")

@@ -363,11 +363,14 @@ async fn llama_cpp_agrees_on_every_architecture() {
             Ok(mut a) => {
                 let line = a.summary(spec.name);
                 println!("{line}");
-                // Same weights, same arithmetic up to rounding: everything must agree.
+                // Same weights, same arithmetic up to rounding and summation order: everything
+                // must agree. The f16 KV cache (on both sides) leaves up to ~0.25 nats on these
+                // random models with their large activations; the mistakes this test exists to
+                // catch (rope pairing, rope factors, partial rotary) cost 1.8 to 28.
                 if a.tokens != a.positions
-                    || a.top5 != a.with_probs
+                    || a.top5 + 1 < a.with_probs
                     || a.with_probs < a.positions / 2
-                    || a.max_logprob_diff > 0.02
+                    || a.max_logprob_diff > 0.35
                 {
                     failures.push(line);
                 }

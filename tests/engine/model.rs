@@ -41,16 +41,29 @@ fn filler(n: usize) -> Vec<u32> {
     ids
 }
 
+/// Log-softmax of one logits vector.
+fn log_probs(logits: &Tensor) -> Vec<f32> {
+    let v = logits.to_vec1::<f32>().unwrap();
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let lse = max + v.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
+    v.into_iter().map(|x| x - lse).collect()
+}
+
+/// Free-running greedy continuations against llama.cpp's (the issue's measure), and a
+/// teacher-forced comparison that feeds llama.cpp's own tokens and checks our log-probabilities
+/// of its top-5 tokens at every step. The golden file was made by llama-server with its default
+/// f16 KV cache and flash attention off, the arithmetic our kernels reproduce.
 #[test]
 fn greedy_agrees_with_llama_cpp() {
     let Some(mut model) = load(1024) else { return };
     let data = std::fs::read_to_string("tests/data/engine/greedy.json").unwrap();
     let cases: serde_json::Value = serde_json::from_str(&data).unwrap();
-    let mut agreeing = 0;
-    let mut first4 = 0;
+    let (mut agreeing, mut first4) = (0, 0);
+    let (mut steps, mut confident, mut confident_same, mut worst) = (0, 0, 0, 0f32);
     for case in cases.as_array().unwrap() {
         let ids: Vec<u32> = serde_json::from_value(case["prompt_ids"].clone()).unwrap();
         let golden: Vec<u32> = serde_json::from_value(case["greedy"].clone()).unwrap();
+        let top: Vec<Vec<(u32, f32)>> = serde_json::from_value(case["top"].clone()).unwrap();
         model.truncate(0);
         let mut next = argmax(&model.forward(&ids).unwrap());
         let mut ours = Vec::new();
@@ -58,22 +71,56 @@ fn greedy_agrees_with_llama_cpp() {
             ours.push(next);
             next = argmax(&model.forward(&[next]).unwrap());
         }
-        println!(
-            "{:?}\n  llama.cpp {golden:?}\n  ours      {ours:?}",
-            case["prompt"]
-        );
-        if ours == golden {
-            agreeing += 1;
+        let split = ours.iter().zip(&golden).position(|(a, b)| a != b);
+        match split {
+            None => agreeing += 1,
+            Some(i) => println!(
+                "{:?}: differs at step {i}: llama.cpp {} vs ours {}, llama.cpp's margin there \
+                 {:.3} nats",
+                case["prompt"],
+                golden[i],
+                ours[i],
+                top[i][0].1 - top[i][1].1
+            ),
         }
         if ours[..4] == golden[..4] {
             first4 += 1;
         }
+        // Teacher-forced: llama.cpp's prefix at every step.
+        model.truncate(0);
+        let mut logits = model.forward(&ids).unwrap();
+        for (i, want) in golden.iter().enumerate() {
+            let lp = log_probs(&logits);
+            for &(id, theirs) in &top[i] {
+                worst = worst.max((lp[id as usize] - theirs).abs());
+            }
+            steps += 1;
+            if top[i][0].1 - top[i][1].1 > 0.5 {
+                confident += 1;
+                if argmax(&logits) == *want {
+                    confident_same += 1;
+                }
+            }
+            logits = model.forward(&[*want]).unwrap();
+        }
     }
-    println!("greedy agreement: {agreeing}/5 (all 16 tokens), {first4}/5 (first 4 tokens)");
-    // The goal is 4/5; candle's CPU kernels differ numerically from llama.cpp's (and between
-    // batch sizes), and 270M's near-ties flip after a few tokens. Guard what holds today.
+    println!(
+        "greedy agreement: {agreeing}/5 (all 16 tokens), {first4}/5 (first 4 tokens); teacher-\
+         forced: our top token is llama.cpp's at {confident_same}/{confident} steps where its \
+         margin exceeds 0.5 nats ({steps} steps in all), max |log-prob diff| over its top-5 \
+         {worst:.3}"
+    );
+    // This 270M model turns summation-order differences into ~0.1-0.3 nats by its last
+    // layer (its activations reach 5e4), so near-ties flip: llama.cpp itself gives other
+    // continuations with flash attention on or an f32 cache. Where the choice is clear, ours
+    // must be llama.cpp's.
+    assert_eq!(
+        confident_same, confident,
+        "top tokens differ where llama.cpp is confident"
+    );
+    assert!(worst < 1.0, "log-probabilities differ by up to {worst}");
     assert!(
-        agreeing >= 2,
+        agreeing >= 3,
         "only {agreeing}/5 prompts agree with llama.cpp"
     );
     assert_eq!(
@@ -92,9 +139,8 @@ fn decode_matches_prefill_past_the_window() {
     let stepped = model.forward(&ids[699..]).unwrap();
     let diff = max_abs_diff(&full, &stepped);
     println!("prefill(700) vs prefill(699)+decode(1): max abs diff {diff}");
-    // Exact (0) below the window when the chunking matches; past it, candle picks other
-    // quantized kernels for other batch sizes and the logits (magnitude ~16) move by < 1.
-    assert!(diff < 1.5, "max abs diff {diff}");
+    // Every kernel sums in the same order whatever the batch size: exactly equal.
+    assert_eq!(diff, 0.0, "max abs diff {diff}");
     assert_eq!(argmax(&full), argmax(&stepped));
 }
 
@@ -111,7 +157,7 @@ fn reused_prefix_matches_fresh_prefill() {
     let fresh = model.forward(&ids).unwrap();
     let diff = max_abs_diff(&reused, &fresh);
     println!("reused prefix vs fresh prefill: max abs diff {diff}");
-    assert!(diff < 1.5, "max abs diff {diff}");
+    assert_eq!(diff, 0.0, "max abs diff {diff}");
     assert_eq!(argmax(&reused), argmax(&fresh));
 }
 
