@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Prefill (~1,500-token prompt) and decode tokens/s of the built-in engine vs llama-server on
-# the same GGUF with the same thread count, and the ratios. A benchmark, not a test: run it on
-# a quiet machine (numbers on a shared one are noisy).
+# Prefill (~1,500-token prompt) and decode tokens/s (64 greedy tokens after it) of the built-in
+# engine vs llama-server on the same GGUF with the same thread count, and the ratios. A
+# benchmark, not a test: before each side it waits (up to BENCH_IDLE_WAIT seconds, default 600)
+# for the CPUs to be idle (under 10% busy over 2 s) and prints what it found.
 #   scripts/bench-engine.sh [MODEL.gguf] [THREADS] [LLAMA_SERVER]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,25 @@ threads="${2:-2}"
 server="${3:-$HOME/.cache/longwriter/bin/llama-server}"
 profile="${BENCH_PROFILE:-release}"
 
-ours=$(cargo run -q --profile "$profile" --features candle --example bench_engine -- "$model" "$threads" | tail -1)
+# Percent of CPU time busy over two seconds, from /proc/stat.
+busy() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 2; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+wait_idle() {
+  local waited=0 b
+  while b=$(busy); [ "$b" -ge 10 ] && [ "$waited" -lt "${BENCH_IDLE_WAIT:-600}" ]; do
+    waited=$((waited + 2))
+  done
+  echo "idle check before $1: ${b}% busy (waited ${waited}s)"
+}
+
+cargo build -q --profile "$profile" --features candle --example bench_engine
+wait_idle engine
+ours=$("${CARGO_TARGET_DIR:-target}/$profile/examples/bench_engine" "$model" "$threads" | tail -1)
 echo "$ours"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -18,6 +37,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 240); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.5; done
+wait_idle llama.cpp
 theirs=$(python3 - "$port" <<'PY'
 import json, sys, urllib.request
 ids = [2] + [1000 + (i * 7919) % 20000 for i in range(1, 1500)]
