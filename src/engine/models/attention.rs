@@ -16,7 +16,6 @@ use super::ops::{attention_mask, softmax_last};
 use candle_core::{DType, Result, Tensor, D};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
-use rayon::prelude::*;
 
 /// What one attention call needs besides the queries and the cache.
 #[derive(Debug, Clone, Copy)]
@@ -78,18 +77,26 @@ fn attend_cpu(q: &[f32], keys: &[f16], values: &[f16], s: Shape, spec: Spec) -> 
     }
     let group = s.heads / s.kv_heads;
     let mut out = vec![0f32; s.len * s.heads * s.hd];
+    let width = group * s.hd;
+    let out_ptr = out.as_mut_ptr() as usize;
     // One work item per (query position, kv head): its `group` query heads are contiguous
-    // in both `q` and `out`.
-    out.par_chunks_mut(group * s.hd)
-        .enumerate()
-        .for_each(|(item, out)| {
+    // in both `q` and `out`. The items run on candle's own thread pool, which the matmuls
+    // use, so the two never compete for the cores.
+    candle_core::utils::barrier_pool().execute_chunked(s.len * s.kv_heads, |items| {
+        for item in items {
             let (t, kvh) = (item / s.kv_heads, item % s.kv_heads);
-            let q = &q[item * group * s.hd..(item + 1) * group * s.hd];
+            let q = &q[item * width..(item + 1) * width];
             let base = kvh * s.context * s.hd;
             let keys = &keys[base..base + s.context * s.hd];
             let values = &values[base..base + s.context * s.hd];
+            // SAFETY: `out` outlives the pool call, and each item writes only its own
+            // `width` floats, so no two workers touch the same memory.
+            let out = unsafe {
+                std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(item * width), width)
+            };
             attend_one(q, keys, values, t + spec.pos, group, s.hd, spec, out);
-        });
+        }
+    });
     Ok(out)
 }
 
@@ -148,17 +155,28 @@ fn attend_one(
     }
 }
 
-/// A dot product in eight interleaved partial sums (vectorizes, fixed order).
+/// A dot product in 32 interleaved partial sums: four independent 8-lane vectors, so the
+/// multiply-adds do not wait on each other; a fixed order, so the same inputs always give the
+/// same sum.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = a.len() / 8;
-    for i in 0..chunks {
-        for l in 0..8 {
-            acc[l] += a[i * 8 + l] * b[i * 8 + l];
+    const LANES: usize = 32;
+    let mut acc = [0f32; LANES];
+    let chunks = a.len() / LANES;
+    for (ca, cb) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
+        for l in 0..LANES {
+            acc[l] += ca[l] * cb[l];
         }
     }
-    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for i in chunks * 8..a.len() {
+    // Pairwise reduction: 32 -> 16 -> 8 -> 4 -> 2 -> 1.
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            acc[l] += acc[l + w];
+        }
+    }
+    let mut sum = acc[0];
+    for i in chunks * LANES..a.len() {
         sum += a[i] * b[i];
     }
     sum
