@@ -7,6 +7,7 @@
 pub mod chat;
 pub mod gguf;
 pub mod sampler;
+pub mod threads;
 pub mod tokenizer;
 
 #[cfg(feature = "candle")]
