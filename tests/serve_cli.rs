@@ -89,7 +89,7 @@ async fn the_official_openai_python_client_streams_from_serve() {
         "python failed: {stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(stdout, format!("{text}\nFINISH stop\n"));
+    assert_eq!(stdout, format!("{text}\nFINISH stop 10 10\n"));
 }
 
 #[tokio::test]

@@ -58,3 +58,35 @@ fn write_local_produces_a_document_and_reuses_prefixes() {
     );
     assert!(sent > 0 && computed < sent, "{stderr}");
 }
+
+/// With no server configured and no `--model`, the engine runs the first GGUF in the data
+/// directory's `models/` (where scripts/fetch-model.sh installs Gemma).
+#[test]
+fn without_a_server_the_engine_uses_the_data_dirs_model() {
+    if std::env::var_os("LONGWRITER_SKIP_REAL_MODEL").is_some() {
+        eprintln!("local plan test skipped: LONGWRITER_SKIP_REAL_MODEL is set");
+        return;
+    }
+    let model = cached("GEMMA_GGUF", "models/gemma-3-270m-q4_k_m.gguf");
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("data/models");
+    std::fs::create_dir_all(&models).unwrap();
+    std::os::unix::fs::symlink(&model, models.join("gemma.gguf")).unwrap();
+    let output = std::process::Command::new(binary())
+        .args([
+            "plan",
+            "Write a 300-word story about a lighthouse keeper",
+            "--json",
+        ])
+        .args(["--context", "2048", "--temperature", "0.7", "--seed", "1"])
+        .env("LONGWRITER_CONFIG_DIR", dir.path())
+        .env("LONGWRITER_DATA", dir.path().join("data"))
+        .env_remove("LONGWRITER_BASE_URL")
+        .env_remove("LONGWRITER_MODEL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!plan["sections"].as_array().unwrap().is_empty(), "{plan}");
+}
