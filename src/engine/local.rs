@@ -104,24 +104,16 @@ fn job(prompt: String, max_tokens: u32, sampling: &Sampling, stop: &[String]) ->
 fn chunk(event: Event) -> Result<StreamChunk, BackendError> {
     match event {
         Event::Text(text) => Ok(StreamChunk::Delta(text)),
-        Event::Done(finish, counts) => {
-            tracing::debug!(
-                "local engine: {} prompt tokens, {} computed, {} generated",
-                counts.prompt_tokens,
-                counts.prompt_computed,
-                counts.completion_tokens
-            );
-            Ok(StreamChunk::Done {
-                finish_reason: match finish {
-                    Finish::Stop => FinishReason::Stop,
-                    Finish::Length => FinishReason::Length,
-                },
-                usage: Some(Usage {
-                    prompt_tokens: counts.prompt_tokens as u64,
-                    completion_tokens: counts.completion_tokens as u64,
-                }),
-            })
-        }
+        Event::Done(finish, counts) => Ok(StreamChunk::Done {
+            finish_reason: match finish {
+                Finish::Stop => FinishReason::Stop,
+                Finish::Length => FinishReason::Length,
+            },
+            usage: Some(Usage {
+                prompt_tokens: counts.prompt_tokens as u64,
+                completion_tokens: counts.completion_tokens as u64,
+            }),
+        }),
         Event::Refused(e) => Err(BackendError::Invalid(e)),
         Event::Error(e) => Err(BackendError::Broken(format!("the engine failed: {e}"))),
     }

@@ -232,11 +232,14 @@ const END_OF_TURN: &[&str] = &[
     "<|user|>",
 ];
 
-/// Logs a job whose receiver went away (a client that hung up): generation stops here.
+/// Logs a job whose receiver went away (a client that hung up, a writer that cut a section):
+/// generation stops here.
 fn cancelled(counts: Counts) {
     tracing::info!(
-        "engine: request cancelled after {} generated tokens (its receiver is gone)",
-        counts.completion_tokens
+        "engine: request cancelled after {} generated tokens (its receiver is gone); {} prompt tokens, {} computed",
+        counts.completion_tokens,
+        counts.prompt_tokens,
+        counts.prompt_computed
     );
 }
 
@@ -337,6 +340,12 @@ impl Session {
         if !pending.is_empty() {
             let _ = reply.send(Event::Text(pending));
         }
+        tracing::debug!(
+            "engine: request done ({finish:?}): {} prompt tokens, {} computed, {} generated",
+            counts.prompt_tokens,
+            counts.prompt_computed,
+            counts.completion_tokens
+        );
         let _ = reply.send(Event::Done(finish, counts));
         Ok(())
     }
