@@ -236,10 +236,8 @@ const END_OF_TURN: &[&str] = &[
 /// generation stops here.
 fn cancelled(counts: Counts) {
     tracing::info!(
-        "engine: request cancelled after {} generated tokens (its receiver is gone); {} prompt tokens, {} computed",
-        counts.completion_tokens,
-        counts.prompt_tokens,
-        counts.prompt_computed
+        "engine: request cancelled after {} generated tokens (its receiver is gone)",
+        counts.completion_tokens
     );
 }
 
@@ -290,6 +288,12 @@ impl Session {
             prompt_computed: ids.len() - reuse,
             completion_tokens: 0,
         };
+        // Logged when the prompt is in, before generation: a job cut short still shows.
+        tracing::debug!(
+            "engine: request: {} prompt tokens, {} computed, {reuse} from the KV cache",
+            counts.prompt_tokens,
+            counts.prompt_computed
+        );
         let stops: Vec<u32> = END_OF_TURN
             .iter()
             .filter_map(|t| self.tokenizer.token_id(t))
@@ -341,9 +345,7 @@ impl Session {
             let _ = reply.send(Event::Text(pending));
         }
         tracing::debug!(
-            "engine: request done ({finish:?}): {} prompt tokens, {} computed, {} generated",
-            counts.prompt_tokens,
-            counts.prompt_computed,
+            "engine: request done ({finish:?}), {} generated",
             counts.completion_tokens
         );
         let _ = reply.send(Event::Done(finish, counts));

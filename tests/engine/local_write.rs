@@ -78,10 +78,9 @@ fn number_before(line: &str, label: &str) -> Option<u64> {
     head[head.len() - digits..].parse().ok()
 }
 
-/// The engine's per-request counts (`… P prompt tokens, C computed …`, logged for finished and
-/// cancelled requests alike: the writer cuts a section that runs long by dropping its stream),
-/// printed and summed: (P, C). The last request's line can be missing: the process may exit
-/// before the engine thread notices that its stream was dropped.
+/// The engine's per-request counts (`engine: request: P prompt tokens, C computed, …`, logged
+/// once the prompt is in, so requests the writer cuts short by dropping the stream count too),
+/// printed and summed: (P, C).
 fn prompt_tokens(stderr: &str) -> (u64, u64) {
     let (mut sent, mut computed) = (0, 0);
     for line in stderr.lines().filter(|l| l.contains("longwriter::engine")) {
