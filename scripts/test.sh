@@ -1,15 +1,35 @@
 #!/usr/bin/env bash
-# The project's whole check, as the README gives it and CI runs it: formatting, lints, and every
-# test, including the end-to-end run against a real model (Gemma 3 270M through llama-server,
-# set up and cached by setup-test-model.sh).
+# The project's whole check, as the README gives it and CI runs it: formatting, lints (with the
+# built-in engine, the default, and without it, the pure client), and every test, including the
+# end-to-end runs on a real model (Gemma 3 270M through llama-server and through our own engine,
+# set up and cached by setup-test-model.sh). Each step's time is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-ci-tools.sh
 eval "$(scripts/setup-test-model.sh)"
 export GEMMA_GGUF LLAMA_SERVER
-cargo fmt --check
-cargo clippy --all-targets -- -D warnings
-# The experimental engine (feature `candle`) must build and lint too; its model tests run in
-# scripts/test-engine.sh.
-cargo clippy --all-targets --features candle -- -D warnings
-INSTA_UPDATE=no cargo test
+
+timings=()
+step() {
+  local name="$1" start=$SECONDS
+  shift
+  echo "== $name: $*" >&2
+  "$@"
+  timings+=("$(printf '%5ds  %s' $((SECONDS - start)) "$name")")
+}
+
+step fmt cargo fmt --check
+step "clippy (default: engine)" cargo clippy --all-targets -- -D warnings
+# The pure client (no candle) must build, lint and pass its unit tests too.
+step "clippy (no engine)" cargo clippy --all-targets --no-default-features -- -D warnings
+step "unit tests (no engine)" env INSTA_UPDATE=no cargo test --no-default-features --lib
+# Everything, the engine's tests on the real model included (they skip when
+# LONGWRITER_SKIP_REAL_MODEL is set); the prefix-reuse run is left for the next step.
+reuse=engine::local_write::a_ten_section_document_reuses_the_kv_cache_prefix
+step "tests" env INSTA_UPDATE=no cargo test -- --skip "$reuse"
+# The engine writing a 10-section document, with its output shown: the prompt tokens it
+# computed against those it was sent (the KV-cache prefix reuse) belong in the CI log.
+step "prefix reuse" env INSTA_UPDATE=no cargo test --test integration "$reuse" -- --exact --nocapture
+
+echo "== timings" >&2
+printf '%s\n' "${timings[@]}" >&2

@@ -174,3 +174,74 @@ async fn a_bad_config_file_names_the_key() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn no_server_and_no_model_says_how_to_get_one_and_how_to_use_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_cli(strings(&["write", "Essay"]), dir.path()).await;
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    for hint in ["--base-url", "LONGWRITER_BASE_URL", "[backend] base_url"] {
+        assert!(err.contains(hint), "{hint}: {err}");
+    }
+    if cfg!(feature = "candle") {
+        // The engine runs by default and says where it looked and how to fill that place.
+        let models = dir.path().join("data").join("models");
+        for hint in [
+            "no server is configured",
+            "scripts/fetch-model.sh",
+            "LONGWRITER_MODEL",
+            models.to_str().unwrap(),
+        ] {
+            assert!(err.contains(hint), "{hint}: {err}");
+        }
+    } else {
+        assert!(err.contains("built without the built-in engine"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_server_model_name_without_a_server_is_explained() {
+    if !cfg!(feature = "candle") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_cli(
+        strings(&["plan", "Essay", "--model", "THUDM/LongWriter-glm4-9b"]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("\"THUDM/LongWriter-glm4-9b\" is not a GGUF file")
+            && err.contains("--base-url"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_in_the_config_or_the_environment_is_used_without_flags() {
+    let plan = crate::cli_write::agentwrite_plan(2, 100);
+    let server = ScriptedServer::start(vec![Reply::text(plan.clone())]).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("[backend]\nbase_url = \"{}\"\n", server.url),
+    )
+    .unwrap();
+    let output = run_cli(strings(&["plan", "A 200-word essay"]), dir.path()).await;
+    crate::support::assert_success(&output);
+    assert_eq!(server.requests().len(), 1);
+
+    let server = ScriptedServer::start(vec![Reply::text(plan)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::support::run_cli_env(
+        strings(&["plan", "A 200-word essay"]),
+        dir.path(),
+        &[("LONGWRITER_BASE_URL", &server.url)],
+    )
+    .await;
+    crate::support::assert_success(&output);
+    assert_eq!(server.requests().len(), 1);
+}

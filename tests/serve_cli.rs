@@ -89,7 +89,7 @@ async fn the_official_openai_python_client_streams_from_serve() {
         "python failed: {stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(stdout, format!("{text}\nFINISH stop\n"));
+    assert_eq!(stdout, format!("{text}\nFINISH stop 10 10\n"));
 }
 
 #[tokio::test]
@@ -180,4 +180,18 @@ async fn longwriter_write_runs_through_serve() {
         assert!(doc.contains(text.as_str()), "{doc}");
     }
     assert_eq!(upstream.remaining(), 0);
+}
+
+#[tokio::test]
+async fn serve_with_neither_model_nor_upstream_looks_for_the_engines_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_cli(strings(&["serve", "--port", "0"]), dir.path()).await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = if cfg!(feature = "candle") {
+        "scripts/fetch-model.sh"
+    } else {
+        "--upstream URL"
+    };
+    assert!(stderr.contains(expected), "{stderr}");
 }

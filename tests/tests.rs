@@ -10,6 +10,8 @@ mod plan;
 mod real_model;
 mod serve;
 mod serve_cli;
+#[cfg(feature = "candle")]
+mod serve_engine;
 mod serve_limits;
 mod store;
 mod studio;

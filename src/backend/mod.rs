@@ -86,6 +86,32 @@ pub struct GenerationRequest {
     pub stop: Vec<String>,
 }
 
+/// One raw completion request: a prompt continued as it is, with no chat template (the
+/// `/v1/completions` endpoint of `longwriter serve`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionRequest {
+    /// The text to continue.
+    pub prompt: String,
+    /// Upper bound on generated tokens.
+    pub max_tokens: u32,
+    /// Sampling settings.
+    pub sampling: Sampling,
+    /// Strings that end generation.
+    pub stop: Vec<String>,
+}
+
+impl CompletionRequest {
+    /// The prompt as a one-message conversation, for backends that only speak chat.
+    pub fn into_chat(self) -> GenerationRequest {
+        GenerationRequest {
+            messages: vec![ChatMessage::user(self.prompt)],
+            max_tokens: self.max_tokens,
+            sampling: self.sampling,
+            stop: self.stop,
+        }
+    }
+}
+
 /// Why a generation ended, as the server said it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -157,6 +183,16 @@ pub trait Backend: Send + Sync {
         &self,
         request: GenerationRequest,
     ) -> BoxFuture<'_, Result<ChunkStream, BackendError>>;
+
+    /// Starts one raw completion of `request.prompt`. The default sends the prompt as one user
+    /// message (so the model's chat template applies), for backends that only speak chat; the
+    /// built-in engine continues the text itself.
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+        self.stream(request.into_chat())
+    }
 }
 
 /// Everything that can go wrong talking to a backend.

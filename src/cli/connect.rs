@@ -1,11 +1,13 @@
 //! Settings and backends for a command: the config file, then flags; the API key from the
-//! environment variable the user named; a connected backend, retried while unreachable.
+//! environment variable the user named; the built-in engine when no server is configured (or
+//! with `--local`), else a connected server backend, retried while unreachable. This is the one
+//! place that knows whether the engine is built in (feature `candle`).
 
 use super::serve::ServeArgs;
 use super::{BackendArgs, CliError};
 use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
 use crate::backend::{Backend, BackendError};
-use crate::config::{self, ConfigFile, DEFAULT_BASE_URL};
+use crate::config::{self, ConfigFile};
 use crate::prompt::Prompts;
 use crate::writer::WriterSettings;
 use std::path::PathBuf;
@@ -65,32 +67,83 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
     })
 }
 
+/// Where a command's text comes from, decided once from the flags, the environment and the
+/// config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An OpenAI-compatible server at this API root (`--base-url`, `LONGWRITER_BASE_URL`, or
+    /// `[backend] base_url`).
+    Server(String),
+    /// The built-in engine: asked for with `--local`, or the default because no server is
+    /// configured.
+    Engine {
+        /// Whether `--local` asked for it (for messages).
+        asked: bool,
+    },
+}
+
+/// Whether this build has the built-in engine (feature `candle`).
+const ENGINE_BUILT_IN: bool = cfg!(feature = "candle");
+
+/// `--local` wins; then a server named by the flag or `LONGWRITER_BASE_URL` (clap reads both
+/// into `args.base_url`), then the config file's; with none, the built-in engine.
+pub fn source(args: &BackendArgs, setup: &Setup) -> Source {
+    if args.local {
+        return Source::Engine { asked: true };
+    }
+    match args
+        .base_url
+        .clone()
+        .or_else(|| setup.file.backend.base_url.clone())
+    {
+        Some(url) => Source::Server(url),
+        None => Source::Engine { asked: false },
+    }
+}
+
 /// What a project records of the backend flags: the URL, model and key variable *name* (never
-/// the key), flags over the config file.
+/// the key), flags over the config file, and whether the built-in engine writes it (so that
+/// `resume` and detached workers use it too). A local model file is recorded by its absolute
+/// path, so a resume from another folder finds it.
 pub fn backend_record(args: &BackendArgs, setup: &Setup) -> crate::store::BackendRecord {
     let file = &setup.file.backend;
+    let local = matches!(source(args, setup), Source::Engine { .. });
+    let mut model = args.model.clone().or_else(|| file.model.clone());
+    if local {
+        model = model.map(|m| match std::path::absolute(&m) {
+            Ok(abs) if abs.is_file() => abs.display().to_string(),
+            _ => m,
+        });
+    }
     crate::store::BackendRecord {
         base_url: args.base_url.clone().or_else(|| file.base_url.clone()),
-        model: args.model.clone().or_else(|| file.model.clone()),
+        model,
         api_key_env: args
             .api_key_env
             .clone()
             .or_else(|| file.api_key_env.clone()),
+        local,
         served_by: None,
     }
 }
 
-/// Connects to the OpenAI-compatible server the flags and file name, retrying while it is
-/// unreachable, and resolves the model.
+/// The backend a command writes with: the built-in engine (`--local`, or no server
+/// configured), else the OpenAI-compatible server, retried while it is unreachable, with the
+/// model resolved.
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
-    if args.local {
-        return local_backend(args, setup).await;
-    }
-    let base_url = args
-        .base_url
-        .clone()
-        .or_else(|| setup.file.backend.base_url.clone())
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    let base_url = match source(args, setup) {
+        Source::Server(url) => url,
+        Source::Engine { asked: false } if !ENGINE_BUILT_IN => {
+            return Err(CliError::Usage(format!(
+                "no server is configured, and this longwriter was built without the built-in \
+                 engine (--no-default-features), so it cannot run a model itself.\n{USE_A_SERVER}\n\
+                 Or rebuild with the engine: cargo install --path . (it is a default feature)"
+            )))
+        }
+        Source::Engine { asked } => {
+            return start_engine(find_local_model(args, setup, asked)?, args).await
+        }
+    };
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
         return Err(CliError::Usage(format!(
             "--base-url {base_url:?} is not an http:// or https:// URL (e.g. http://127.0.0.1:8000/v1)"
@@ -136,6 +189,12 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
     }
 }
 
+/// How to use a server instead of the built-in engine, for messages.
+const USE_A_SERVER: &str =
+    "To use a server (vLLM, llama-server, Ollama, OpenAI, `longwriter serve`): \
+     pass --base-url URL (e.g. http://127.0.0.1:8000/v1), export LONGWRITER_BASE_URL=URL, or set \
+     [backend] base_url in config.toml.";
+
 /// The backend `serve` puts its HTTP front over.
 pub struct ServingBackend {
     /// The backend.
@@ -144,8 +203,10 @@ pub struct ServingBackend {
     pub local: bool,
 }
 
-/// Builds the backend of `serve`: the built-in engine for `--model FILE.gguf`, else a proxy to
-/// `--upstream` (or `--base-url`). This is the engine's registration point.
+/// Builds the backend of `serve`: the built-in engine for `--model FILE.gguf`; else a proxy to
+/// `--upstream`, `--base-url` (or `LONGWRITER_BASE_URL`) or the config's `[backend] base_url`;
+/// with none of them, the built-in engine over the model `find_local_model` finds. This is
+/// the engine's registration point.
 pub async fn serving_backend(
     args: &BackendArgs,
     serve: &ServeArgs,
@@ -160,28 +221,55 @@ pub async fn serving_backend(
             local: true,
         });
     }
-    let Some(upstream) = serve.upstream.clone().or_else(|| args.base_url.clone()) else {
-        return Err(CliError::Usage(
-            "serve needs a model: --model FILE.gguf (built-in engine) or --upstream URL \
-             (an OpenAI-compatible server to serve through)"
-                .into(),
-        ));
+    let settings = setup(args)?;
+    let upstream = serve
+        .upstream
+        .clone()
+        .or_else(|| args.base_url.clone())
+        .or_else(|| settings.file.backend.base_url.clone());
+    let Some(upstream) = upstream else {
+        if !ENGINE_BUILT_IN {
+            return Err(CliError::Usage(
+                "serve needs a model: --upstream URL (an OpenAI-compatible server to serve \
+                 through); this longwriter was built without the built-in engine, so it cannot \
+                 serve a GGUF file itself"
+                    .into(),
+            ));
+        }
+        let model = find_local_model(args, &settings, false)?;
+        return Ok(ServingBackend {
+            backend: start_engine(model, args).await?,
+            local: true,
+        });
     };
     let upstream_args = BackendArgs {
         base_url: Some(upstream),
         api_key_env: serve.upstream_key_env.clone(),
+        local: false,
         ..args.clone()
     };
-    let setup = setup(&upstream_args)?;
+    let upstream_setup = setup(&upstream_args)?;
     Ok(ServingBackend {
-        backend: backend(&upstream_args, &setup).await?,
+        backend: backend(&upstream_args, &upstream_setup).await?,
         local: false,
     })
 }
 
-/// Where `--local` finds its model: `--model`, the config file's `[backend] model`,
-/// `LONGWRITER_MODEL`, then the first `*.gguf` in the data directory's `models/`.
-pub fn find_local_model(args: &BackendArgs, setup: &Setup) -> Result<PathBuf, CliError> {
+/// Where the built-in engine finds its model: `--model`, the config file's `[backend] model`,
+/// `LONGWRITER_MODEL`, then the first `*.gguf` (by name) in the data directory's `models/`.
+/// `asked` is whether `--local` asked for the engine (else it runs because no server is
+/// configured); the messages say which.
+pub fn find_local_model(
+    args: &BackendArgs,
+    setup: &Setup,
+    asked: bool,
+) -> Result<PathBuf, CliError> {
+    let why = if asked {
+        "--local runs the built-in engine"
+    } else {
+        "no server is configured (no --base-url, LONGWRITER_BASE_URL or [backend] base_url), \
+         so longwriter runs its built-in engine"
+    };
     let named = args
         .model
         .clone()
@@ -191,15 +279,22 @@ pub fn find_local_model(args: &BackendArgs, setup: &Setup) -> Result<PathBuf, Cl
                 .ok()
                 .filter(|s| !s.is_empty())
         });
-    if let Some(path) = named {
-        return Ok(PathBuf::from(path));
+    if let Some(name) = named {
+        let path = PathBuf::from(&name);
+        if !path.exists() && !name.to_ascii_lowercase().ends_with(".gguf") {
+            return Err(CliError::Usage(format!(
+                "the model {name:?} is not a GGUF file: {why}, which needs the path of a GGUF \
+                 model file.\n{USE_A_SERVER}"
+            )));
+        }
+        return Ok(path);
     }
     let models = config::data_dir().map(|d| d.join("models"));
     if let Some(dir) = &models {
         if let Ok(entries) = std::fs::read_dir(dir) {
             let mut found: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "gguf"))
+                .filter(|p| p.extension().is_some_and(|x| x == "gguf") && p.is_file())
                 .collect();
             found.sort();
             if let Some(first) = found.into_iter().next() {
@@ -212,13 +307,11 @@ pub fn find_local_model(args: &BackendArgs, setup: &Setup) -> Result<PathBuf, Cl
         |d| d.display().to_string(),
     );
     Err(CliError::Usage(format!(
-        "--local needs a GGUF model: pass --model FILE.gguf, set [backend] model in the config or LONGWRITER_MODEL, or run scripts/fetch-model.sh to install Gemma 3 270M into {dir}"
+        "no model to run: {why}, which needs a GGUF model file, and found none (no --model, \
+         no [backend] model in config.toml, no LONGWRITER_MODEL, no *.gguf in {dir}).\n\
+         To get one: scripts/fetch-model.sh (in the longwriter repository) installs Gemma 3 \
+         270M (253 MB, sha256-checked) into {dir}; or pass --model FILE.gguf.\n{USE_A_SERVER}"
     )))
-}
-
-/// `--local`: the built-in engine over the model `find_local_model` names.
-async fn local_backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
-    start_engine(find_local_model(args, setup)?, args).await
 }
 
 /// The one place the built-in engine is registered (for `--local` and for `serve --model`).
@@ -252,9 +345,10 @@ async fn start_engine(
     _args: &BackendArgs,
 ) -> Result<Arc<dyn Backend>, CliError> {
     Err(CliError::Usage(format!(
-        "cannot run {}: this longwriter was built without the built-in engine; rebuild with \
-         `--features candle` (e.g. cargo install longwriter --features candle), or serve the file \
-         with an OpenAI-compatible server (llama-server -m FILE) and use --base-url / --upstream",
+        "cannot run {}: this longwriter was built without the built-in engine \
+         (--no-default-features); rebuild with the default features (cargo install --path .), \
+         or serve the file with an OpenAI-compatible server (llama-server -m FILE) and use \
+         --base-url / --upstream",
         model_path.display()
     )))
 }

@@ -89,12 +89,30 @@ pub fn store_error(e: StoreError) -> CliError {
 }
 
 /// Backend flags for a stored project: the command's own flags win, then what the project
-/// recorded when it was created.
+/// recorded when it was created. A project the built-in engine wrote goes on with it unless the
+/// command names a server; one a server wrote goes on with that server, even when it was the
+/// old default address and so not recorded as `base_url` (its `served_by` endpoint says it).
 pub fn project_backend_args(args: &BackendArgs, project: &Project) -> BackendArgs {
     let rec = &project.manifest.backend;
+    let served_by_server = rec
+        .served_by
+        .as_ref()
+        .filter(|s| !rec.local && s.kind == "openai")
+        .map(|s| s.endpoint.clone());
     let mut out = args.clone();
-    out.base_url = args.base_url.clone().or_else(|| rec.base_url.clone());
-    out.model = args.model.clone().or_else(|| rec.model.clone());
+    out.base_url = args
+        .base_url
+        .clone()
+        .or_else(|| rec.base_url.clone())
+        .or(served_by_server);
+    out.local = args.local || (rec.local && args.base_url.is_none());
+    // A recorded model means a GGUF file to the engine and a model name to a server: only
+    // reuse it with the same kind of backend.
+    let same_kind = out.local == rec.local;
+    out.model = args
+        .model
+        .clone()
+        .or_else(|| rec.model.clone().filter(|_| same_kind));
     out.api_key_env = args.api_key_env.clone().or_else(|| rec.api_key_env.clone());
     out
 }
@@ -273,4 +291,73 @@ pub async fn connect_project(
     let setup = connect::setup(&args)?;
     let backend = connect::backend(&args, &setup).await?;
     Ok((setup, backend))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BackendInfo;
+    use crate::store::{BackendRecord, NewProject, Store};
+    use clap::Parser;
+
+    fn project(record: BackendRecord) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Store::at(dir.path())
+            .create(NewProject {
+                instruction: "A story".into(),
+                target_words: 300,
+                language: crate::text::Language::English,
+                settings: crate::writer::WriterSettings::default(),
+                backend: record,
+            })
+            .unwrap();
+        (dir, project)
+    }
+
+    fn flags(args: &[&str]) -> BackendArgs {
+        let argv = ["longwriter", "list"].iter().chain(args);
+        super::super::Cli::try_parse_from(argv).unwrap().backend
+    }
+
+    fn served_by(kind: &str, endpoint: &str) -> Option<BackendInfo> {
+        Some(BackendInfo {
+            kind: kind.into(),
+            model: "m".into(),
+            endpoint: endpoint.into(),
+        })
+    }
+
+    #[test]
+    fn a_project_the_engine_wrote_goes_on_with_the_engine_unless_a_server_is_named() {
+        let (_dir, p) = project(BackendRecord {
+            model: Some("/models/gemma.gguf".into()),
+            local: true,
+            served_by: served_by("local", "/models/gemma.gguf"),
+            ..BackendRecord::default()
+        });
+        let args = project_backend_args(&flags(&[]), &p);
+        assert!(args.local);
+        assert_eq!(args.model.as_deref(), Some("/models/gemma.gguf"));
+        let args = project_backend_args(&flags(&["--base-url", "http://h:1/v1"]), &p);
+        assert!(!args.local);
+        // The GGUF path means nothing to a server.
+        assert_eq!(args.model, None);
+    }
+
+    #[test]
+    fn a_project_a_server_wrote_goes_on_with_that_server() {
+        // Written against the old default address: no base_url recorded, only served_by.
+        let (_dir, p) = project(BackendRecord {
+            model: Some("gemma-3".into()),
+            served_by: served_by("openai", "http://127.0.0.1:8000/v1"),
+            ..BackendRecord::default()
+        });
+        let args = project_backend_args(&flags(&[]), &p);
+        assert!(!args.local);
+        assert_eq!(args.base_url.as_deref(), Some("http://127.0.0.1:8000/v1"));
+        assert_eq!(args.model.as_deref(), Some("gemma-3"));
+        let args = project_backend_args(&flags(&["--local"]), &p);
+        assert!(args.local);
+        assert_eq!(args.model, None);
+    }
 }

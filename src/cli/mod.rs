@@ -89,7 +89,7 @@ pub struct BackendArgs {
     /// of talking to a server.
     #[arg(long, global = true)]
     pub local: bool,
-    /// With --local: CPU threads for the engine (default: all cores).
+    /// With --local: CPU threads for the engine (default: the physical cores).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
     /// With --local: context size in tokens (KV cache positions).

@@ -11,9 +11,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The default API root: vLLM's and `longwriter serve`'s default port.
-pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8000/v1";
-
 /// Errors reading settings.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

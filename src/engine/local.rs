@@ -1,13 +1,14 @@
 //! `LocalBackend`: the `Backend` trait over the engine thread. It renders the conversation
-//! with the chat template, submits a job and turns the worker's events into stream chunks.
-//! Dropping the stream drops the reply channel, which cancels the job at the next token.
+//! with the chat template (or, for a raw completion, takes the prompt text as it is), submits a
+//! job and turns the worker's events into stream chunks. Dropping the stream drops the reply
+//! channel, which cancels the job at the next token.
 
 use super::chat::{ChatError, ChatTemplate};
 use super::sampler::SamplingParams;
 use super::worker::{EngineError, EngineSettings, Event, Finish, Job, Worker};
 use crate::backend::{
-    Backend, BackendError, BackendInfo, ChunkStream, FinishReason, GenerationRequest, StreamChunk,
-    Usage,
+    Backend, BackendError, BackendInfo, ChunkStream, CompletionRequest, FinishReason,
+    GenerationRequest, Sampling, StreamChunk, Usage,
 };
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -57,48 +58,64 @@ impl LocalBackend {
         })
     }
 
-    fn job(&self, request: &GenerationRequest) -> Result<Job, BackendError> {
+    /// The job for a conversation: its text through the chat template.
+    fn chat_job(&self, request: &GenerationRequest) -> Result<Job, BackendError> {
         let prompt = self
             .template
             .render(&request.messages)
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
-        let s = &request.sampling;
-        Ok(Job {
+        Ok(job(
             prompt,
-            max_tokens: request.max_tokens as usize,
-            sampling: SamplingParams {
-                temperature: s.temperature,
-                top_p: s.top_p,
-                seed: s.seed.unwrap_or(0x5eed),
-                ..SamplingParams::default()
-            },
-            stop: request.stop.clone(),
-        })
+            request.max_tokens,
+            &request.sampling,
+            &request.stop,
+        ))
+    }
+
+    /// Submits `job` and streams its events as chunks.
+    fn run(&self, job: Job) -> Result<ChunkStream, BackendError> {
+        let rx = self
+            .worker
+            .submit(job)
+            .map_err(|e| BackendError::Broken(e.to_string()))?;
+        let events =
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) });
+        Ok(events.map(chunk).boxed())
+    }
+}
+
+/// A job for `prompt` as the worker sees it: the text tokenized with special tokens parsed and
+/// a BOS token added when the model asks for one (and the text does not start with it), as
+/// llama.cpp's `/completion` does.
+fn job(prompt: String, max_tokens: u32, sampling: &Sampling, stop: &[String]) -> Job {
+    Job {
+        prompt,
+        max_tokens: max_tokens as usize,
+        sampling: SamplingParams {
+            temperature: sampling.temperature,
+            top_p: sampling.top_p,
+            seed: sampling.seed.unwrap_or(0x5eed),
+            ..SamplingParams::default()
+        },
+        stop: stop.to_vec(),
     }
 }
 
 fn chunk(event: Event) -> Result<StreamChunk, BackendError> {
     match event {
         Event::Text(text) => Ok(StreamChunk::Delta(text)),
-        Event::Done(finish, counts) => {
-            tracing::debug!(
-                "local engine: {} prompt tokens, {} computed, {} generated",
-                counts.prompt_tokens,
-                counts.prompt_computed,
-                counts.completion_tokens
-            );
-            Ok(StreamChunk::Done {
-                finish_reason: match finish {
-                    Finish::Stop => FinishReason::Stop,
-                    Finish::Length => FinishReason::Length,
-                },
-                usage: Some(Usage {
-                    prompt_tokens: counts.prompt_tokens as u64,
-                    completion_tokens: counts.completion_tokens as u64,
-                }),
-            })
-        }
-        Event::Error(e) => Err(BackendError::Invalid(e)),
+        Event::Done(finish, counts) => Ok(StreamChunk::Done {
+            finish_reason: match finish {
+                Finish::Stop => FinishReason::Stop,
+                Finish::Length => FinishReason::Length,
+            },
+            usage: Some(Usage {
+                prompt_tokens: counts.prompt_tokens as u64,
+                completion_tokens: counts.completion_tokens as u64,
+            }),
+        }),
+        Event::Refused(e) => Err(BackendError::Invalid(e)),
+        Event::Error(e) => Err(BackendError::Broken(format!("the engine failed: {e}"))),
     }
 }
 
@@ -111,18 +128,24 @@ impl Backend for LocalBackend {
         &self,
         request: GenerationRequest,
     ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
-        Box::pin(async move {
-            let job = self.job(&request)?;
-            let rx = self
-                .worker
-                .submit(job)
-                .map_err(|e| BackendError::Broken(e.to_string()))?;
-            let events =
-                futures::stream::unfold(
-                    rx,
-                    |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
-                );
-            Ok(events.map(chunk).boxed())
-        })
+        Box::pin(async move { self.run(self.chat_job(&request)?) })
+    }
+
+    /// The prompt text as it is: no chat template, and no repetition penalty (the OpenAI API
+    /// has none, and llama.cpp's `/completion` applies none by default), so greedy output can be
+    /// compared with llama.cpp's.
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+        let CompletionRequest {
+            prompt,
+            max_tokens,
+            sampling,
+            stop,
+        } = request;
+        let mut job = job(prompt, max_tokens, &sampling, &stop);
+        job.sampling.repeat_penalty = 1.0;
+        Box::pin(async move { self.run(job) })
     }
 }

@@ -79,16 +79,22 @@ impl Sampler {
         if p.temperature <= 0.0 {
             return best;
         }
-        let mut cands: Vec<(u32, f32)> = logits
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.is_finite())
-            .map(|(i, &l)| (i as u32, l / p.temperature))
-            .collect();
-        cands.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-        if p.top_k > 0 {
-            cands.truncate(p.top_k);
-        }
+        // Temperature keeps the order, so the top k are picked from the raw logits, in one
+        // pass: sorting a 262k vocabulary per token costs more than the model's step in a
+        // debug build.
+        let mut cands = if p.top_k > 0 {
+            top_k(logits, p.top_k)
+        } else {
+            let mut all: Vec<(u32, f32)> = logits
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.is_finite())
+                .map(|(i, &l)| (i as u32, l))
+                .collect();
+            all.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+            all
+        };
+        cands.iter_mut().for_each(|c| c.1 /= p.temperature);
         let Some(&(_, max)) = cands.first() else {
             return best;
         };
@@ -127,6 +133,40 @@ impl Sampler {
     }
 }
 
+/// The `k` largest finite logits with their ids, largest first (of equal ones, the lowest id).
+fn top_k(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+    // Once `best` is full: the smallest logit in it, which a candidate must beat.
+    let mut floor = f32::NEG_INFINITY;
+    for (i, &l) in logits.iter().enumerate() {
+        if !l.is_finite() || (best.len() == k && l <= floor) {
+            continue;
+        }
+        best.push((i as u32, l));
+        if best.len() > k {
+            let smallest = lowest(&best);
+            best.swap_remove(smallest);
+        }
+        if best.len() == k {
+            floor = best[lowest(&best)].1;
+        }
+    }
+    best.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    best
+}
+
+/// Where the smallest logit of `cands` is (of equal ones, the highest id).
+fn lowest(cands: &[(u32, f32)]) -> usize {
+    let mut at = 0;
+    for (i, c) in cands.iter().enumerate() {
+        let low = cands[at];
+        if c.1 < low.1 || (c.1 == low.1 && c.0 > low.0) {
+            at = i;
+        }
+    }
+    at
+}
+
 fn argmax(logits: &[f32]) -> u32 {
     let mut best = 0;
     for (i, &l) in logits.iter().enumerate() {
@@ -149,6 +189,25 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(s.sample(&mut [0.1, 3.0, -1.0], &[]), 1);
+    }
+
+    #[test]
+    fn top_k_matches_a_full_sort() {
+        let logits: Vec<f32> = (0..1000u32)
+            .map(|i| ((i * 7919) % 997) as f32 / 10.0)
+            .chain([f32::NEG_INFINITY, f32::NAN])
+            .collect();
+        let mut sorted: Vec<(u32, f32)> = logits
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.is_finite())
+            .map(|(i, &l)| (i as u32, l))
+            .collect();
+        sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for k in [1, 40, 999, 2000] {
+            let expected = &sorted[..k.min(sorted.len())];
+            assert_eq!(top_k(&logits, k), expected, "k = {k}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub struct EngineSettings {
     pub model_path: PathBuf,
     /// KV cache positions (clamped to the model's trained context).
     pub context: usize,
-    /// CPU threads for the matmuls; `None` leaves rayon's default (all cores).
+    /// CPU threads for the matmuls and attention; `None`: the physical cores.
     pub threads: Option<usize>,
 }
 
@@ -41,6 +41,14 @@ pub enum EngineError {
     /// The worker thread is gone.
     #[error("the engine thread stopped")]
     Stopped,
+    /// The prompt leaves no room in the context for a generated token.
+    #[error("the prompt is {tokens} tokens and the context holds {context} (the prompt and at least one generated token must fit); shorten the prompt or raise the context size (--context)")]
+    PromptTooLong {
+        /// Tokens in the prompt.
+        tokens: usize,
+        /// The context size.
+        context: usize,
+    },
 }
 
 /// One generation request: the rendered prompt and how to continue it.
@@ -83,6 +91,9 @@ pub enum Event {
     Text(String),
     /// The end, with the counts.
     Done(Finish, Counts),
+    /// The job cannot be run as asked (e.g. its prompt does not fit in the context); nothing
+    /// was generated.
+    Refused(String),
     /// The job failed.
     Error(String),
 }
@@ -124,14 +135,18 @@ impl Worker {
             path: path.clone(),
             source,
         })?;
-        if let Some(n) = settings.threads {
-            // candle's quantized matmuls use their own pool sized from CANDLE_NUM_THREADS, the
-            // rest uses rayon's global pool; both can be set once per process, before use.
+        // candle's matmuls and our attention use candle's pool, sized from
+        // CANDLE_NUM_THREADS; the rest uses rayon's global pool. Both can be set once per
+        // process, before first use. Default: the physical cores.
+        let n = settings
+            .threads
+            .unwrap_or_else(super::threads::physical_cores);
+        if std::env::var_os("CANDLE_NUM_THREADS").is_none() || settings.threads.is_some() {
             std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
-            let _ = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build_global();
         }
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
         let (jobs, inbox) = std_mpsc::channel::<Request>();
         let (ready_tx, ready_rx) = std_mpsc::channel();
         let tok = tokenizer.clone();
@@ -195,12 +210,19 @@ fn serve(model: Box<dyn Model>, tokenizer: Tokenizer, inbox: std_mpsc::Receiver<
     };
     while let Ok(Request { job, reply }) = inbox.recv() {
         if reply.is_closed() {
+            cancelled(Counts::default());
             continue;
         }
-        if let Err(e) = session.generate(&job, &reply) {
-            session.model.truncate(0);
-            session.cached.clear();
-            let _ = reply.send(Event::Error(e.to_string()));
+        match session.generate(&job, &reply) {
+            Ok(()) => {}
+            Err(e @ EngineError::PromptTooLong { .. }) => {
+                let _ = reply.send(Event::Refused(e.to_string()));
+            }
+            Err(e) => {
+                session.model.truncate(0);
+                session.cached.clear();
+                let _ = reply.send(Event::Error(e.to_string()));
+            }
         }
     }
 }
@@ -213,6 +235,15 @@ const END_OF_TURN: &[&str] = &[
     "<|endoftext|>",
     "<|user|>",
 ];
+
+/// Logs a job whose receiver went away (a client that hung up, a writer that cut a section):
+/// generation stops here.
+fn cancelled(counts: Counts) {
+    tracing::info!(
+        "engine: request cancelled after {} generated tokens (its receiver is gone)",
+        counts.completion_tokens
+    );
+}
 
 /// Length of the longest common prefix.
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {
@@ -245,11 +276,10 @@ impl Session {
             .encode_with(&job.prompt, !self.starts_with_bos(&job.prompt), true);
         let context = self.model.context();
         if ids.len() >= context {
-            return Err(ModelError::ContextFull {
-                needed: ids.len() + 1,
+            return Err(EngineError::PromptTooLong {
+                tokens: ids.len(),
                 context,
-            }
-            .into());
+            });
         }
         // At least one prompt token must be computed to get the next token's logits.
         let reuse = common_prefix(&self.cached, &ids).min(ids.len() - 1);
@@ -262,6 +292,12 @@ impl Session {
             prompt_computed: ids.len() - reuse,
             completion_tokens: 0,
         };
+        // Logged when the prompt is in, before generation: a job cut short still shows.
+        tracing::debug!(
+            "engine: request: {} prompt tokens, {} computed, {reuse} from the KV cache",
+            counts.prompt_tokens,
+            counts.prompt_computed
+        );
         let stops: Vec<u32> = END_OF_TURN
             .iter()
             .filter_map(|t| self.tokenizer.token_id(t))
@@ -275,6 +311,7 @@ impl Session {
                 break Finish::Length;
             }
             if reply.is_closed() {
+                cancelled(counts);
                 return Ok(());
             }
             let mut values = logits.to_vec1::<f32>().map_err(ModelError::from)?;
@@ -299,6 +336,7 @@ impl Session {
             let keep = held_back(&pending, &job.stop);
             let out: String = pending.drain(..pending.len() - keep).collect();
             if !out.is_empty() && reply.send(Event::Text(out)).is_err() {
+                cancelled(counts);
                 return Ok(());
             }
             logits = self.model.forward(&[token])?;
@@ -310,6 +348,10 @@ impl Session {
         if !pending.is_empty() {
             let _ = reply.send(Event::Text(pending));
         }
+        tracing::debug!(
+            "engine: request done ({finish:?}), {} generated",
+            counts.completion_tokens
+        );
         let _ = reply.send(Event::Done(finish, counts));
         Ok(())
     }

@@ -16,7 +16,7 @@ mod sse;
 
 pub use error::ApiError;
 pub use middleware::keys_match;
-pub use request::{parse, Endpoint, ParsedRequest, Policy, RequestError};
+pub use request::{parse, Endpoint, Generation, ParsedRequest, Policy, RequestError};
 pub use sse::Encoder;
 
 use crate::backend::Backend;

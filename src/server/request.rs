@@ -7,7 +7,7 @@
 //! name of `max_tokens`, the `developer` role as `system`. Unknown fields are ignored, as
 //! OpenAI-compatible servers do.
 
-use crate::backend::{ChatMessage, GenerationRequest, Role, Sampling};
+use crate::backend::{ChatMessage, CompletionRequest, GenerationRequest, Role, Sampling};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -27,16 +27,24 @@ pub struct Policy {
 pub enum Endpoint {
     /// `/v1/chat/completions`: a conversation.
     Chat,
-    /// `/v1/completions`: a prompt string, sent to the backend as one user message because the
-    /// `Backend` trait has no raw-completion path.
+    /// `/v1/completions`: a prompt string, continued as is (`Backend::complete`).
     Completion,
+}
+
+/// What a request asks the backend for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Generation {
+    /// An answer to a conversation (`/v1/chat/completions`).
+    Chat(GenerationRequest),
+    /// A raw continuation of a prompt (`/v1/completions`).
+    Completion(CompletionRequest),
 }
 
 /// A checked request, ready for the backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedRequest {
     /// What to generate.
-    pub generation: GenerationRequest,
+    pub generation: Generation,
     /// Whether the client asked for SSE.
     pub stream: bool,
     /// Whether a streamed reply ends with a usage chunk (`stream_options.include_usage`).
@@ -121,20 +129,25 @@ pub fn parse(
             ));
         }
     }
-    let messages = match endpoint {
-        Endpoint::Chat => messages(raw.messages, policy.max_messages)?,
-        Endpoint::Completion => vec![ChatMessage::user(prompt(raw.prompt)?)],
-    };
     let max_tokens = max_tokens(raw.max_completion_tokens.or(raw.max_tokens), policy)?;
     let sampling = sampling(raw.temperature, raw.top_p, raw.seed)?;
     let stop = stop(raw.stop)?;
-    Ok(ParsedRequest {
-        generation: GenerationRequest {
-            messages,
+    let generation = match endpoint {
+        Endpoint::Chat => Generation::Chat(GenerationRequest {
+            messages: messages(raw.messages, policy.max_messages)?,
             max_tokens,
             sampling,
             stop,
-        },
+        }),
+        Endpoint::Completion => Generation::Completion(CompletionRequest {
+            prompt: prompt(raw.prompt)?,
+            max_tokens,
+            sampling,
+            stop,
+        }),
+    };
+    Ok(ParsedRequest {
+        generation,
         stream: raw.stream.unwrap_or(false),
         include_usage: raw
             .stream_options
@@ -327,6 +340,13 @@ mod tests {
         parse(Endpoint::Chat, body.to_string().as_bytes(), &policy())
     }
 
+    fn chat_request(parsed: ParsedRequest) -> GenerationRequest {
+        match parsed.generation {
+            Generation::Chat(r) => r,
+            other => panic!("expected a chat request, got {other:?}"),
+        }
+    }
+
     fn param_of(result: Result<ParsedRequest, RequestError>) -> String {
         match result {
             Err(RequestError::Invalid { param, .. }) => param,
@@ -337,10 +357,11 @@ mod tests {
     #[test]
     fn a_minimal_chat_request_gets_the_defaults() {
         let r = chat(json!({"messages": [{"role": "user", "content": "hi"}]})).unwrap();
-        assert_eq!(r.generation.messages, vec![ChatMessage::user("hi")]);
-        assert_eq!(r.generation.max_tokens, 100);
-        assert_eq!(r.generation.sampling.temperature, 1.0);
         assert!(!r.stream && !r.include_usage);
+        let g = chat_request(r);
+        assert_eq!(g.messages, vec![ChatMessage::user("hi")]);
+        assert_eq!(g.max_tokens, 100);
+        assert_eq!(g.sampling.temperature, 1.0);
     }
 
     #[test]
@@ -357,11 +378,12 @@ mod tests {
         }))
         .unwrap();
         assert!(r.stream && r.include_usage);
-        assert_eq!(r.generation.max_tokens, 7);
-        assert_eq!(r.generation.stop, vec!["END".to_string()]);
-        assert_eq!(r.generation.messages[0].role, Role::System);
-        assert_eq!(r.generation.messages[1].content, "ab");
-        assert_eq!(r.generation.sampling.seed, Some(3));
+        let g = chat_request(r);
+        assert_eq!(g.max_tokens, 7);
+        assert_eq!(g.stop, vec!["END".to_string()]);
+        assert_eq!(g.messages[0].role, Role::System);
+        assert_eq!(g.messages[1].content, "ab");
+        assert_eq!(g.sampling.seed, Some(3));
     }
 
     #[test]
@@ -411,10 +433,14 @@ mod tests {
     }
 
     #[test]
-    fn a_completion_prompt_becomes_one_user_message() {
-        let body = json!({"prompt": ["Once"], "max_tokens": 5}).to_string();
+    fn a_completion_prompt_stays_raw_text() {
+        let body = json!({"prompt": ["Once"], "max_tokens": 5, "stop": "\n"}).to_string();
         let r = parse(Endpoint::Completion, body.as_bytes(), &policy()).unwrap();
-        assert_eq!(r.generation.messages, vec![ChatMessage::user("Once")]);
+        let Generation::Completion(c) = r.generation else {
+            panic!("expected a completion request");
+        };
+        assert_eq!((c.prompt.as_str(), c.max_tokens), ("Once", 5));
+        assert_eq!(c.stop, vec!["\n".to_string()]);
         let body = json!({"prompt": ["a", "b"]}).to_string();
         let r = parse(Endpoint::Completion, body.as_bytes(), &policy());
         assert_eq!(param_of(r), "prompt");

@@ -1,9 +1,9 @@
-//! The handlers: parse the body, take a queue slot, start the backend's stream, and answer
-//! with SSE or one JSON object. The queue slot and the backend stream live inside the reply
+//! The handlers: parse the body, take a queue slot, start the backend's stream (a chat or a
+//! raw completion), wait for its first chunk, and answer with SSE or one JSON object. The queue slot and the backend stream live inside the reply
 //! body, so a client that hangs up drops both: generation stops and the slot frees.
 
 use super::error::ApiError;
-use super::request::{self, Endpoint};
+use super::request::{self, Endpoint, Generation};
 use super::sse::{self, Encoder};
 use super::App;
 use crate::backend::{ChunkStream, FinishReason, StreamChunk, Usage};
@@ -82,11 +82,12 @@ async fn generate(
         }
         _ = app.stopping.cancelled() => return Err(ApiError::shutting_down()),
     };
-    let stream = app
-        .backend
-        .stream(parsed.generation)
-        .await
-        .map_err(|e| backend_failure(&app, &e))?;
+    let started = match parsed.generation {
+        Generation::Chat(request) => app.backend.stream(request).await,
+        Generation::Completion(request) => app.backend.complete(request).await,
+    };
+    let stream = started.map_err(|e| backend_failure(&app, &e))?;
+    let stream = first_chunk(&app, stream).await?;
     let encoder = Encoder {
         endpoint,
         id: reply_id(endpoint),
@@ -106,6 +107,21 @@ async fn generate(
         ))
     } else {
         whole_reply(&app, &encoder, stream).await
+    }
+}
+
+/// Waits for the stream's first chunk before answering, so that a request the backend
+/// refuses at once (a prompt longer than the engine's context, an upstream's error) gets its
+/// own HTTP status, not a 200 whose stream carries an error event. The chunk is put back.
+async fn first_chunk(app: &App, mut stream: ChunkStream) -> Result<ChunkStream, ApiError> {
+    let first = tokio::select! {
+        item = stream.next() => item,
+        _ = app.stopping.cancelled() => return Err(ApiError::shutting_down()),
+    };
+    match first {
+        Some(Ok(chunk)) => Ok(futures::stream::iter([Ok(chunk)]).chain(stream).boxed()),
+        Some(Err(e)) => Err(backend_failure(app, &e)),
+        None => Err(ended_early(app)),
     }
 }
 

@@ -51,6 +51,10 @@ pub struct BackendRecord {
     pub model: Option<String>,
     /// Name of the environment variable holding the API key (never the key).
     pub api_key_env: Option<String>,
+    /// Whether the built-in engine writes the project (`model` is then its GGUF file), so that
+    /// `resume` and detached workers use it too. Absent in older manifests: false.
+    #[serde(default)]
+    pub local: bool,
     /// What actually served, as reported by the backend.
     pub served_by: Option<BackendInfo>,
 }

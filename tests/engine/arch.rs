@@ -149,7 +149,7 @@ async fn generate(worker: &Worker, prompt: &str) -> (String, Finish, usize, usiz
             Event::Done(finish, counts) => {
                 return (text, finish, counts.prompt_tokens, counts.prompt_computed)
             }
-            Event::Error(e) => panic!("generation failed: {e}"),
+            Event::Error(e) | Event::Refused(e) => panic!("generation failed: {e}"),
         }
     }
     panic!("the worker hung up without Done");

@@ -11,17 +11,32 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_longwriter"))
 }
 
-/// Runs the binary with `args` in a clean environment (own config folder, no base URL from the
-/// caller's shell), off the async runtime.
+/// Runs the binary with `args` in a clean environment (own config and data folders, no base URL
+/// or model from the caller's shell), off the async runtime.
 pub async fn run_cli(args: Vec<String>, config_dir: &std::path::Path) -> Output {
+    run_cli_env(args, config_dir, &[]).await
+}
+
+/// `run_cli` with extra environment variables (e.g. the one `--api-key-env` names), set last.
+pub async fn run_cli_env(
+    args: Vec<String>,
+    config_dir: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> Output {
     let config_dir = config_dir.to_path_buf();
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(binary())
             .args(&args)
             .env("LONGWRITER_CONFIG_DIR", &config_dir)
             .env("LONGWRITER_DATA", config_dir.join("data"))
             .env_remove("LONGWRITER_BASE_URL")
+            .env_remove("LONGWRITER_MODEL")
             .env("NO_COLOR", "1")
+            .envs(envs)
             .output()
             .expect("the longwriter binary runs")
     })
