@@ -113,19 +113,8 @@ impl Llama {
     /// Runs `ids` after the cached positions (in chunks) and returns the logits of the last
     /// one, shape `(vocab,)`.
     pub fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        let needed = self.cached() + ids.len();
-        let full = ModelError::ContextFull {
-            needed,
-            context: self.context,
-        };
-        if needed > self.context || ids.is_empty() {
-            return Err(full);
-        }
-        let mut last = None;
-        for chunk in ids.chunks(self.prefill_chunk) {
-            last = Some(self.forward_chunk(chunk)?);
-        }
-        last.ok_or(full)
+        let (cached, context, chunk) = (self.cached(), self.context, self.prefill_chunk);
+        super::in_chunks(ids, cached, context, chunk, |part| self.forward_chunk(part))
     }
 
     fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {

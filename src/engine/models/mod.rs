@@ -104,6 +104,28 @@ pub enum ModelError {
     Compute(#[from] candle_core::Error),
 }
 
+/// Checks that `ids` fit after `cached` positions in a context of `context`, then runs them
+/// through `step` in chunks of `chunk` tokens and returns the last chunk's logits: the prefill
+/// loop every architecture shares.
+fn in_chunks(
+    ids: &[u32],
+    cached: usize,
+    context: usize,
+    chunk: usize,
+    mut step: impl FnMut(&[u32]) -> Result<candle_core::Tensor, ModelError>,
+) -> Result<candle_core::Tensor, ModelError> {
+    let needed = cached + ids.len();
+    let full = || ModelError::ContextFull { needed, context };
+    if needed > context || ids.is_empty() {
+        return Err(full());
+    }
+    let mut last = None;
+    for part in ids.chunks(chunk) {
+        last = Some(step(part)?);
+    }
+    last.ok_or_else(full)
+}
+
 /// Reads a GGUF file's header and builds the model it describes, with a context of
 /// `context` tokens (clamped to what the model was trained for).
 pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Model>, ModelError> {
