@@ -4,7 +4,7 @@
 
 use crate::cli_write::{agentwrite_plan, prose, tag};
 use crate::support::scripted::{Reply, ScriptedServer};
-use crate::support::{binary, cached, run_cli, strings};
+use crate::support::{binary, cached, listening_address, run_cli, strings};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -34,17 +34,12 @@ async fn spawn_serve(args: &[&str], envs: &[(&str, &str)]) -> ServeProcess {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
-    let wait = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-        panic!("serve exited before listening");
-    };
-    let url = tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .expect("serve prints its address");
+    let url = listening_address(
+        &mut lines,
+        Duration::from_secs(20),
+        "serve prints its address",
+    )
+    .await;
     // Keep draining stderr so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     ServeProcess { child, url }

@@ -5,7 +5,7 @@
 //! generation; a client that hangs up stops generation. Skipped when LONGWRITER_SKIP_REAL_MODEL
 //! is set.
 
-use crate::support::{binary, cached, run_cli_env, strings};
+use crate::support::{binary, cached, listening_address, run_cli_env, strings};
 use futures::StreamExt;
 use longwriter::backend::openai::{OpenAiBackend, OpenAiSettings};
 use longwriter::backend::{Backend, ChatMessage, GenerationRequest, Sampling, StreamChunk};
@@ -60,17 +60,12 @@ async fn start(args: &[&str]) -> Option<EngineServer> {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let wait = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-        panic!("serve exited before listening");
-    };
-    let url = tokio::time::timeout(Duration::from_secs(120), wait)
-        .await
-        .expect("serve loads the model and prints its address");
+    let url = listening_address(
+        &mut lines,
+        Duration::from_secs(120),
+        "serve loads the model and prints its address",
+    )
+    .await;
     let (tx, log) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {

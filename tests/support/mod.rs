@@ -72,3 +72,21 @@ pub fn assert_success(output: &Output) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Reads `longwriter serve`'s stderr lines until it prints "listening on URL" and returns the
+/// URL; panics (naming `what` it waited for) if serve exits first or `limit` passes.
+pub async fn listening_address(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+    limit: std::time::Duration,
+    what: &str,
+) -> String {
+    let wait = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("serve exited before listening");
+    };
+    tokio::time::timeout(limit, wait).await.expect(what)
+}
