@@ -5,15 +5,15 @@
 //! separate gate and up matrices, or one `ffn_up` whose rows hold the gate then the up half
 //! (GLM-4, ChatGLM). Loading only reads tensors; `llama` runs them.
 
+use super::matrix::Matrix;
 use super::weights::Loader;
 use super::ModelError;
-use candle_core::quantized::QMatMul;
-use candle_core::{Module, Tensor};
+use candle_core::Tensor;
 use std::io::{Read, Seek};
 
 /// A matrix for `x @ W^T` and its optional bias.
 pub struct Linear {
-    weight: QMatMul,
+    weight: Matrix,
     bias: Option<Tensor>,
 }
 
@@ -41,7 +41,7 @@ impl Linear {
     }
 
     /// A matrix built elsewhere (the output tied to the embedding) with an optional bias.
-    pub fn from_matmul(weight: QMatMul, bias: Option<Tensor>) -> Self {
+    pub fn from_matmul(weight: Matrix, bias: Option<Tensor>) -> Self {
         Self { weight, bias }
     }
 

@@ -6,13 +6,13 @@
 
 use super::attention::{attend, Spec};
 use super::kv_cache::KvCache;
+use super::matrix::{Embedding, Matrix};
 use super::ops::{rms_norm, Rotary};
 use super::weights::{meta_f32, meta_usize, Loader};
 use super::{Model, ModelError};
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{Device, Module, Tensor};
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
 use std::io::{Read, Seek};
-use std::sync::Arc;
 
 /// Tokens computed per forward pass during prefill.
 const PREFILL_CHUNK: usize = 512;
@@ -51,19 +51,19 @@ pub struct Gemma3Config {
 }
 
 struct Layer {
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
-    wo: QMatMul,
+    wq: Matrix,
+    wk: Matrix,
+    wv: Matrix,
+    wo: Matrix,
     q_norm: Tensor,
     k_norm: Tensor,
     attn_norm: Tensor,
     post_attn_norm: Tensor,
     ffn_norm: Tensor,
     post_ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Matrix,
+    up: Matrix,
+    down: Matrix,
     /// `Some(window)` on local layers.
     window: Option<usize>,
     cache: KvCache,
@@ -72,8 +72,8 @@ struct Layer {
 /// A loaded Gemma 3 model with its KV cache.
 pub struct Gemma3 {
     config: Gemma3Config,
-    embedding: Arc<QTensor>,
-    output: QMatMul,
+    embedding: Embedding,
+    output: Matrix,
     output_norm: Tensor,
     layers: Vec<Layer>,
     rope_local: Rotary,
@@ -124,11 +124,11 @@ impl Gemma3 {
         let config = Gemma3Config::from_gguf(ct)?;
         let context = context.clamp(1, config.trained_context.max(1));
         let mut ld = Loader::new(ct, reader, device);
-        let embedding = Arc::new(ld.qtensor("token_embd.weight")?);
+        let embedding = ld.embedding("token_embd.weight")?;
         let output = if ld.has("output.weight") {
             ld.matmul("output.weight")?
         } else {
-            QMatMul::from_arc(embedding.clone())?
+            embedding.as_matrix()?
         };
         let output_norm = ld.vector("output_norm.weight")?;
         let mut layers = Vec::with_capacity(config.layers);
@@ -210,8 +210,8 @@ impl Gemma3 {
 
     fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
         let pos = self.cached();
-        let ids_t = Tensor::new(ids, &self.device)?;
-        let mut x = (self.embedding.embedding(&ids_t)? * (self.config.hidden as f64).sqrt())?;
+        let mut x =
+            (self.embedding.forward(ids, &self.device)? * (self.config.hidden as f64).sqrt())?;
         for i in 0..self.layers.len() {
             x = self.layer_forward(i, &x, pos)?;
         }

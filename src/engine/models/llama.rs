@@ -10,13 +10,13 @@ use super::attention::{attend, Spec};
 use super::block::{BlockDims, BlockWeights, Linear};
 use super::kv_cache::KvCache;
 use super::llama_config::{Family, LlamaConfig};
+use super::matrix::Embedding;
 use super::ops::{rms_norm, Rotary};
 use super::weights::Loader;
 use super::{Model, ModelError};
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use std::io::{Read, Seek};
-use std::sync::Arc;
 
 /// Tokens computed per forward pass during prefill.
 const PREFILL_CHUNK: usize = 512;
@@ -29,7 +29,7 @@ struct Block {
 /// A loaded llama-style model with its KV cache.
 pub struct Llama {
     config: LlamaConfig,
-    embedding: Arc<QTensor>,
+    embedding: Embedding,
     output: Linear,
     output_norm: Tensor,
     blocks: Vec<Block>,
@@ -120,7 +120,7 @@ impl Llama {
     fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
         let pos = self.cached();
         let len = ids.len();
-        let mut x = self.embedding.embedding(&Tensor::new(ids, &self.device)?)?;
+        let mut x = self.embedding.forward(ids, &self.device)?;
         for i in 0..self.blocks.len() {
             x = self.block_forward(i, &x, pos)?;
         }
@@ -187,10 +187,10 @@ impl Llama {
 fn embedding_and_output<R: Read + Seek>(
     ld: &mut Loader<'_, R>,
     hidden: usize,
-) -> Result<(Arc<QTensor>, Linear), ModelError> {
-    let embedding = Arc::new(ld.qtensor("token_embd.weight")?);
-    let vocab = match embedding.shape().dims() {
-        [vocab, width] if *width == hidden => *vocab,
+) -> Result<(Embedding, Linear), ModelError> {
+    let embedding = ld.embedding("token_embd.weight")?;
+    let vocab = match embedding.dims() {
+        (vocab, width) if width == hidden => vocab,
         dims => {
             return Err(ModelError::Tensor {
                 name: "token_embd.weight".into(),
@@ -201,7 +201,7 @@ fn embedding_and_output<R: Read + Seek>(
     let output = if ld.has("output.weight") {
         Linear::load(ld, "output", vocab, hidden)?
     } else {
-        Linear::from_matmul(QMatMul::from_arc(embedding.clone())?, None)
+        Linear::from_matmul(embedding.as_matrix()?, None)
     };
     Ok((embedding, output))
 }

@@ -11,7 +11,9 @@ mod gemma3;
 mod kv_cache;
 mod llama;
 mod llama_config;
+mod matrix;
 mod ops;
+mod q8;
 mod weights;
 
 pub use gemma3::Gemma3;

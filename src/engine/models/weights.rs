@@ -2,9 +2,10 @@
 //! with clear errors, and a `Loader` that turns named tensors into matmuls (requantizing
 //! formats whose CPU kernels are slow) and plain vectors.
 
+use super::matrix::{Embedding, Matrix};
 use super::ModelError;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
-use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use std::io::{Read, Seek};
 
@@ -80,11 +81,23 @@ impl<'a, R: Read + Seek> Loader<'a, R> {
     /// A matrix for `x @ W^T`. On the CPU, Q5_0 and Q4_0 (whose candle kernels have no SIMD
     /// path) are widened to Q8_0 losslessly: same scales, the integer quants shifted into
     /// `i8`, so every dot product equals llama.cpp's. Q5_1 and Q4_1 carry an offset Q8_0
-    /// cannot hold and are requantized (a small rounding).
-    pub fn matmul(&mut self, name: &str) -> Result<QMatMul, ModelError> {
+    /// cannot hold and are requantized (a small rounding). Q8_0 matrices on the CPU then run
+    /// on our own kernel (`q8`).
+    pub fn matmul(&mut self, name: &str) -> Result<Matrix, ModelError> {
+        Ok(Matrix::new(self.cpu_format(name)?)?)
+    }
+
+    /// The token embedding table `name`, widened like `matmul` so that a tied output matrix
+    /// can share it.
+    pub fn embedding(&mut self, name: &str) -> Result<Embedding, ModelError> {
+        Ok(Embedding::new(self.cpu_format(name)?)?)
+    }
+
+    /// The tensor, converted on the CPU to a format with a fast kernel (see `matmul`).
+    fn cpu_format(&mut self, name: &str) -> Result<QTensor, ModelError> {
         let q = self.qtensor(name)?;
         if !self.device.is_cpu() {
-            return Ok(QMatMul::from_qtensor(q)?);
+            return Ok(q);
         }
         let widened = match q.dtype() {
             GgmlDType::Q5_0 => Some(widen_q5_0(&q.data()?)),
@@ -103,7 +116,7 @@ impl<'a, R: Read + Seek> Loader<'a, R> {
             }
             _ => q,
         };
-        Ok(QMatMul::from_qtensor(q)?)
+        Ok(q)
     }
 
     /// A small tensor (norm weights, biases) dequantized to f32.

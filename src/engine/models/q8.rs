@@ -1,0 +1,425 @@
+//! Q8_0 matrices with our own CPU matmul, the engine's hottest code on Gemma-style files.
+//!
+//! Most of a Q4_K_M file's layer matrices whose rows are not a multiple of 256 wide are Q5_0,
+//! which the loader widens to Q8_0 without loss; the tied output matrix is Q8_0 too. candle
+//! multiplies these one (weight row, activation row) pair at a time, reloading both blocks for
+//! every pair. Here a tile of weight rows meets a tile of activation rows per block load, so
+//! each load serves several dot products.
+//!
+//! The arithmetic of every single dot product is llama.cpp's `vec_dot_q8_0_q8_0` for AVX2:
+//! activations quantized as its `quantize_row_q8_0` does (scale `max / 127` kept as f16,
+//! quants `round_ties_even(x * 127 / max)`), per block eight `i32` lanes of four products
+//! each, `lane * (d_w * d_x)` fused into eight `f32` accumulators, and the same horizontal sum
+//! at the end. The result of a pair never depends on the tile it ran in, the batch size or the
+//! thread count, so decoding one token gives the same numbers as prefilling it. The portable
+//! fallback follows the same order and gives the same bits.
+
+use candle_core::Result;
+use half::f16;
+
+/// Values per Q8_0 block.
+pub const BLOCK: usize = 32;
+
+/// Bytes of one Q8_0 block in a GGUF file: an f16 scale and 32 `i8` quants.
+const BLOCK_BYTES: usize = 34;
+
+/// Weight rows stored interleaved block by block, so the rows a tile reads together are one
+/// sequential stream (with separate rows, the CPU's prefetchers lose track and decode halves
+/// its memory bandwidth).
+const GROUP: usize = 4;
+
+/// Row groups per work item: the rows one thread runs against every activation row while
+/// they sit in its L1 cache.
+const PANEL_GROUPS: usize = 2;
+
+/// Activation rows a prefill tile holds (with two weight rows: 8 accumulators, the most that
+/// AVX2's 16 registers take with the operands).
+const TILE_ROWS: usize = 4;
+
+/// A `rows × cols` matrix of Q8_0 blocks (a linear layer's `W` for `x @ W^T`), kept as one
+/// array of quants and one of f32 scales so every load is a plain vector load. Rows come in
+/// groups of `GROUP` (the last padded with zero rows): for each block the group's rows follow
+/// each other.
+pub struct Q8Matrix {
+    rows: usize,
+    cols: usize,
+    quants: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+/// Rows of activations quantized to Q8_0 the way llama.cpp quantizes them.
+pub struct Q8Rows {
+    rows: usize,
+    cols: usize,
+    quants: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Q8Matrix {
+    /// The matrix stored in `bytes` as GGUF Q8_0 blocks, `rows` rows of `cols` values.
+    pub fn from_gguf_bytes(bytes: &[u8], rows: usize, cols: usize) -> Result<Self> {
+        if cols % BLOCK != 0 || bytes.len() != rows * cols / BLOCK * BLOCK_BYTES {
+            candle_core::bail!(
+                "Q8_0 matrix of {rows}x{cols}: {} bytes, expected {}",
+                bytes.len(),
+                rows * cols / BLOCK * BLOCK_BYTES
+            );
+        }
+        let blocks = cols / BLOCK;
+        let padded = rows.div_ceil(GROUP) * GROUP;
+        let mut quants = vec![0i8; padded * cols];
+        let mut scales = vec![0f32; padded * blocks];
+        for (index, block) in bytes.chunks_exact(BLOCK_BYTES).enumerate() {
+            let at = slot(index / blocks, index % blocks, blocks);
+            scales[at] = f16::from_le_bytes([block[0], block[1]]).to_f32();
+            for (q, &b) in quants[at * BLOCK..(at + 1) * BLOCK]
+                .iter_mut()
+                .zip(&block[2..])
+            {
+                *q = b as i8;
+            }
+        }
+        Ok(Self {
+            rows,
+            cols,
+            quants,
+            scales,
+        })
+    }
+
+    /// Rows (output features).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Columns (input features).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Row `row` dequantized into `out` (an embedding lookup).
+    pub fn dequantize_row(&self, row: usize, out: &mut [f32]) {
+        let blocks = self.cols / BLOCK;
+        for (b, out) in out.chunks_exact_mut(BLOCK).enumerate() {
+            let at = slot(row, b, blocks);
+            let d = self.scales[at];
+            for (o, &q) in out
+                .iter_mut()
+                .zip(&self.quants[at * BLOCK..(at + 1) * BLOCK])
+            {
+                *o = q as f32 * d;
+            }
+        }
+    }
+
+    /// `x @ W^T` for `x` of `m` rows of `cols` values (row-major); returns `m × rows`.
+    pub fn matmul(&self, x: &[f32], m: usize) -> Result<Vec<f32>> {
+        if x.len() != m * self.cols {
+            candle_core::bail!(
+                "matmul: {} inputs for {m} rows of {} columns",
+                x.len(),
+                self.cols
+            );
+        }
+        let x = Q8Rows::quantize(x, m, self.cols);
+        let mut out = vec![0f32; m * self.rows];
+        self.matmul_quantized(&x, &mut out);
+        Ok(out)
+    }
+
+    /// The product with activations already quantized, into `out` (`x.rows × self.rows`).
+    fn matmul_quantized(&self, x: &Q8Rows, out: &mut [f32]) {
+        let groups = self.rows.div_ceil(GROUP);
+        let panels = groups.div_ceil(PANEL_GROUPS);
+        let out_ptr = out.as_mut_ptr() as usize;
+        let len = out.len();
+        let run = |items: std::ops::Range<usize>| {
+            for panel in items {
+                let first = panel * PANEL_GROUPS;
+                // SAFETY: every output element (i, j) belongs to exactly one panel (the one
+                // holding weight row j), so concurrent items never write the same element,
+                // and `out` outlives the pool call.
+                let out = unsafe { std::slice::from_raw_parts_mut(out_ptr as *mut f32, len) };
+                for group in first..groups.min(first + PANEL_GROUPS) {
+                    self.group(x, group, out);
+                }
+            }
+        };
+        candle_core::utils::barrier_pool().execute_chunked(panels, run);
+    }
+
+    /// The rows of `group` against every activation row, in tiles.
+    fn group(&self, x: &Q8Rows, group: usize, out: &mut [f32]) {
+        let mut sums = [[0f32; GROUP]; TILE_ROWS];
+        let mut i = 0;
+        while i < x.rows {
+            let height = if x.rows == 1 {
+                1
+            } else {
+                TILE_ROWS.min(x.rows - i)
+            };
+            self.tile(x, i, height, group, &mut sums);
+            for (r, sums) in sums.iter().enumerate().take(height) {
+                for (c, &sum) in sums.iter().enumerate() {
+                    let row = group * GROUP + c;
+                    if row < self.rows {
+                        out[(i + r) * self.rows + row] = sum;
+                    }
+                }
+            }
+            i += height;
+        }
+    }
+
+    /// Dot products of activation rows `i..i + height` with the rows of `group`.
+    fn tile(
+        &self,
+        x: &Q8Rows,
+        i: usize,
+        height: usize,
+        group: usize,
+        sums: &mut [[f32; GROUP]; TILE_ROWS],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked); the rows read are in range
+            // (`i + height <= x.rows`, `group` < the matrix's groups).
+            unsafe {
+                match height {
+                    4 => {
+                        avx2::tile::<4, 2>(self, x, i, group, 0, sums);
+                        avx2::tile::<4, 2>(self, x, i, group, 2, sums);
+                    }
+                    1 => avx2::tile::<1, 4>(self, x, i, group, 0, sums),
+                    _ => {
+                        for r in 0..height {
+                            avx2::tile::<1, 4>(self, x, i + r, group, 0, &mut sums[r..]);
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        for (r, sums) in sums.iter_mut().enumerate().take(height) {
+            for (c, sum) in sums.iter_mut().enumerate() {
+                *sum = dot_portable(self, x, i + r, group * GROUP + c);
+            }
+        }
+    }
+}
+
+/// Index of block `b` of row `row` in the interleaved layout (in blocks; in scales).
+fn slot(row: usize, b: usize, blocks: usize) -> usize {
+    ((row / GROUP) * blocks + b) * GROUP + row % GROUP
+}
+
+impl Q8Rows {
+    /// `rows` rows of `cols` values (a multiple of 32) quantized as llama.cpp's
+    /// `quantize_row_q8_0` does on x86: the scale `max|x| / 127` rounded to f16, each value
+    /// multiplied by `127 / max|x|` and rounded half to even.
+    pub fn quantize(x: &[f32], rows: usize, cols: usize) -> Self {
+        let mut quants = Vec::with_capacity(x.len());
+        let mut scales = Vec::with_capacity(x.len() / BLOCK);
+        for block in x.chunks_exact(BLOCK) {
+            let max = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+            scales.push(f16::from_f32(max / 127.0).to_f32());
+            let id = if max != 0.0 { 127.0 / max } else { 0.0 };
+            quants.extend(block.iter().map(|&v| (v * id).round_ties_even() as i8));
+        }
+        Self {
+            rows,
+            cols,
+            quants,
+            scales,
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+}
+
+/// One dot product in the AVX2 kernel's exact order, without SIMD: per block, eight lanes of
+/// four `i32` products each, fused into eight accumulators, then the kernel's horizontal sum.
+fn dot_portable(w: &Q8Matrix, x: &Q8Rows, row: usize, col: usize) -> f32 {
+    let blocks = w.cols / BLOCK;
+    let xq = &x.quants[row * x.cols..(row + 1) * x.cols];
+    let mut acc = [0f32; 8];
+    for b in 0..blocks {
+        let at = slot(col, b, blocks);
+        let wq = &w.quants[at * BLOCK..(at + 1) * BLOCK];
+        let d = w.scales[at] * x.scales[row * blocks + b];
+        for (lane, acc) in acc.iter_mut().enumerate() {
+            let (xq, wq) = (&xq[b * BLOCK + lane * 4..], &wq[lane * 4..]);
+            let sum: i32 = (0..4).map(|t| wq[t] as i32 * xq[t] as i32).sum();
+            *acc = d.mul_add(sum as f32, *acc);
+        }
+    }
+    hsum(acc)
+}
+
+/// The horizontal sum of eight lanes in the order of llama.cpp's `hsum_float_8`.
+fn hsum(a: [f32; 8]) -> f32 {
+    let r = [a[4] + a[0], a[5] + a[1], a[6] + a[2], a[7] + a[3]];
+    (r[0] + r[2]) + (r[1] + r[3])
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{hsum, Q8Matrix, Q8Rows, BLOCK, GROUP};
+    use std::arch::x86_64::*;
+
+    /// Dot products of activation rows `i..i + H` with rows `first..first + W` of weight
+    /// row group `group`, written to `sums[r][first + c]`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; `i + H <= x.rows`, `group` is one of the matrix's
+    /// groups, `first + W <= GROUP` and `sums` has `H` rows.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::needless_range_loop)] // index loops over const sizes unroll into registers
+    pub unsafe fn tile<const H: usize, const W: usize>(
+        w: &Q8Matrix,
+        x: &Q8Rows,
+        i: usize,
+        group: usize,
+        first: usize,
+        sums: &mut [[f32; GROUP]],
+    ) {
+        let blocks = w.cols / BLOCK;
+        let base = group * blocks * GROUP + first;
+        let wq = w.quants.as_ptr().add(base * BLOCK);
+        let ws = w.scales.as_ptr().add(base);
+        let xq = x.quants.as_ptr().add(i * x.cols);
+        let xs = x.scales.as_ptr().add(i * blocks);
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [[_mm256_setzero_ps(); W]; H];
+        for b in 0..blocks {
+            let mut wv = [_mm256_setzero_si256(); W];
+            let mut wabs = [_mm256_setzero_si256(); W];
+            let mut wd = [_mm256_setzero_ps(); W];
+            for c in 0..W {
+                let at = b * GROUP + c;
+                wv[c] = _mm256_loadu_si256(wq.add(at * BLOCK) as *const __m256i);
+                wabs[c] = _mm256_sign_epi8(wv[c], wv[c]);
+                wd[c] = _mm256_set1_ps(*ws.add(at));
+            }
+            for r in 0..H {
+                let xv = _mm256_loadu_si256(xq.add(r * x.cols + b * BLOCK) as *const __m256i);
+                let xd = _mm256_set1_ps(*xs.add(r * blocks + b));
+                for c in 0..W {
+                    let signed = _mm256_sign_epi8(xv, wv[c]);
+                    let pairs = _mm256_maddubs_epi16(wabs[c], signed);
+                    let lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, pairs));
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(wd[c], xd), lanes, acc[r][c]);
+                }
+            }
+        }
+        for r in 0..H {
+            for c in 0..W {
+                let mut lanes = [0f32; 8];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][c]);
+                sums[r][first + c] = hsum(lanes);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic matrix of GGUF Q8_0 bytes with quants over the whole `i8` range.
+    fn gguf_bytes(rows: usize, cols: usize, seed: u32) -> Vec<u8> {
+        let mut s = seed;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s
+        };
+        let mut bytes = Vec::new();
+        for _ in 0..rows * cols / BLOCK {
+            let d = f16::from_f32(0.001 + (next() % 1000) as f32 * 1e-5);
+            bytes.extend_from_slice(&d.to_le_bytes());
+            bytes.extend((0..BLOCK).map(|_| (next() % 255) as u8 ^ 0x80));
+        }
+        bytes
+    }
+
+    fn activations(rows: usize, cols: usize) -> Vec<f32> {
+        (0..rows * cols)
+            .map(|i| ((i * 7919 % 1009) as f32 - 504.0) * if i % 97 == 0 { 40.0 } else { 0.1 })
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_portable_order_bit_for_bit() {
+        let (n, k, m) = (19, 96, 7);
+        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(n, k, 7), n, k).unwrap();
+        let x = activations(m, k);
+        let got = w.matmul(&x, m).unwrap();
+        let q = Q8Rows::quantize(&x, m, k);
+        for r in 0..m {
+            for c in 0..n {
+                assert_eq!(got[r * n + c], dot_portable(&w, &q, r, c), "({r}, {c})");
+            }
+        }
+    }
+
+    #[test]
+    fn one_row_gives_the_numbers_of_a_batch() {
+        let (n, k, m) = (37, 64, 9);
+        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(n, k, 11), n, k).unwrap();
+        let x = activations(m, k);
+        let batch = w.matmul(&x, m).unwrap();
+        for r in 0..m {
+            let one = w.matmul(&x[r * k..(r + 1) * k], 1).unwrap();
+            assert_eq!(one, batch[r * n..(r + 1) * n], "row {r}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_float_product() {
+        let (n, k, m) = (5, 128, 3);
+        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(n, k, 3), n, k).unwrap();
+        let x = activations(m, k);
+        let got = w.matmul(&x, m).unwrap();
+        let mut row = vec![0f32; k];
+        for c in 0..n {
+            w.dequantize_row(c, &mut row);
+            for r in 0..m {
+                let exact: f32 = (0..k).map(|t| row[t] * x[r * k + t]).sum();
+                let scale: f32 = (0..k).map(|t| (row[t] * x[r * k + t]).abs()).sum();
+                let err = (got[r * n + c] - exact).abs();
+                assert!(
+                    err <= 0.02 * scale,
+                    "({r}, {c}): {} vs {exact}",
+                    got[r * n + c]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quantizes_like_llama_cpp() {
+        // A block whose largest magnitude is 127 has the multiplier 1, so the halves show
+        // the rounding: half to even, as _mm256_round_ps does.
+        let mut x = vec![0f32; BLOCK];
+        x[..6].copy_from_slice(&[127.0, 0.5, 1.5, 2.5, -0.5, -127.0]);
+        let q = Q8Rows::quantize(&x, 1, BLOCK);
+        assert_eq!(&q.quants[..6], &[127, 0, 2, 2, 0, -127]);
+        assert_eq!(q.scales[0], 1.0);
+        let zeros = Q8Rows::quantize(&[0.0; BLOCK], 1, BLOCK);
+        assert!(zeros.quants.iter().all(|&q| q == 0) && zeros.scales[0] == 0.0);
+    }
+
+    #[test]
+    fn rejects_a_wrong_size() {
+        assert!(Q8Matrix::from_gguf_bytes(&[0; 33], 1, 32).is_err());
+        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(2, 32, 1), 2, 32).unwrap();
+        assert!(w.matmul(&[0.0; 31], 1).is_err());
+    }
+}
