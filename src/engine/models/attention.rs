@@ -13,6 +13,7 @@
 
 use super::kv_cache::KvCache;
 use super::ops::{attention_mask, softmax_last};
+use super::simd::{dot, weighted_sum};
 use candle_core::{DType, Result, Tensor, D};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
@@ -79,107 +80,119 @@ fn attend_cpu(q: &[f32], keys: &[f16], values: &[f16], s: Shape, spec: Spec) -> 
     let mut out = vec![0f32; s.len * s.heads * s.hd];
     let width = group * s.hd;
     let out_ptr = out.as_mut_ptr() as usize;
-    // One work item per (query position, kv head): its `group` query heads are contiguous
-    // in both `q` and `out`. The items run on candle's own thread pool, which the matmuls
-    // use, so the two never compete for the cores.
-    candle_core::utils::barrier_pool().execute_chunked(s.len * s.kv_heads, |items| {
+    let tiles = s.len.div_ceil(QUERY_TILE);
+    // One work item per (tile of query positions, kv head). The items run on candle's own
+    // thread pool, which the matmuls use, so the two never compete for the cores.
+    candle_core::utils::barrier_pool().execute_chunked(tiles * s.kv_heads, |items| {
         for item in items {
-            let (t, kvh) = (item / s.kv_heads, item % s.kv_heads);
-            let q = &q[item * width..(item + 1) * width];
+            let (tile, kvh) = (item / s.kv_heads, item % s.kv_heads);
+            let first = tile * QUERY_TILE;
+            let queries = QUERY_TILE.min(s.len - first);
             let base = kvh * s.context * s.hd;
-            let keys = &keys[base..base + s.context * s.hd];
-            let values = &values[base..base + s.context * s.hd];
-            // SAFETY: `out` outlives the pool call, and each item writes only its own
-            // `width` floats, so no two workers touch the same memory.
-            let out = unsafe {
-                std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(item * width), width)
+            let kv = Heads {
+                keys: &keys[base..base + s.context * s.hd],
+                values: &values[base..base + s.context * s.hd],
+                group,
+                hd: s.hd,
             };
-            attend_one(q, keys, values, t + spec.pos, group, s.hd, spec, out);
+            // The group's query heads are contiguous in both `q` and `out`, one `width` run
+            // per (position, kv head).
+            let rows = |t: usize| (t * s.kv_heads + kvh) * width;
+            let q: Vec<&[f32]> = (first..first + queries)
+                .map(|t| &q[rows(t)..rows(t) + width])
+                .collect();
+            // SAFETY: `out` outlives the pool call, and each item writes only the `width`
+            // floats of its own (position, kv head) pairs, so no two workers touch the same
+            // memory.
+            let mut out: Vec<&mut [f32]> = (first..first + queries)
+                .map(|t| unsafe {
+                    std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(rows(t)), width)
+                })
+                .collect();
+            attend_tile(&q, kv, first + spec.pos, spec, &mut out);
         }
     });
     Ok(out)
 }
 
-/// One query position against its visible keys, for the `group` heads that share a kv head.
-#[allow(clippy::too_many_arguments)]
-fn attend_one(
-    q: &[f32],
-    keys: &[f16],
-    values: &[f16],
-    at: usize,
+/// Query positions per work item: each key and value row is read and converted once for
+/// them all, instead of once per query.
+const QUERY_TILE: usize = 4;
+
+/// One kv head's cached keys and values (f16, `hd` per position) and its query heads.
+#[derive(Clone, Copy)]
+struct Heads<'a> {
+    keys: &'a [f16],
+    values: &'a [f16],
     group: usize,
     hd: usize,
-    spec: Spec,
-    out: &mut [f32],
-) {
-    let first = spec.window.map_or(0, |w| (at + 1).saturating_sub(w));
-    let span = at + 1 - first;
+}
+
+/// The consecutive query positions `at..at + q.len()` against the keys each may see, for the
+/// `group` heads that share a kv head. Every query's numbers are those it gets alone: its own
+/// keys, in the same order, with the same operations.
+fn attend_tile(q: &[&[f32]], kv: Heads<'_>, at: usize, spec: Spec, out: &mut [&mut [f32]]) {
+    let (group, hd, n) = (kv.group, kv.hd, q.len());
+    let first_of = |at: usize| spec.window.map_or(0, |w| (at + 1).saturating_sub(w));
+    let (lo, last) = (first_of(at), at + n - 1);
+    let span = last + 1 - lo;
+    let visible = |t: usize, pos: usize| pos >= first_of(at + t) && pos <= at + t;
     // Queries rounded to f16, as llama.cpp converts them for the f16 key dot products.
-    let q: Vec<f32> = q.iter().map(|&x| f16::from_f32(x).to_f32()).collect();
+    let q: Vec<f32> = q
+        .iter()
+        .flat_map(|q| q.iter().map(|&x| f16::from_f32(x).to_f32()))
+        .collect();
     let mut row = vec![0f32; hd];
-    let mut scores = vec![0f32; group * span];
-    for (j, pos) in (first..=at).enumerate() {
-        keys[pos * hd..(pos + 1) * hd].convert_to_f32_slice(&mut row);
-        for g in 0..group {
-            scores[g * span + j] = dot(&q[g * hd..(g + 1) * hd], &row) * spec.scale;
-        }
-    }
-    for g in 0..group {
-        let scores = &mut scores[g * span..(g + 1) * span];
-        if let Some(cap) = spec.softcap {
-            for s in scores.iter_mut() {
-                *s = (*s / cap).tanh() * cap;
+    // scores[(t * group + g) * span + (pos - lo)]
+    let mut scores = vec![0f32; n * group * span];
+    for pos in lo..=last {
+        kv.keys[pos * hd..(pos + 1) * hd].convert_to_f32_slice(&mut row);
+        for t in (0..n).filter(|&t| visible(t, pos)) {
+            for g in 0..group {
+                let q = &q[(t * group + g) * hd..(t * group + g + 1) * hd];
+                scores[(t * group + g) * span + pos - lo] = dot(q, &row) * spec.scale;
             }
         }
-        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0f32;
-        for s in scores.iter_mut() {
-            *s = (*s - max).exp();
-            sum += *s;
-        }
-        let inv = 1.0 / sum;
-        // The weights go to f16 before the value product, as in llama.cpp.
-        for s in scores.iter_mut() {
-            *s = f16::from_f32(*s * inv).to_f32();
+    }
+    for t in 0..n {
+        let (from, to) = (first_of(at + t) - lo, at + t - lo + 1);
+        for g in 0..group {
+            let base = (t * group + g) * span;
+            softmax_f16(&mut scores[base + from..base + to], spec.softcap);
         }
     }
-    out.fill(0.0);
-    for (j, pos) in (first..=at).enumerate() {
-        values[pos * hd..(pos + 1) * hd].convert_to_f32_slice(&mut row);
-        for g in 0..group {
-            let p = scores[g * span + j];
-            for (o, v) in out[g * hd..(g + 1) * hd].iter_mut().zip(&row) {
-                *o += p * v;
-            }
-        }
+    for (t, out) in out.iter_mut().enumerate() {
+        let (from, to) = (first_of(at + t), at + t + 1);
+        let weights = &scores[t * group * span + from - lo..];
+        weighted_sum(
+            weights,
+            span,
+            group,
+            &kv.values[from * hd..to * hd],
+            hd,
+            out,
+        );
     }
 }
 
-/// A dot product in 32 interleaved partial sums: four independent 8-lane vectors, so the
-/// multiply-adds do not wait on each other; a fixed order, so the same inputs always give the
-/// same sum.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 32;
-    let mut acc = [0f32; LANES];
-    let chunks = a.len() / LANES;
-    for (ca, cb) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
-        for l in 0..LANES {
-            acc[l] += ca[l] * cb[l];
+/// Softmax of one query head's scores in place (after the soft cap, if any), each weight
+/// rounded to f16 as llama.cpp does before the value product.
+fn softmax_f16(scores: &mut [f32], softcap: Option<f32>) {
+    if let Some(cap) = softcap {
+        for s in scores.iter_mut() {
+            *s = (*s / cap).tanh() * cap;
         }
     }
-    // Pairwise reduction: 32 -> 16 -> 8 -> 4 -> 2 -> 1.
-    let mut w = LANES;
-    while w > 1 {
-        w /= 2;
-        for l in 0..w {
-            acc[l] += acc[l + w];
-        }
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0f32;
+    for s in scores.iter_mut() {
+        *s = (*s - max).exp();
+        sum += *s;
     }
-    let mut sum = acc[0];
-    for i in chunks * LANES..a.len() {
-        sum += a[i] * b[i];
+    let inv = 1.0 / sum;
+    for s in scores.iter_mut() {
+        *s = f16::from_f32(*s * inv).to_f32();
     }
-    sum
 }
 
 /// The tensor formulation for GPUs: scores for every cached key, an additive mask.

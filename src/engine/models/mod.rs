@@ -14,6 +14,7 @@ mod llama_config;
 mod matrix;
 mod ops;
 mod q8;
+mod simd;
 mod weights;
 
 pub use gemma3::Gemma3;
