@@ -7,7 +7,7 @@
 use super::attention::{attend, Spec};
 use super::kv_cache::KvCache;
 use super::matrix::{Embedding, Matrix};
-use super::ops::{rms_norm, Rotary};
+use super::ops::{gelu_mul, rms_norm, Rotary};
 use super::weights::{meta_f32, meta_usize, Loader};
 use super::{Model, ModelError};
 use candle_core::quantized::gguf_file;
@@ -232,7 +232,7 @@ impl Gemma3 {
         let layer = &self.layers[i];
         let x = (x + rms_norm(&h, &layer.post_attn_norm, eps)?)?;
         let h = rms_norm(&x, &layer.ffn_norm, eps)?;
-        let gated = (layer.gate.forward(&h)?.gelu()? * layer.up.forward(&h)?)?;
+        let gated = gelu_mul(&layer.gate.forward(&h)?, &layer.up.forward(&h)?)?;
         let h = layer.down.forward(&gated)?;
         Ok((x + rms_norm(&h, &layer.post_ffn_norm, eps)?)?)
     }

@@ -1,14 +1,63 @@
 //! Small tensor operations the models share, written on candle-core alone (no candle-nn):
-//! RMS norm, softmax, rotary embedding tables (NEOX or adjacent pairs, over all or part of a
+//! RMS norm, Gemma's GELU gate, softmax, rotary embedding tables (NEOX or adjacent pairs, over all or part of a
 //! head, with optional per-frequency factors) and the attention mask.
 
 use candle_core::{DType, Device, Result, Tensor, D};
+use half::f16;
 
 /// RMS norm over the last dimension. Gemma's GGUF files already store `1 + weight`.
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
     let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
     let denom = (ms + eps)?.sqrt()?;
     x.broadcast_div(&denom)?.broadcast_mul(weight)
+}
+
+/// `gelu(gate) * up`, Gemma's feed-forward gate. On the CPU it is llama.cpp's GELU: the tanh
+/// form looked up in a table of every f16 input (so the input and the result are rounded to
+/// f16), the identity from 10 up and zero from -10 down. The lookup is what makes it cheap:
+/// computed directly, the tanh took 8% of a prefill. Elsewhere it is candle's tanh GELU.
+pub fn gelu_mul(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
+    if !gate.device().is_cpu() {
+        return gate.gelu()? * up;
+    }
+    let shape = gate.shape().clone();
+    let g = gate.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+    let u = up.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+    if g.len() != u.len() {
+        candle_core::bail!("gelu_mul: {} gate values, {} up values", g.len(), u.len());
+    }
+    let table = gelu_table();
+    let out = g
+        .iter()
+        .zip(&u)
+        .map(|(&x, &y)| {
+            let gelu = if x <= -10.0 {
+                0.0
+            } else if x >= 10.0 {
+                x
+            } else {
+                f16::from_bits(table[f16::from_f32(x).to_bits() as usize]).to_f32()
+            };
+            gelu * y
+        })
+        .collect();
+    Tensor::from_vec(out, shape, gate.device())
+}
+
+/// GELU (tanh form, in f32) of every f16 value, as f16 bits, indexed by the input's bits.
+fn gelu_table() -> &'static [u16] {
+    static TABLE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+        const COEF_A: f32 = 0.044715;
+        (0..=u16::MAX)
+            .map(|bits| {
+                let x = f16::from_bits(bits).to_f32();
+                let y = 0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh());
+                f16::from_f32(y).to_bits()
+            })
+            .collect()
+    })
 }
 
 /// Softmax over the last dimension.
