@@ -11,8 +11,9 @@
 //! quants `round_ties_even(x * 127 / max)`), per block eight `i32` lanes of four products
 //! each, `lane * (d_w * d_x)` fused into eight `f32` accumulators, and the same horizontal sum
 //! at the end. The result of a pair never depends on the tile it ran in, the batch size or the
-//! thread count, so decoding one token gives the same numbers as prefilling it. The portable
-//! fallback follows the same order and gives the same bits.
+//! thread count, so decoding one token gives the same numbers as prefilling it. The kernels
+//! are chosen at run time: AVX-512 VNNI (four-product sums in one instruction, the same
+//! integers), AVX2, or a portable loop; all three give the same bits.
 
 use candle_core::Result;
 use half::f16;
@@ -181,25 +182,64 @@ impl Q8Matrix {
         sums: &mut [[f32; GROUP]; TILE_ROWS],
     ) {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: the CPU has AVX2 and FMA (checked); the rows read are in range
-            // (`i + height <= x.rows`, `group` < the matrix's groups).
-            unsafe {
+        self.tile_with(kernel(), x, i, height, group, sums);
+        #[cfg(not(target_arch = "x86_64"))]
+        self.tile_portable(x, i, height, group, sums);
+    }
+
+    /// `tile` on the given kernel.
+    #[cfg(target_arch = "x86_64")]
+    fn tile_with(
+        &self,
+        kernel: Kernel,
+        x: &Q8Rows,
+        i: usize,
+        height: usize,
+        group: usize,
+        sums: &mut [[f32; GROUP]; TILE_ROWS],
+    ) {
+        match kernel {
+            // SAFETY: the CPU has the kernel's features (checked); the rows read are in
+            // range (`i + height <= x.rows`, `group` < the matrix's groups).
+            Kernel::Vnni => unsafe {
+                match height {
+                    4 => avx2::tile_vnni::<4, 4>(self, x, i, group, 0, sums),
+                    _ => {
+                        for r in 0..height {
+                            avx2::tile_vnni::<1, 4>(self, x, i + r, group, 0, &mut sums[r..]);
+                        }
+                    }
+                }
+                return;
+            },
+            // SAFETY: as above.
+            Kernel::Avx2 => unsafe {
                 match height {
                     4 => {
                         avx2::tile::<4, 2>(self, x, i, group, 0, sums);
                         avx2::tile::<4, 2>(self, x, i, group, 2, sums);
                     }
-                    1 => avx2::tile::<1, 4>(self, x, i, group, 0, sums),
                     _ => {
                         for r in 0..height {
                             avx2::tile::<1, 4>(self, x, i + r, group, 0, &mut sums[r..]);
                         }
                     }
                 }
-            }
-            return;
+                return;
+            },
+            Kernel::Portable => self.tile_portable(x, i, height, group, sums),
         }
+    }
+
+    /// `tile` without SIMD, in the same order.
+    fn tile_portable(
+        &self,
+        x: &Q8Rows,
+        i: usize,
+        height: usize,
+        group: usize,
+        sums: &mut [[f32; GROUP]; TILE_ROWS],
+    ) {
         for (r, sums) in sums.iter_mut().enumerate().take(height) {
             for (c, sum) in sums.iter_mut().enumerate() {
                 *sum = dot_portable(self, x, i + r, group * GROUP + c);
@@ -235,11 +275,39 @@ impl Q8Rows {
     }
 }
 
+/// The SIMD kernels this CPU can run, best first.
 #[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    /// AVX-512 VNNI (with VL): four-product sums in one instruction, 32 registers.
+    Vnni,
+    /// AVX2 and FMA.
+    Avx2,
+    /// Neither: the portable loop.
+    Portable,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn kernel() -> Kernel {
     use std::sync::OnceLock;
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    static KERNEL: OnceLock<Kernel> = OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        let has = |f: &str| match f {
+            "avx2" => is_x86_feature_detected!("avx2"),
+            "fma" => is_x86_feature_detected!("fma"),
+            "avx512f" => is_x86_feature_detected!("avx512f"),
+            "avx512vl" => is_x86_feature_detected!("avx512vl"),
+            _ => is_x86_feature_detected!("avx512vnni"),
+        };
+        match (
+            has("avx2") && has("fma"),
+            has("avx512f") && has("avx512vl") && has("avx512vnni"),
+        ) {
+            (true, true) => Kernel::Vnni,
+            (true, _) => Kernel::Avx2,
+            _ => Kernel::Portable,
+        }
+    })
 }
 
 /// One dot product in the AVX2 kernel's exact order, without SIMD: per block, eight lanes of
@@ -272,59 +340,78 @@ mod avx2 {
     use super::{hsum, Q8Matrix, Q8Rows, BLOCK, GROUP};
     use std::arch::x86_64::*;
 
-    /// Dot products of activation rows `i..i + H` with rows `first..first + W` of weight
-    /// row group `group`, written to `sums[r][first + c]`.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2 and FMA; `i + H <= x.rows`, `group` is one of the matrix's
-    /// groups, `first + W <= GROUP` and `sums` has `H` rows.
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::needless_range_loop)] // index loops over const sizes unroll into registers
-    pub unsafe fn tile<const H: usize, const W: usize>(
-        w: &Q8Matrix,
-        x: &Q8Rows,
-        i: usize,
-        group: usize,
-        first: usize,
-        sums: &mut [[f32; GROUP]],
-    ) {
-        let blocks = w.cols / BLOCK;
-        let base = group * blocks * GROUP + first;
-        let wq = w.quants.as_ptr().add(base * BLOCK);
-        let ws = w.scales.as_ptr().add(base);
-        let xq = x.quants.as_ptr().add(i * x.cols);
-        let xs = x.scales.as_ptr().add(i * blocks);
-        let ones = _mm256_set1_epi16(1);
-        let mut acc = [[_mm256_setzero_ps(); W]; H];
-        for b in 0..blocks {
-            let mut wv = [_mm256_setzero_si256(); W];
-            let mut wabs = [_mm256_setzero_si256(); W];
-            let mut wd = [_mm256_setzero_ps(); W];
-            for c in 0..W {
-                let at = b * GROUP + c;
-                wv[c] = _mm256_loadu_si256(wq.add(at * BLOCK) as *const __m256i);
-                wabs[c] = _mm256_sign_epi8(wv[c], wv[c]);
-                wd[c] = _mm256_set1_ps(*ws.add(at));
-            }
-            for r in 0..H {
-                let xv = _mm256_loadu_si256(xq.add(r * x.cols + b * BLOCK) as *const __m256i);
-                let xd = _mm256_set1_ps(*xs.add(r * blocks + b));
-                for c in 0..W {
-                    let signed = _mm256_sign_epi8(xv, wv[c]);
-                    let pairs = _mm256_maddubs_epi16(wabs[c], signed);
-                    let lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, pairs));
-                    acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(wd[c], xd), lanes, acc[r][c]);
+    /// Defines a tile kernel for a set of CPU features. `$lanes(wabs, signed)` turns the
+    /// 32 products of a block pair into eight `i32` lanes of four products each.
+    macro_rules! tile_kernel {
+        ($name:ident, $features:literal, $lanes:expr) => {
+            /// Dot products of activation rows `i..i + H` with rows `first..first + W` of
+            /// weight row group `group`, written to `sums[r][first + c]`.
+            ///
+            /// # Safety
+            /// The CPU must have the kernel's features; `i + H <= x.rows`, `group` is one of
+            /// the matrix's groups, `first + W <= GROUP` and `sums` has `H` rows.
+            #[target_feature(enable = $features)]
+            #[allow(clippy::needless_range_loop)] // index loops over const sizes unroll
+            pub unsafe fn $name<const H: usize, const W: usize>(
+                w: &Q8Matrix,
+                x: &Q8Rows,
+                i: usize,
+                group: usize,
+                first: usize,
+                sums: &mut [[f32; GROUP]],
+            ) {
+                let blocks = w.cols / BLOCK;
+                let base = group * blocks * GROUP + first;
+                let wq = w.quants.as_ptr().add(base * BLOCK);
+                let ws = w.scales.as_ptr().add(base);
+                let xq = x.quants.as_ptr().add(i * x.cols);
+                let xs = x.scales.as_ptr().add(i * blocks);
+                let mut acc = [[_mm256_setzero_ps(); W]; H];
+                for b in 0..blocks {
+                    let mut wv = [_mm256_setzero_si256(); W];
+                    let mut wabs = [_mm256_setzero_si256(); W];
+                    let mut wd = [_mm256_setzero_ps(); W];
+                    for c in 0..W {
+                        let at = b * GROUP + c;
+                        wv[c] = _mm256_loadu_si256(wq.add(at * BLOCK) as *const __m256i);
+                        wabs[c] = _mm256_sign_epi8(wv[c], wv[c]);
+                        wd[c] = _mm256_set1_ps(*ws.add(at));
+                    }
+                    for r in 0..H {
+                        let at = xq.add(r * x.cols + b * BLOCK);
+                        let xv = _mm256_loadu_si256(at as *const __m256i);
+                        let xd = _mm256_set1_ps(*xs.add(r * blocks + b));
+                        for c in 0..W {
+                            let signed = _mm256_sign_epi8(xv, wv[c]);
+                            let lanes = _mm256_cvtepi32_ps($lanes(wabs[c], signed));
+                            let d = _mm256_mul_ps(wd[c], xd);
+                            acc[r][c] = _mm256_fmadd_ps(d, lanes, acc[r][c]);
+                        }
+                    }
+                }
+                for r in 0..H {
+                    for c in 0..W {
+                        let mut lanes = [0f32; 8];
+                        _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][c]);
+                        sums[r][first + c] = hsum(lanes);
+                    }
                 }
             }
-        }
-        for r in 0..H {
-            for c in 0..W {
-                let mut lanes = [0f32; 8];
-                _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][c]);
-                sums[r][first + c] = hsum(lanes);
-            }
-        }
+        };
     }
+
+    // Pairs of products to i16 (no saturation: |w| <= 128 and |x| <= 127), then pairs of
+    // those to i32.
+    tile_kernel!(tile, "avx2,fma", |a, b| _mm256_madd_epi16(
+        _mm256_set1_epi16(1),
+        _mm256_maddubs_epi16(a, b)
+    ));
+
+    // The same four-product sums in one instruction. With AVX-512's 32 vector registers the
+    // callers also use larger tiles.
+    tile_kernel!(tile_vnni, "avx2,fma,avx512f,avx512vl,avx512vnni", |a, b| {
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), a, b)
+    });
 }
 
 #[cfg(test)]
@@ -365,6 +452,26 @@ mod tests {
         for r in 0..m {
             for c in 0..n {
                 assert_eq!(got[r * n + c], dot_portable(&w, &q, r, c), "({r}, {c})");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_kernel_this_cpu_has_gives_the_same_bits() {
+        let (k, m) = (160, 6);
+        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(GROUP, k, 5), GROUP, k).unwrap();
+        let x = Q8Rows::quantize(&activations(m, k), m, k);
+        let vnni = is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512vl");
+        let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        let kernels = [(Kernel::Vnni, vnni && avx2), (Kernel::Avx2, avx2)];
+        for (kernel, _) in kernels.into_iter().filter(|(_, has)| *has) {
+            for (i, height) in [(0, 4), (4, 2)] {
+                let mut got = [[0f32; GROUP]; TILE_ROWS];
+                let mut want = got;
+                w.tile_with(kernel, &x, i, height, 0, &mut got);
+                w.tile_portable(&x, i, height, 0, &mut want);
+                assert_eq!(got, want, "{kernel:?}, rows {i}..{}", i + height);
             }
         }
     }
