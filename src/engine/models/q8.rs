@@ -210,7 +210,6 @@ impl Q8Matrix {
                         }
                     }
                 }
-                return;
             },
             // SAFETY: as above.
             Kernel::Avx2 => unsafe {
@@ -225,7 +224,6 @@ impl Q8Matrix {
                         }
                     }
                 }
-                return;
             },
             Kernel::Portable => self.tile_portable(x, i, height, group, sums),
         }
