@@ -22,7 +22,7 @@ fn frame(c: &mut Criterion) {
         b.iter(|| {
             // Keep the streaming section near its 2,500-word target, as in a real run.
             frames += 1;
-            if frames % 150 == 0 {
+            if frames.is_multiple_of(150) {
                 restart_last_section(&mut state);
             }
             for _ in 0..7 {

@@ -73,7 +73,7 @@ struct Shape {
 }
 
 fn attend_cpu(q: &[f32], keys: &[f16], values: &[f16], s: Shape, spec: Spec) -> Result<Vec<f32>> {
-    if s.kv_heads == 0 || s.heads % s.kv_heads != 0 {
+    if s.kv_heads == 0 || !s.heads.is_multiple_of(s.kv_heads) {
         candle_core::bail!("attention: {} heads over {} kv heads", s.heads, s.kv_heads);
     }
     let group = s.heads / s.kv_heads;

@@ -108,7 +108,7 @@ impl Gemma3Config {
 
     /// Whether layer `i` uses the sliding window (llama.cpp: all but every `pattern`-th).
     pub fn is_local(&self, i: usize) -> bool {
-        self.pattern > 0 && (i + 1) % self.pattern != 0
+        self.pattern > 0 && !(i + 1).is_multiple_of(self.pattern)
     }
 }
 

@@ -128,7 +128,7 @@ impl LlamaConfig {
             });
         }
         let rotary_dims = meta_usize(ct, &k("rope.dimension_count")).unwrap_or(head_dim);
-        if rotary_dims > head_dim || rotary_dims % 2 != 0 {
+        if rotary_dims > head_dim || !rotary_dims.is_multiple_of(2) {
             return Err(invalid(
                 "rope.dimension_count",
                 format!("{rotary_dims} rotated dimensions in heads of {head_dim}"),

@@ -59,7 +59,7 @@ pub struct Q8Rows {
 impl Q8Matrix {
     /// The matrix stored in `bytes` as GGUF Q8_0 blocks, `rows` rows of `cols` values.
     pub fn from_gguf_bytes(bytes: &[u8], rows: usize, cols: usize) -> Result<Self> {
-        if cols % BLOCK != 0 || bytes.len() != rows * cols / BLOCK * BLOCK_BYTES {
+        if !cols.is_multiple_of(BLOCK) || bytes.len() != rows * cols / BLOCK * BLOCK_BYTES {
             candle_core::bail!(
                 "Q8_0 matrix of {rows}x{cols}: {} bytes, expected {}",
                 bytes.len(),

@@ -69,7 +69,7 @@ pub fn weighted_sum(
     let rows = values.len() / hd;
     debug_assert!(out.len() >= heads * hd && weights.len() >= (heads - 1) * stride + rows);
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() && hd % SUM_CHUNK == 0 {
+    if has_avx2() && hd.is_multiple_of(SUM_CHUNK) {
         let mut h = 0;
         while h < heads {
             let n = SUM_HEADS.min(heads - h);
