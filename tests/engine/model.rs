@@ -49,6 +49,12 @@ fn log_probs(logits: &Tensor) -> Vec<f32> {
     v.into_iter().map(|x| x - lse).collect()
 }
 
+/// The middle value (0 for none).
+fn median(values: &mut [f32]) -> f32 {
+    values.sort_by(f32::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// Free-running greedy continuations against llama.cpp's (the issue's measure), and a
 /// teacher-forced comparison that feeds llama.cpp's own tokens and checks our log-probabilities
 /// of its top-5 tokens at every step. The golden file was made by llama-server with its default
@@ -56,10 +62,15 @@ fn log_probs(logits: &Tensor) -> Vec<f32> {
 #[test]
 fn greedy_agrees_with_llama_cpp() {
     let Some(mut model) = load(1024) else { return };
-    let data = std::fs::read_to_string("tests/data/engine/greedy.json").unwrap();
+    // LONGWRITER_GREEDY_GOLDEN points the comparison at another llama.cpp run (see
+    // scripts/llama-self-agreement.py); the committed file is the default.
+    let golden = std::env::var("LONGWRITER_GREEDY_GOLDEN")
+        .unwrap_or_else(|_| "tests/data/engine/greedy.json".into());
+    let data = std::fs::read_to_string(&golden).unwrap();
     let cases: serde_json::Value = serde_json::from_str(&data).unwrap();
     let (mut agreeing, mut first4) = (0, 0);
     let (mut steps, mut confident, mut confident_same, mut worst) = (0, 0, 0, 0f32);
+    let mut diffs = Vec::new();
     for case in cases.as_array().unwrap() {
         let ids: Vec<u32> = serde_json::from_value(case["prompt_ids"].clone()).unwrap();
         let golden: Vec<u32> = serde_json::from_value(case["greedy"].clone()).unwrap();
@@ -93,6 +104,7 @@ fn greedy_agrees_with_llama_cpp() {
             let lp = log_probs(&logits);
             for &(id, theirs) in &top[i] {
                 worst = worst.max((lp[id as usize] - theirs).abs());
+                diffs.push((lp[id as usize] - theirs).abs());
             }
             steps += 1;
             if top[i][0].1 - top[i][1].1 > 0.5 {
@@ -107,15 +119,22 @@ fn greedy_agrees_with_llama_cpp() {
     println!(
         "greedy agreement: {agreeing}/5 (all 16 tokens), {first4}/5 (first 4 tokens); teacher-\
          forced: our top token is llama.cpp's at {confident_same}/{confident} steps where its \
-         margin exceeds 0.5 nats ({steps} steps in all), max |log-prob diff| over its top-5 \
-         {worst:.3}"
+         margin exceeds 0.5 nats ({steps} steps in all), |log-prob diff| over its top-5: \
+         median {:.3}, max {worst:.3}",
+        median(&mut diffs)
     );
     // This 270M model turns summation-order differences into ~0.1-0.3 nats by its last
     // layer (its activations reach 5e4), so near-ties flip and a free-running continuation
-    // then goes its own way: llama.cpp itself gives three different continuations of the
-    // "inventions" prompt with flash attention on, off, or an f32 cache. So the all-16 count
-    // is reported, not asserted (the issue's target of 4/5 is not met: every divergence is at
-    // a margin under 0.25 nats). Where the choice is clear, ours must be llama.cpp's.
+    // then goes its own way. llama.cpp against itself with another of its own kernels (flash
+    // attention on, an f32 cache, or no weight repacking; scripts/llama-self-agreement.py)
+    // agrees on all 16 tokens for only 2 or 3 of these 5 prompts. The engine reaches the
+    // issue's 4 of 5 because it does llama.cpp's arithmetic where it matters (its activation
+    // quantization and Q8_0 dot order, its f16 GELU table, f16 queries and weights in
+    // attention); a change there may move this count, and the failure says where.
+    assert!(
+        agreeing >= 4,
+        "all 16 greedy tokens agree on {agreeing} of 5 prompts (the issue asks for 4)"
+    );
     assert_eq!(
         confident_same, confident,
         "top tokens differ where llama.cpp is confident"
