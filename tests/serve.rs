@@ -1,7 +1,7 @@
 //! `longwriter serve` in process: the server on a port-0 listener in front of the scripted
 //! upstream (through our own `OpenAiBackend`) or a fake backend, spoken to over real HTTP.
 
-use crate::support::scripted::{Reply, ScriptedServer};
+use crate::support::scripted::{Options, Reply, ScriptedServer};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use longwriter::backend::openai::{OpenAiBackend, OpenAiSettings};
@@ -173,7 +173,7 @@ async fn non_streaming_chat_and_completions_are_whole_objects() {
         .collect();
     assert_eq!(text, "Once upon");
     assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
-    // The prompt reached the upstream as one user message.
+    // This upstream has no /v1/completions, so the prompt reached it as one user message.
     assert_eq!(
         upstream.requests()[1]["messages"],
         json!([{"role": "user", "content": "Tell"}])
@@ -187,6 +187,32 @@ async fn non_streaming_chat_and_completions_are_whole_objects() {
         .await
         .unwrap();
     assert_eq!(models["data"][0]["id"], "scripted");
+}
+
+#[tokio::test]
+async fn completions_reach_an_upstream_that_has_them_as_raw_prompts() {
+    let options = Options {
+        completions: true,
+        ..Options::default()
+    };
+    let upstream = ScriptedServer::start_with(vec![Reply::text("upon a time")], options).await;
+    let backend = connect(&upstream.url, None).await;
+    let serve = start(Arc::new(backend), ServerConfig::default()).await;
+    let reply: Value = reqwest::Client::new()
+        .post(format!("{}/completions", serve.url))
+        .json(&json!({"prompt": "Once ", "max_tokens": 8, "stop": ["."]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reply["choices"][0]["text"], "upon a time");
+    let sent = &upstream.requests()[0];
+    assert_eq!(sent["prompt"], "Once ");
+    assert_eq!(sent["max_tokens"], 8);
+    assert_eq!(sent["stop"], json!(["."]));
+    assert!(sent.get("messages").is_none(), "sent as chat: {sent}");
 }
 
 #[tokio::test]

@@ -86,6 +86,8 @@ pub struct Options {
     pub models: Option<Vec<String>>,
     /// Answer every route with an HTML page, like a web server that is not an API.
     pub html: bool,
+    /// Also serve `/v1/completions` (raw prompts, `text` chunks), as vLLM and llama.cpp do.
+    pub completions: bool,
 }
 
 impl ScriptedServer {
@@ -106,11 +108,13 @@ impl ScriptedServer {
             models: Arc::new(options.models.unwrap_or_else(|| vec!["scripted".into()])),
             html: options.html,
         };
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/v1/models", get(models))
-            .route("/v1/chat/completions", post(chat))
-            .fallback(fallback)
-            .with_state(state);
+            .route("/v1/chat/completions", post(chat));
+        if options.completions {
+            app = app.route("/v1/completions", post(completion));
+        }
+        let app = app.fallback(fallback).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -124,7 +128,7 @@ impl ScriptedServer {
         }
     }
 
-    /// Every chat request received so far, as JSON bodies.
+    /// Every request received so far (chat and completions), as JSON bodies.
     pub fn requests(&self) -> Vec<Value> {
         self.inner.lock().expect("lock").requests.clone()
     }
@@ -218,6 +222,31 @@ async fn chat(
             response
         }
     }
+}
+
+/// `/v1/completions`: the next reply, which must be `Text`, as `text` chunks.
+async fn completion(State(state): State<AppState>, Json(body): Json<Value>) -> Response {
+    let reply = {
+        let mut inner = state.inner.lock().expect("lock");
+        inner.requests.push(body);
+        inner.replies.pop_front()
+    };
+    let Some(Reply::Text { text, finish }) = reply else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"message": "script has no text reply for a completion"}})),
+        )
+            .into_response();
+    };
+    let mut events: Vec<Vec<u8>> = text
+        .split_inclusive(' ')
+        .map(|piece| data(json!({"choices": [{"index": 0, "text": piece}]})))
+        .collect();
+    events.push(data(
+        json!({"choices": [{"index": 0, "text": "", "finish_reason": finish}]}),
+    ));
+    events.push(b"data: [DONE]\n\n".to_vec());
+    sse(events)
 }
 
 /// The SSE pieces of a reply: a role chunk, the text in word-sized deltas, and the finish.

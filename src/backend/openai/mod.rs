@@ -5,11 +5,15 @@
 //! `Retry-After` and a non-JSON answer are never lost, and the SSE body is decoded by
 //! eventsource-stream into the tolerant wire types of `wire`, which accept what real servers
 //! send (role-only chunks, empty deltas, usage chunks without choices, vLLM's finish reasons,
-//! llama.cpp's `timings`, errors inside the stream).
+//! llama.cpp's `timings`, errors inside the stream). Raw completions go to the server's
+//! `/completions`, or to its chat endpoint as one user message when it has no such route.
 
 mod wire;
 
-use super::{Backend, BackendError, BackendInfo, ChunkStream, GenerationRequest, StreamChunk};
+use super::{
+    Backend, BackendError, BackendInfo, ChunkStream, CompletionRequest, GenerationRequest,
+    StreamChunk,
+};
 use async_openai::config::{Config, OpenAIConfig};
 use eventsource_stream::Eventsource;
 use futures::future::BoxFuture;
@@ -89,13 +93,37 @@ impl OpenAiBackend {
     }
 
     async fn open_stream(&self, request: GenerationRequest) -> Result<ChunkStream, BackendError> {
-        let url = self.config.url("/chat/completions");
         let body = wire::chat_request_body(&self.model, &request);
+        self.open("/chat/completions", &body).await
+    }
+
+    /// A raw completion on the server's `/completions`; a server without that route (404 or
+    /// 405) gets the prompt as one chat message instead.
+    async fn open_completion(
+        &self,
+        request: CompletionRequest,
+    ) -> Result<ChunkStream, BackendError> {
+        let body = wire::completion_request_body(&self.model, &request);
+        match self.open("/completions", &body).await {
+            Err(BackendError::Status {
+                status: 404 | 405, ..
+            }) => self.open_stream(request.into_chat()).await,
+            other => other,
+        }
+    }
+
+    /// POSTs `body` to `path` under the API base and decodes the SSE answer.
+    async fn open(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<ChunkStream, BackendError> {
+        let url = self.config.url(path);
         let response = self
             .http
             .post(&url)
             .headers(self.config.headers())
-            .json(&body)
+            .json(body)
             .send()
             .await
             .map_err(|e| transport_error(&url, &e))?;
@@ -131,6 +159,13 @@ impl Backend for OpenAiBackend {
         request: GenerationRequest,
     ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
         Box::pin(self.open_stream(request))
+    }
+
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+        Box::pin(self.open_completion(request))
     }
 }
 

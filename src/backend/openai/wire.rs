@@ -1,11 +1,13 @@
-//! Tolerant wire types for the OpenAI chat API and a pure decoder of SSE `data` payloads.
+//! Tolerant wire types for the OpenAI chat and completions APIs and a pure decoder of SSE `data` payloads.
 //!
 //! Real servers differ from the spec: a role-only first chunk, empty deltas, a usage chunk with
 //! empty `choices`, finish reasons such as `abort` or `repetition`, extra fields like
 //! llama.cpp's `timings`, no `created`, and `{"error": …}` inside the stream. Every field is
 //! optional here; unknown fields are ignored. No I/O.
 
-use crate::backend::{BackendError, FinishReason, GenerationRequest, StreamChunk, Usage};
+use crate::backend::{
+    BackendError, CompletionRequest, FinishReason, GenerationRequest, StreamChunk, Usage,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -14,6 +16,26 @@ pub fn chat_request_body(model: &str, request: &GenerationRequest) -> Value {
     let mut body = json!({
         "model": model,
         "messages": request.messages,
+        "max_tokens": request.max_tokens,
+        "temperature": request.sampling.temperature,
+        "top_p": request.sampling.top_p,
+        "stream": true,
+        "stream_options": { "include_usage": true },
+    });
+    if let Some(seed) = request.sampling.seed {
+        body["seed"] = json!(seed);
+    }
+    if !request.stop.is_empty() {
+        body["stop"] = json!(request.stop);
+    }
+    body
+}
+
+/// The JSON body of a streaming raw completion (`/v1/completions`).
+pub fn completion_request_body(model: &str, request: &CompletionRequest) -> Value {
+    let mut body = json!({
+        "model": model,
+        "prompt": request.prompt,
         "max_tokens": request.max_tokens,
         "temperature": request.sampling.temperature,
         "top_p": request.sampling.top_p,
