@@ -130,6 +130,18 @@ pub fn backend_record(args: &BackendArgs, setup: &Setup) -> crate::store::Backen
 /// The backend a command writes with: the built-in engine (`--local`, or no server
 /// configured), else the OpenAI-compatible server, retried while it is unreachable, with the
 /// model resolved.
+/// Checks that `backend` would succeed, for a run another process will make (`--detach`):
+/// a server is connected to as `backend` does; a local model file is checked without loading
+/// its weights, so they are loaded once, by the worker.
+pub async fn check(args: &BackendArgs, setup: &Setup) -> Result<(), CliError> {
+    match source(args, setup) {
+        Source::Engine { asked } if ENGINE_BUILT_IN => {
+            check_engine(find_local_model(args, setup, asked)?, args)
+        }
+        _ => backend(args, setup).await.map(|_| ()),
+    }
+}
+
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
     let base_url = match source(args, setup) {
         Source::Server(url) => url,
@@ -315,18 +327,26 @@ pub fn find_local_model(
 }
 
 /// The one place the built-in engine is registered (for `--local` and for `serve --model`).
+/// The engine's settings from the command line.
+#[cfg(feature = "candle")]
+fn engine_settings(
+    model_path: PathBuf,
+    args: &BackendArgs,
+) -> crate::engine::worker::EngineSettings {
+    crate::engine::worker::EngineSettings {
+        model_path,
+        context: args.context,
+        threads: args.threads,
+    }
+}
+
 #[cfg(feature = "candle")]
 async fn start_engine(
     model_path: PathBuf,
     args: &BackendArgs,
 ) -> Result<Arc<dyn Backend>, CliError> {
     use crate::engine::local::LocalBackend;
-    use crate::engine::worker::EngineSettings;
-    let settings = EngineSettings {
-        model_path,
-        context: args.context,
-        threads: args.threads,
-    };
+    let settings = engine_settings(model_path, args);
     let template = args.chat_template.clone();
     let started =
         tokio::task::spawn_blocking(move || LocalBackend::start(settings, template.as_deref()))
@@ -336,6 +356,20 @@ async fn start_engine(
         Ok(b) => Ok(Arc::new(b)),
         Err(e) => Err(CliError::Usage(e.to_string())),
     }
+}
+
+/// `LocalBackend::check` on the engine settings of `args`.
+#[cfg(feature = "candle")]
+fn check_engine(model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError> {
+    let settings = engine_settings(model_path, args);
+    crate::engine::local::LocalBackend::check(&settings, args.chat_template.as_deref())
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Without the engine there is nothing to check (`backend` says how to get it).
+#[cfg(not(feature = "candle"))]
+fn check_engine(_model_path: PathBuf, _args: &BackendArgs) -> Result<(), CliError> {
+    Ok(())
 }
 
 /// Without the engine, say how to get it.

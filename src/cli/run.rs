@@ -129,7 +129,13 @@ pub async fn write(args: &BackendArgs, w: WriteArgs) -> Result<i32, CliError> {
     if let Some(out) = &output {
         check_output(&out.path)?;
     }
-    let backend = connect::backend(args, &setup).await?;
+    // A detached run's worker connects (or loads the model) itself; here it is only checked.
+    let backend = if w.detach {
+        connect::check(args, &setup).await?;
+        None
+    } else {
+        Some(connect::backend(args, &setup).await?)
+    };
     let store = Store::open_default().map_err(job::store_error)?;
     let project = store
         .create(NewProject {
@@ -146,9 +152,9 @@ pub async fn write(args: &BackendArgs, w: WriteArgs) -> Result<i32, CliError> {
         project.manifest.title,
         project.dir().display()
     );
-    if w.detach {
+    let Some(backend) = backend else {
         return detach::start(&project, args, output.as_ref());
-    }
+    };
     let lock = job::lock(&project)?;
     let options = RunOptions {
         json: w.json,

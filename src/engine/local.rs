@@ -32,6 +32,16 @@ pub struct LocalBackend {
 }
 
 impl LocalBackend {
+    /// Checks the model file and the template name as `start` would, without loading the
+    /// weights (see `Worker::check`).
+    pub fn check(settings: &EngineSettings, template: Option<&str>) -> Result<(), LocalError> {
+        Worker::check(settings)?;
+        if let Some(name) = template {
+            ChatTemplate::by_name(name)?;
+        }
+        Ok(())
+    }
+
     /// Loads the model (blocking: call it off the async runtime) and picks the chat template:
     /// `template` by name, else the file's own, else the family's.
     pub fn start(settings: EngineSettings, template: Option<&str>) -> Result<Self, LocalError> {

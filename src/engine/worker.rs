@@ -98,6 +98,32 @@ pub enum Event {
     Error(String),
 }
 
+/// The parsed header and tokenizer of the model file, after the checks `Worker::check` names.
+fn inspect(settings: &EngineSettings) -> Result<(GgufFile, Tokenizer), EngineError> {
+    let path = settings.model_path.display().to_string();
+    if !settings.model_path.is_file() {
+        return Err(ModelError::Io {
+            path,
+            reason: "no such file".into(),
+        }
+        .into());
+    }
+    let gguf = GgufFile::open(&settings.model_path).map_err(|e| ModelError::Corrupt {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    if let Some(arch) = gguf.architecture() {
+        if !models::SUPPORTED_ARCHITECTURES.contains(&arch) {
+            return Err(ModelError::UnsupportedArchitecture { arch: arch.into() }.into());
+        }
+    }
+    let tokenizer = Tokenizer::from_gguf(&gguf).map_err(|source| EngineError::Tokenizer {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((gguf, tokenizer))
+}
+
 struct Request {
     job: Job,
     reply: mpsc::UnboundedSender<Event>,
@@ -112,29 +138,17 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// Checks what can be checked without loading the weights: the file exists, its GGUF
+    /// header parses, its architecture is supported and its tokenizer builds. For a caller
+    /// that hands the model to another process (`write --detach`).
+    pub fn check(settings: &EngineSettings) -> Result<(), EngineError> {
+        inspect(settings).map(|_| ())
+    }
+
     /// Starts the thread and waits until the model is loaded (or failed to load).
     pub fn start(settings: EngineSettings) -> Result<Worker, EngineError> {
         let path = settings.model_path.display().to_string();
-        if !settings.model_path.is_file() {
-            return Err(ModelError::Io {
-                path,
-                reason: "no such file".into(),
-            }
-            .into());
-        }
-        let gguf = GgufFile::open(&settings.model_path).map_err(|e| ModelError::Corrupt {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if let Some(arch) = gguf.architecture() {
-            if !models::SUPPORTED_ARCHITECTURES.contains(&arch) {
-                return Err(ModelError::UnsupportedArchitecture { arch: arch.into() }.into());
-            }
-        }
-        let tokenizer = Tokenizer::from_gguf(&gguf).map_err(|source| EngineError::Tokenizer {
-            path: path.clone(),
-            source,
-        })?;
+        let (gguf, tokenizer) = inspect(&settings)?;
         // candle's matmuls and our attention use candle's pool, sized from
         // CANDLE_NUM_THREADS; the rest uses rayon's global pool. Both can be set once per
         // process, before first use. Default: the physical cores.
@@ -153,8 +167,15 @@ impl Worker {
         std::thread::Builder::new()
             .name("longwriter-engine".into())
             .spawn(move || {
+                let started = std::time::Instant::now();
                 match models::load(&settings.model_path, settings.context, &Device::Cpu) {
                     Ok(model) => {
+                        tracing::info!(
+                            "engine: loaded {} in {:.1} s ({} positions of context)",
+                            settings.model_path.display(),
+                            started.elapsed().as_secs_f64(),
+                            model.context()
+                        );
                         let _ = ready_tx.send(Ok(()));
                         serve(model, tok, inbox);
                     }

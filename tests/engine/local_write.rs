@@ -167,3 +167,67 @@ fn without_a_server_the_engine_writes_with_longwriter_model() {
     let doc = std::fs::read_to_string(&out).unwrap();
     assert!(doc.split_whitespace().count() > 5, "{doc}");
 }
+
+#[test]
+fn a_detached_local_run_loads_the_model_once_in_its_worker() {
+    if skipped() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = gemma();
+    let args = [
+        "write",
+        "A short note about bees",
+        "--words",
+        "60",
+        "--local",
+        "--model",
+        model.to_str().unwrap(),
+        "--detach",
+    ];
+    let output = longwriter(dir.path(), &args, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // The parent only checked the file; the weights are loaded by the worker alone.
+    assert!(!stderr.contains("engine: loaded"), "{stderr}");
+    let id = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    // `attach` follows the worker to its end.
+    let attach = std::process::Command::new(crate::support::binary())
+        .args(["attach", &id])
+        .env("LONGWRITER_CONFIG_DIR", dir.path())
+        .env("LONGWRITER_DATA", dir.path().join("data"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        attach.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&attach.stderr)
+    );
+    let project = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("worker.log").exists())
+        .expect("the project folder has the worker's log");
+    let log = std::fs::read_to_string(project.join("worker.log")).unwrap();
+    assert_eq!(log.matches("engine: loaded").count(), 1, "{log}");
+}
+
+#[test]
+fn a_detached_local_run_with_a_broken_model_fails_before_detaching() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.gguf");
+    std::fs::write(&bad, b"GGUF but not really").unwrap();
+    let args = ["write", "A note", "--words", "60", "--local", "--model"];
+    let output = longwriter(
+        dir.path(),
+        &[&args[..], &[bad.to_str().unwrap(), "--detach"]].concat(),
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("broken.gguf"), "{stderr}");
+    assert!(output.stdout.is_empty(), "no project id is printed");
+}
