@@ -9,7 +9,10 @@ need llama-server: the JSON is committed.
 
 Usage: scripts/golden-greedy.py [MODEL.gguf] [LLAMA_SERVER]
 """
-import json, os, socket, subprocess, sys, time, urllib.request
+import json, os, sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from llama_server import post, running  # noqa: E402
 
 HOME = os.path.expanduser("~/.cache/longwriter")
 MODEL = sys.argv[1] if len(sys.argv) > 1 else f"{HOME}/models/gemma-3-270m-q4_k_m.gguf"
@@ -24,26 +27,9 @@ PROMPTS = [
 ]
 
 
-def post(port, path, body):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return json.load(r)
-
-
 def main():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-    proc = subprocess.Popen([SERVER, "-m", MODEL, "--host", "127.0.0.1", "--port", str(port),
-                             "--no-jinja", "--chat-template", "gemma", "--swa-full", "-c", "4096",
-                             "-t", "2", "-np", "1", "-fa", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.5)
-        cases = []
+    cases = []
+    with running(SERVER, MODEL, ["-fa", "off"]) as port:
         for prompt in PROMPTS:
             ids = post(port, "/tokenize", {"content": prompt, "add_special": True, "parse_special": True})["tokens"]
             r = post(port, "/completion", {"prompt": ids, "n_predict": 16, "temperature": 0,
@@ -52,13 +38,10 @@ def main():
             top = [[[t["id"], round(t["logprob"], 4)] for t in step["top_logprobs"]]
                    for step in r["completion_probabilities"]]
             cases.append({"prompt": prompt, "prompt_ids": ids, "greedy": r["tokens"], "top": top})
-        with open(OUT, "w") as f:
-            json.dump(cases, f, indent=1)
-            f.write("\n")
-        print(f"wrote {len(cases)} cases to {OUT}")
-    finally:
-        proc.kill()
-        proc.wait()
+    with open(OUT, "w") as f:
+        json.dump(cases, f, indent=1)
+        f.write("\n")
+    print(f"wrote {len(cases)} cases to {OUT}")
 
 
 if __name__ == "__main__":

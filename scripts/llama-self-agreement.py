@@ -12,7 +12,10 @@ Each run is saved in the golden file's format, so the engine can be compared wit
 
 Usage: scripts/llama-self-agreement.py [OUT_DIR] [MODEL.gguf] [LLAMA_SERVER]
 """
-import json, os, socket, subprocess, sys, time, urllib.request
+import json, os, sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from llama_server import post, running  # noqa: E402
 
 HOME = os.path.expanduser("~/.cache/longwriter")
 OUT = sys.argv[1] if len(sys.argv) > 1 else "target/llama-self-agreement"
@@ -26,26 +29,8 @@ VARIANTS = {
 }
 
 
-def post(port, path, body):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return json.load(r)
-
-
 def run(extra, cases):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-    proc = subprocess.Popen([SERVER, "-m", MODEL, "--host", "127.0.0.1", "--port", str(port),
-                             "--no-jinja", "--chat-template", "gemma", "--swa-full", "-c", "4096",
-                             "-t", "2", "-np", "1"] + extra,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.5)
+    with running(SERVER, MODEL, extra) as port:
         out = []
         for case in cases:
             r = post(port, "/completion", {"prompt": case["prompt_ids"], "n_predict": 16,
@@ -56,9 +41,6 @@ def run(extra, cases):
             out.append({"prompt": case["prompt"], "prompt_ids": case["prompt_ids"],
                         "greedy": r["tokens"], "top": top})
         return out
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def main():

@@ -6,47 +6,40 @@
 //! optional here; unknown fields are ignored. No I/O.
 
 use crate::backend::{
-    BackendError, CompletionRequest, FinishReason, GenerationRequest, StreamChunk, Usage,
+    BackendError, CompletionRequest, FinishReason, GenerationRequest, Sampling, StreamChunk, Usage,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// The JSON body of a streaming chat request.
 pub fn chat_request_body(model: &str, request: &GenerationRequest) -> Value {
-    let mut body = json!({
-        "model": model,
-        "messages": request.messages,
-        "max_tokens": request.max_tokens,
-        "temperature": request.sampling.temperature,
-        "top_p": request.sampling.top_p,
-        "stream": true,
-        "stream_options": { "include_usage": true },
-    });
-    if let Some(seed) = request.sampling.seed {
-        body["seed"] = json!(seed);
-    }
-    if !request.stop.is_empty() {
-        body["stop"] = json!(request.stop);
-    }
+    let mut body = streaming_body(model, request.max_tokens, &request.sampling, &request.stop);
+    body["messages"] = json!(request.messages);
     body
 }
 
 /// The JSON body of a streaming raw completion (`/v1/completions`).
 pub fn completion_request_body(model: &str, request: &CompletionRequest) -> Value {
+    let mut body = streaming_body(model, request.max_tokens, &request.sampling, &request.stop);
+    body["prompt"] = json!(request.prompt);
+    body
+}
+
+/// What chat and completion requests share: the model, the limits, sampling and streaming.
+fn streaming_body(model: &str, max_tokens: u32, sampling: &Sampling, stop: &[String]) -> Value {
     let mut body = json!({
         "model": model,
-        "prompt": request.prompt,
-        "max_tokens": request.max_tokens,
-        "temperature": request.sampling.temperature,
-        "top_p": request.sampling.top_p,
+        "max_tokens": max_tokens,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
         "stream": true,
         "stream_options": { "include_usage": true },
     });
-    if let Some(seed) = request.sampling.seed {
+    if let Some(seed) = sampling.seed {
         body["seed"] = json!(seed);
     }
-    if !request.stop.is_empty() {
-        body["stop"] = json!(request.stop);
+    if !stop.is_empty() {
+        body["stop"] = json!(stop);
     }
     body
 }

@@ -28,6 +28,11 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         // SAFETY: the CPU has AVX2 and FMA (checked); the slices have equal lengths.
         return unsafe { avx2::dot(a, b) };
     }
+    dot_portable(a, b)
+}
+
+/// `dot` without SIMD, in the same order.
+fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; DOT_LANES];
     let whole = a.len() / DOT_LANES * DOT_LANES;
     for (ca, cb) in a[..whole]
@@ -90,6 +95,19 @@ pub fn weighted_sum(
         }
         return;
     }
+    weighted_sum_portable(weights, stride, heads, values, hd, out);
+}
+
+/// `weighted_sum` without SIMD, in the same order.
+fn weighted_sum_portable(
+    weights: &[f32],
+    stride: usize,
+    heads: usize,
+    values: &[f16],
+    hd: usize,
+    out: &mut [f32],
+) {
+    let rows = values.len() / hd;
     let mut row = vec![0f32; hd];
     out[..heads * hd].fill(0.0);
     for p in 0..rows {
@@ -194,22 +212,6 @@ mod tests {
             .collect()
     }
 
-    fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
-        let mut acc = [0f32; DOT_LANES];
-        let whole = a.len() / DOT_LANES * DOT_LANES;
-        for i in 0..whole {
-            acc[i % DOT_LANES] = a[i].mul_add(b[i], acc[i % DOT_LANES]);
-        }
-        let mut w = DOT_LANES;
-        while w > 1 {
-            w /= 2;
-            for l in 0..w {
-                acc[l] += acc[l + w];
-            }
-        }
-        tail(acc[0], &a[whole..], &b[whole..])
-    }
-
     #[test]
     fn dot_follows_its_stated_order() {
         for n in [0, 5, 32, 64, 256, 263] {
@@ -231,14 +233,15 @@ mod tests {
             let weights = data(heads * stride, 4.0);
             let mut out = vec![0f32; heads * hd];
             weighted_sum(&weights, stride, heads, &values, hd, &mut out);
+            let mut want = vec![0f32; heads * hd];
+            weighted_sum_portable(&weights, stride, heads, &values, hd, &mut want);
+            assert_eq!(out, want, "{heads} heads");
             for h in 0..heads {
-                for i in 0..hd {
-                    let mut want = 0f32;
-                    for p in 0..rows {
-                        want = weights[h * stride + p].mul_add(values[p * hd + i].to_f32(), want);
-                    }
-                    assert_eq!(out[h * hd + i], want, "head {h} value {i}");
-                }
+                let i = hd - 1;
+                let plain = (0..rows).fold(0f32, |acc, p| {
+                    weights[h * stride + p].mul_add(values[p * hd + i].to_f32(), acc)
+                });
+                assert_eq!(out[h * hd + i], plain, "head {h}");
             }
         }
     }
