@@ -13,7 +13,7 @@ use super::tiny_model::{self, Spec};
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::{Device, Tensor};
 use longwriter::engine::gguf::GgufFile;
-use longwriter::engine::models::{self, Family, Llama};
+use longwriter::engine::models::{self, Family, Llama, Model};
 use longwriter::engine::sampler::SamplingParams;
 use longwriter::engine::tokenizer::Tokenizer;
 use longwriter::engine::worker::{EngineSettings, Event, Finish, Job, Worker};

@@ -5,17 +5,14 @@
 //! reshaping the queries (no repeated keys), a tied output matrix and optional soft-capping.
 
 use super::attention::{attend, Spec};
-use super::kv_cache::KvCache;
+use super::kv_cache::Caches;
 use super::matrix::{Embedding, Matrix};
 use super::ops::{gelu_mul, rms_norm, Rotary};
 use super::weights::{meta_f32, meta_usize, Loader};
-use super::{Model, ModelError};
+use super::{ModelError, Stack};
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use std::io::{Read, Seek};
-
-/// Tokens computed per forward pass during prefill.
-const PREFILL_CHUNK: usize = 512;
 
 /// The hyper-parameters read from the GGUF metadata.
 #[derive(Debug, Clone)]
@@ -66,7 +63,6 @@ struct Layer {
     down: Matrix,
     /// `Some(window)` on local layers.
     window: Option<usize>,
-    cache: KvCache,
 }
 
 /// A loaded Gemma 3 model with its KV cache.
@@ -78,8 +74,7 @@ pub struct Gemma3 {
     layers: Vec<Layer>,
     rope_local: Rotary,
     rope_global: Rotary,
-    context: usize,
-    prefill_chunk: usize,
+    caches: Caches,
     device: Device,
 }
 
@@ -149,7 +144,6 @@ impl Gemma3 {
                 up: ld.matmul(&p("ffn_up"))?,
                 down: ld.matmul(&p("ffn_down"))?,
                 window: config.is_local(i).then_some(config.window),
-                cache: KvCache::new(config.kv_heads, context, config.head_dim, device)?,
             });
         }
         let rope_local = Rotary::new(config.head_dim, config.rope_local, 1.0, context, device)?;
@@ -160,6 +154,13 @@ impl Gemma3 {
             context,
             device,
         )?;
+        let caches = Caches::new(
+            config.layers,
+            config.kv_heads,
+            context,
+            config.head_dim,
+            device,
+        )?;
         Ok(Self {
             config,
             embedding,
@@ -168,8 +169,7 @@ impl Gemma3 {
             layers,
             rope_local,
             rope_global,
-            context,
-            prefill_chunk: PREFILL_CHUNK,
+            caches,
             device: device.clone(),
         })
     }
@@ -179,37 +179,8 @@ impl Gemma3 {
         &self.config
     }
 
-    /// Sets how many tokens one prefill pass computes (at least 1).
-    pub fn set_prefill_chunk(&mut self, tokens: usize) {
-        self.prefill_chunk = tokens.max(1);
-    }
-
-    /// Positions the KV cache can hold.
-    pub fn context(&self) -> usize {
-        self.context
-    }
-
-    /// Positions currently in the KV cache.
-    pub fn cached(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.cache.len())
-    }
-
-    /// Forgets the cache from position `len` on, so the next tokens continue from there.
-    pub fn truncate(&mut self, len: usize) {
-        for layer in &mut self.layers {
-            layer.cache.truncate(len);
-        }
-    }
-
-    /// Runs `ids` after the cached positions (in chunks) and returns the logits of the last
-    /// one, shape `(vocab,)`.
-    pub fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        let (cached, context, chunk) = (self.cached(), self.context, self.prefill_chunk);
-        super::in_chunks(ids, cached, context, chunk, |part| self.forward_chunk(part))
-    }
-
-    fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        let pos = self.cached();
+    fn run_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        let pos = self.caches.cached();
         let mut x =
             (self.embedding.forward(ids, &self.device)? * (self.config.hidden as f64).sqrt())?;
         for i in 0..self.layers.len() {
@@ -248,7 +219,7 @@ impl Gemma3 {
             1.0 / (hd as f64).sqrt()
         };
         let softcap = c.attn_softcap;
-        let layer = &mut self.layers[i];
+        let layer = &self.layers[i];
         let rope = if layer.window.is_some() {
             &self.rope_local
         } else {
@@ -259,9 +230,8 @@ impl Gemma3 {
         let v = layer.wv.forward(x)?.reshape((len, kv_heads, hd))?;
         let q = rope.apply(&rms_norm(&q, &layer.q_norm, c.eps)?, pos)?;
         let k = rope.apply(&rms_norm(&k, &layer.k_norm, c.eps)?, pos)?;
-        layer
-            .cache
-            .append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
+        let cache = self.caches.layer_mut(i);
+        cache.append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
         // The queries are scaled before attention, as llama.cpp does for Gemma.
         let spec = Spec {
             pos,
@@ -269,25 +239,21 @@ impl Gemma3 {
             scale: 1.0,
             softcap: softcap.map(|c| c as f32),
         };
-        let out = attend(&(q * scale)?, &layer.cache, spec)?;
+        let out = attend(&(q * scale)?, cache, spec)?;
         Ok(layer.wo.forward(&out)?)
     }
 }
 
-impl Model for Gemma3 {
-    fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        Gemma3::forward(self, ids)
+impl Stack for Gemma3 {
+    fn caches(&self) -> &Caches {
+        &self.caches
     }
 
-    fn truncate(&mut self, len: usize) {
-        Gemma3::truncate(self, len)
+    fn caches_mut(&mut self) -> &mut Caches {
+        &mut self.caches
     }
 
-    fn cached(&self) -> usize {
-        Gemma3::cached(self)
-    }
-
-    fn context(&self) -> usize {
-        Gemma3::context(self)
+    fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        self.run_chunk(ids)
     }
 }

@@ -95,3 +95,66 @@ impl KvCache {
         }
     }
 }
+
+/// Tokens one prefill pass computes unless a model is told otherwise.
+const PREFILL_CHUNK: usize = 512;
+
+/// The caches of every layer of a model, their shared context size and the prefill chunk:
+/// the state `Model`'s methods read and reset, whatever the architecture.
+pub struct Caches {
+    layers: Vec<KvCache>,
+    context: usize,
+    prefill_chunk: usize,
+}
+
+impl Caches {
+    /// `layers` empty caches of `context` positions, prefilling `PREFILL_CHUNK` tokens a
+    /// pass.
+    pub fn new(
+        layers: usize,
+        kv_heads: usize,
+        context: usize,
+        head_dim: usize,
+        dev: &Device,
+    ) -> Result<Self> {
+        Ok(Self {
+            layers: (0..layers)
+                .map(|_| KvCache::new(kv_heads, context, head_dim, dev))
+                .collect::<Result<_>>()?,
+            context,
+            prefill_chunk: PREFILL_CHUNK,
+        })
+    }
+
+    /// Layer `i`'s cache, to append to.
+    pub fn layer_mut(&mut self, i: usize) -> &mut KvCache {
+        &mut self.layers[i]
+    }
+
+    /// Positions currently cached (the same in every layer).
+    pub fn cached(&self) -> usize {
+        self.layers.first().map_or(0, KvCache::len)
+    }
+
+    /// Positions each cache can hold.
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// Tokens one prefill pass computes.
+    pub fn prefill_chunk(&self) -> usize {
+        self.prefill_chunk
+    }
+
+    /// Sets how many tokens one prefill pass computes (at least 1).
+    pub fn set_prefill_chunk(&mut self, tokens: usize) {
+        self.prefill_chunk = tokens.max(1);
+    }
+
+    /// Forgets every layer's positions from `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        for layer in &mut self.layers {
+            layer.truncate(len);
+        }
+    }
+}

@@ -8,23 +8,15 @@
 
 use super::attention::{attend, Spec};
 use super::block::{BlockDims, BlockWeights, Linear};
-use super::kv_cache::KvCache;
+use super::kv_cache::Caches;
 use super::llama_config::{Family, LlamaConfig};
 use super::matrix::Embedding;
 use super::ops::{rms_norm, Rotary};
 use super::weights::Loader;
-use super::{Model, ModelError};
+use super::{ModelError, Stack};
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use std::io::{Read, Seek};
-
-/// Tokens computed per forward pass during prefill.
-const PREFILL_CHUNK: usize = 512;
-
-struct Block {
-    weights: BlockWeights,
-    cache: KvCache,
-}
 
 /// A loaded llama-style model with its KV cache.
 pub struct Llama {
@@ -32,10 +24,9 @@ pub struct Llama {
     embedding: Embedding,
     output: Linear,
     output_norm: Tensor,
-    blocks: Vec<Block>,
+    blocks: Vec<BlockWeights>,
     rope: Rotary,
-    context: usize,
-    prefill_chunk: usize,
+    caches: Caches,
     device: Device,
 }
 
@@ -62,14 +53,17 @@ impl Llama {
             kv_width: config.kv_heads * config.head_dim,
             ffn: config.ffn,
         };
-        let mut blocks = Vec::with_capacity(config.layers);
-        for i in 0..config.layers {
-            blocks.push(Block {
-                weights: BlockWeights::load(&mut ld, i, dims, family.layout())?,
-                cache: KvCache::new(config.kv_heads, context, config.head_dim, device)?,
-            });
-        }
+        let blocks = (0..config.layers)
+            .map(|i| BlockWeights::load(&mut ld, i, dims, family.layout()))
+            .collect::<Result<Vec<_>, _>>()?;
         let rope = rope(&mut ld, &config, context, device)?;
+        let caches = Caches::new(
+            config.layers,
+            config.kv_heads,
+            context,
+            config.head_dim,
+            device,
+        )?;
         Ok(Self {
             config,
             embedding,
@@ -77,8 +71,7 @@ impl Llama {
             output_norm,
             blocks,
             rope,
-            context,
-            prefill_chunk: PREFILL_CHUNK,
+            caches,
             device: device.clone(),
         })
     }
@@ -88,37 +81,8 @@ impl Llama {
         &self.config
     }
 
-    /// Sets how many tokens one prefill pass computes (at least 1).
-    pub fn set_prefill_chunk(&mut self, tokens: usize) {
-        self.prefill_chunk = tokens.max(1);
-    }
-
-    /// Positions the KV cache can hold.
-    pub fn context(&self) -> usize {
-        self.context
-    }
-
-    /// Positions currently in the KV cache.
-    pub fn cached(&self) -> usize {
-        self.blocks.first().map_or(0, |b| b.cache.len())
-    }
-
-    /// Forgets the cache from position `len` on, so the next tokens continue from there.
-    pub fn truncate(&mut self, len: usize) {
-        for block in &mut self.blocks {
-            block.cache.truncate(len);
-        }
-    }
-
-    /// Runs `ids` after the cached positions (in chunks) and returns the logits of the last
-    /// one, shape `(vocab,)`.
-    pub fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        let (cached, context, chunk) = (self.cached(), self.context, self.prefill_chunk);
-        super::in_chunks(ids, cached, context, chunk, |part| self.forward_chunk(part))
-    }
-
-    fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        let pos = self.cached();
+    fn run_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        let pos = self.caches.cached();
         let len = ids.len();
         let mut x = self.embedding.forward(ids, &self.device)?;
         for i in 0..self.blocks.len() {
@@ -134,9 +98,9 @@ impl Llama {
 
     fn block_forward(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
         let eps = self.config.eps;
-        let h = rms_norm(x, &self.blocks[i].weights.attn_norm, eps)?;
+        let h = rms_norm(x, &self.blocks[i].attn_norm, eps)?;
         let h = self.attention(i, &h, pos)?;
-        let w = &self.blocks[i].weights;
+        let w = &self.blocks[i];
         let h = match &w.post_attn_norm {
             Some(norm) => rms_norm(&h, norm, eps)?,
             None => h,
@@ -155,8 +119,7 @@ impl Llama {
         let (heads, kv_heads, hd) = (c.heads, c.kv_heads, c.head_dim);
         let (eps, style) = (c.eps, c.family.rope_style());
         let len = x.dim(0)?;
-        let block = &mut self.blocks[i];
-        let w = &block.weights;
+        let w = &self.blocks[i];
         let (q, k, v) = w.qkv.forward(x, heads * hd, kv_heads * hd)?;
         let mut q = q.reshape((len, heads, hd))?;
         let mut k = k.reshape((len, kv_heads, hd))?;
@@ -167,9 +130,8 @@ impl Llama {
         }
         let q = self.rope.apply_style(&q, pos, style)?;
         let k = self.rope.apply_style(&k, pos, style)?;
-        block
-            .cache
-            .append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
+        let cache = self.caches.layer_mut(i);
+        cache.append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
         // llama.cpp scales the scores in the softmax, after the f16 key product.
         let spec = Spec {
             pos,
@@ -177,8 +139,8 @@ impl Llama {
             scale: 1.0 / (hd as f32).sqrt(),
             softcap: None,
         };
-        let out = attend(&q, &block.cache, spec)?;
-        Ok(block.weights.wo.forward(&out)?)
+        let out = attend(&q, cache, spec)?;
+        Ok(w.wo.forward(&out)?)
     }
 }
 
@@ -230,20 +192,16 @@ fn rope<R: Read + Seek>(
     )?)
 }
 
-impl Model for Llama {
-    fn forward(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        Llama::forward(self, ids)
+impl Stack for Llama {
+    fn caches(&self) -> &Caches {
+        &self.caches
     }
 
-    fn truncate(&mut self, len: usize) {
-        Llama::truncate(self, len)
+    fn caches_mut(&mut self) -> &mut Caches {
+        &mut self.caches
     }
 
-    fn cached(&self) -> usize {
-        Llama::cached(self)
-    }
-
-    fn context(&self) -> usize {
-        Llama::context(self)
+    fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
+        self.run_chunk(ids)
     }
 }

@@ -33,6 +33,43 @@ pub trait Model: Send {
     fn cached(&self) -> usize;
     /// Positions the KV cache can hold.
     fn context(&self) -> usize;
+    /// Sets how many tokens one prefill pass computes (at least 1).
+    fn set_prefill_chunk(&mut self, tokens: usize);
+}
+
+/// What an architecture implements; `Model` follows from it.
+trait Stack: Send {
+    /// The model's KV caches.
+    fn caches(&self) -> &kv_cache::Caches;
+    /// The model's KV caches, to reset.
+    fn caches_mut(&mut self) -> &mut kv_cache::Caches;
+    /// Runs one chunk of `ids` after the cached positions and returns the logits of its last
+    /// token, shape `(vocab,)`.
+    fn forward_chunk(&mut self, ids: &[u32]) -> Result<candle_core::Tensor, ModelError>;
+}
+
+impl<T: Stack> Model for T {
+    fn forward(&mut self, ids: &[u32]) -> Result<candle_core::Tensor, ModelError> {
+        let caches = self.caches();
+        let (cached, context, chunk) = (caches.cached(), caches.context(), caches.prefill_chunk());
+        in_chunks(ids, cached, context, chunk, |part| self.forward_chunk(part))
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.caches_mut().truncate(len)
+    }
+
+    fn cached(&self) -> usize {
+        self.caches().cached()
+    }
+
+    fn context(&self) -> usize {
+        self.caches().context()
+    }
+
+    fn set_prefill_chunk(&mut self, tokens: usize) {
+        self.caches_mut().set_prefill_chunk(tokens)
+    }
 }
 
 use candle_core::quantized::gguf_file;
