@@ -1,9 +1,10 @@
 //! A weight matrix and the kernel that multiplies by it: our own Q8_0 kernel (`q8`) for Q8_0
-//! matrices on the CPU, candle's quantized matmul for every other format and device. The
+//! matrices on an x86-64 CPU with AVX2, candle's quantized matmul for every other format,
+//! CPU (candle has NEON kernels for ARM) and device. The
 //! token embedding is the same choice, because a tied output matrix shares its storage.
 //! The models hold these types and never see which kernel runs.
 
-use super::q8::Q8Matrix;
+use super::q8::{self, Q8Matrix};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Result, Tensor};
 use std::sync::Arc;
@@ -97,10 +98,11 @@ impl Embedding {
     }
 }
 
-/// `q` as our own Q8_0 matrix when it is a Q8_0 matrix on the CPU.
+/// `q` as our own Q8_0 matrix when it is a Q8_0 matrix on a CPU our kernels run fast on.
 fn q8_of(q: &QTensor) -> Result<Option<Q8Matrix>> {
     let dims = q.shape().dims();
-    if q.dtype() != GgmlDType::Q8_0 || !q.device().is_cpu() || dims.len() != 2 {
+    let ours = q.dtype() == GgmlDType::Q8_0 && q.device().is_cpu() && dims.len() == 2;
+    if !ours || !q8::has_simd_kernel() {
         return Ok(None);
     }
     Q8Matrix::from_gguf_bytes(&q.data()?, dims[0], dims[1]).map(Some)

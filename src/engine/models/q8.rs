@@ -308,6 +308,15 @@ fn kernel() -> Kernel {
     })
 }
 
+/// Whether this CPU has one of the SIMD kernels. Elsewhere (ARM, or x86 without AVX2) the
+/// portable loop would be slower than candle's own kernels, so callers should use those.
+pub fn has_simd_kernel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return kernel() != Kernel::Portable;
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
 /// One dot product in the AVX2 kernel's exact order, without SIMD: per block, eight lanes of
 /// four `i32` products each, fused into eight accumulators, then the kernel's horizontal sum.
 fn dot_portable(w: &Q8Matrix, x: &Q8Rows, row: usize, col: usize) -> f32 {
