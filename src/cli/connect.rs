@@ -127,9 +127,6 @@ pub fn backend_record(args: &BackendArgs, setup: &Setup) -> crate::store::Backen
     }
 }
 
-/// The backend a command writes with: the built-in engine (`--local`, or no server
-/// configured), else the OpenAI-compatible server, retried while it is unreachable, with the
-/// model resolved.
 /// Checks that `backend` would succeed, for a run another process will make (`--detach`):
 /// a server is connected to as `backend` does; a local model file is checked without loading
 /// its weights, so they are loaded once, by the worker.
@@ -142,6 +139,9 @@ pub async fn check(args: &BackendArgs, setup: &Setup) -> Result<(), CliError> {
     }
 }
 
+/// The backend a command writes with: the built-in engine (`--local`, or no server
+/// configured), else the OpenAI-compatible server, retried while it is unreachable, with the
+/// model resolved.
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
     let base_url = match source(args, setup) {
         Source::Server(url) => url,
@@ -326,7 +326,6 @@ pub fn find_local_model(
     )))
 }
 
-/// The one place the built-in engine is registered (for `--local` and for `serve --model`).
 /// The engine's settings from the command line.
 #[cfg(feature = "candle")]
 fn engine_settings(
@@ -340,6 +339,7 @@ fn engine_settings(
     }
 }
 
+/// The one place the built-in engine is registered (for `--local` and for `serve --model`).
 #[cfg(feature = "candle")]
 async fn start_engine(
     model_path: PathBuf,

@@ -1,13 +1,14 @@
 //! Causal self-attention over a layer's KV cache, shared by every architecture.
 //!
-//! On the CPU it is our own kernel: each (query position, key/value head) pair is one work
-//! item that reads the cached keys and values in place (f16, as llama.cpp keeps them),
-//! visits only the keys the query may see (causal, and inside the sliding window when there
-//! is one), and computes the group's query heads together so each key is converted once.
-//! The arithmetic follows llama.cpp's non-flash path: queries and softmax weights are rounded
-//! to f16 before their dot products, which accumulate in f32. Every work item sums in the
-//! same order whatever the batch size, so prefill(n) and prefill(n − 1) + decode(1) give the
-//! same numbers, and a reused prefix gives the logits of a fresh prefill.
+//! On the CPU it is our own kernel: each (tile of four query positions, key/value head) is
+//! one work item that reads the cached keys and values in place (f16, as llama.cpp keeps
+//! them), converts each key and value row once for the whole tile, visits only the keys each
+//! query may see (causal, and inside the sliding window when there is one), and computes the
+//! group's query heads together. As in llama.cpp's non-flash path, queries and softmax
+//! weights are rounded to f16 before their products, which accumulate in f32 (`simd`). Every
+//! query sums in the same order whatever its tile or the batch size, so prefill(n) and
+//! prefill(n − 1) + decode(1) give the same numbers, and a reused prefix gives the logits of a
+//! fresh prefill.
 //!
 //! On other devices it is the plain tensor formulation with an additive mask.
 

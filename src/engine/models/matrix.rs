@@ -1,8 +1,8 @@
 //! A weight matrix and the kernel that multiplies by it: our own Q8_0 kernel (`q8`) for Q8_0
-//! matrices on an x86-64 CPU with AVX2, candle's quantized matmul for every other format,
-//! CPU (candle has NEON kernels for ARM) and device. The
-//! token embedding is the same choice, because a tied output matrix shares its storage.
-//! The models hold these types and never see which kernel runs.
+//! matrices on an x86-64 CPU with AVX2, candle's quantized matmul for every other format, CPU
+//! (candle has NEON kernels for ARM) and device. The token embedding is the same choice,
+//! because a tied output matrix shares its storage. The models hold these types and never see
+//! which kernel runs.
 
 use super::q8::{self, Q8Matrix};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};

@@ -1,6 +1,6 @@
 //! Small tensor operations the models share, written on candle-core alone (no candle-nn):
-//! RMS norm, Gemma's GELU gate, softmax, rotary embedding tables (NEOX or adjacent pairs, over all or part of a
-//! head, with optional per-frequency factors) and the attention mask.
+//! RMS norm, Gemma's GELU gate, softmax, rotary embedding tables (NEOX or adjacent pairs, over
+//! all or part of a head, with optional per-frequency factors) and the attention mask.
 
 use candle_core::{DType, Device, Result, Tensor, D};
 use half::f16;
@@ -225,4 +225,34 @@ pub fn attention_mask(
         }
     }
     Tensor::from_vec(mask, (len, keys), dev)?.to_dtype(DType::F32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gelu_gate_is_llama_cpp_s_table() {
+        let gate = [-12.0f32, -1.0, 0.0, 0.5, 1.0, 3.0, 12.0];
+        let up = [2.0f32; 7];
+        let dev = Device::Cpu;
+        let g = Tensor::new(&gate[..], &dev).unwrap();
+        let u = Tensor::new(&up[..], &dev).unwrap();
+        let got = gelu_mul(&g, &u).unwrap().to_vec1::<f32>().unwrap();
+        let exact = |x: f32| 0.5 * x * (1.0 + (0.797_884_6 * x * (1.0 + 0.044715 * x * x)).tanh());
+        for (&x, &y) in gate.iter().zip(&got) {
+            let want = if x <= -10.0 {
+                0.0
+            } else if x >= 10.0 {
+                2.0 * x
+            } else {
+                2.0 * f16::from_f32(exact(f16::from_f32(x).to_f32())).to_f32()
+            };
+            assert_eq!(y, want, "gelu({x}) * 2");
+            assert!(
+                (y - 2.0 * exact(x)).abs() <= 2e-3 * (1.0 + x.abs()),
+                "gelu({x})"
+            );
+        }
+    }
 }

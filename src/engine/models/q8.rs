@@ -132,15 +132,11 @@ impl Q8Matrix {
     fn matmul_quantized(&self, x: &Q8Rows, out: &mut [f32]) {
         let groups = self.rows.div_ceil(GROUP);
         let panels = groups.div_ceil(PANEL_GROUPS);
-        let out_ptr = out.as_mut_ptr() as usize;
-        let len = out.len();
+        assert!(out.len() >= x.rows * self.rows, "matmul: output too small");
+        let out = Output(out.as_mut_ptr() as usize);
         let run = |items: std::ops::Range<usize>| {
             for panel in items {
                 let first = panel * PANEL_GROUPS;
-                // SAFETY: every output element (i, j) belongs to exactly one panel (the one
-                // holding weight row j), so concurrent items never write the same element,
-                // and `out` outlives the pool call.
-                let out = unsafe { std::slice::from_raw_parts_mut(out_ptr as *mut f32, len) };
                 for group in first..groups.min(first + PANEL_GROUPS) {
                     self.group(x, group, out);
                 }
@@ -149,22 +145,21 @@ impl Q8Matrix {
         candle_core::utils::barrier_pool().execute_chunked(panels, run);
     }
 
-    /// The rows of `group` against every activation row, in tiles.
-    fn group(&self, x: &Q8Rows, group: usize, out: &mut [f32]) {
+    /// The rows of `group` against every activation row, in tiles, into `out`.
+    fn group(&self, x: &Q8Rows, group: usize, out: Output) {
         let mut sums = [[0f32; GROUP]; TILE_ROWS];
         let mut i = 0;
         while i < x.rows {
-            let height = if x.rows == 1 {
-                1
-            } else {
-                TILE_ROWS.min(x.rows - i)
-            };
+            let height = TILE_ROWS.min(x.rows - i);
             self.tile(x, i, height, group, &mut sums);
             for (r, sums) in sums.iter().enumerate().take(height) {
                 for (c, &sum) in sums.iter().enumerate() {
                     let row = group * GROUP + c;
                     if row < self.rows {
-                        out[(i + r) * self.rows + row] = sum;
+                        // SAFETY: the index is inside the `x.rows × self.rows` output (checked
+                        // in `matmul_quantized`), and only this group writes column `row`, so
+                        // no two workers write the same element.
+                        unsafe { *(out.0 as *mut f32).add((i + r) * self.rows + row) = sum };
                     }
                 }
             }
@@ -245,6 +240,11 @@ impl Q8Matrix {
         }
     }
 }
+
+/// The output of a matmul that the pool's workers share: its address. Each writes only the
+/// columns of its own row groups, through the raw pointer, so no two `&mut` overlap.
+#[derive(Clone, Copy)]
+struct Output(usize);
 
 /// Index of block `b` of row `row` in the interleaved layout (in blocks; in scales).
 fn slot(row: usize, b: usize, blocks: usize) -> usize {
