@@ -1,9 +1,11 @@
 //! Model implementations on candle tensors, loaded from GGUF files. `load` reads the
 //! architecture from the file and builds the matching model: Gemma 3 (`gemma3`), or the
 //! llama-style decoder (`llama`, configured by `llama_config`, its blocks read by `block`)
-//! for `llama`, `qwen2`, `qwen3`, `glm4` and `chatglm`. Each model owns a preallocated KV cache (`kv_cache`) so a
-//! prompt that shares a prefix with the previous one only computes the new tokens; `ops` and
-//! `weights` hold what the models share.
+//! for `llama`, `qwen2`, `qwen3`, `glm4` and `chatglm`. Each model owns preallocated KV caches
+//! (`kv_cache`) so a prompt that shares a prefix with the previous one only computes the new
+//! tokens, and implements `Stack`, from which `Model` follows. What the models share: `ops`,
+//! `weights` (reading tensors), `matrix` (which kernel multiplies a weight: our Q8_0 kernel in
+//! `q8`, or candle's) and `attention` (our CPU attention, its inner loops in `simd`).
 
 mod attention;
 mod block;
