@@ -326,6 +326,53 @@ mod tests {
         }
     }
 
+    /// The tensor formulation GPUs run, checked here on the CPU (no GPU is needed to test its
+    /// arithmetic): prefill with and without a window, a decode step inside a window (where it
+    /// skips the keys outside rather than masking them), and a soft cap.
+    #[test]
+    fn the_gpu_formulation_matches_the_formula() {
+        let (cache, q) = setup(12, 4, 2, 16);
+        let last = q.narrow(0, 11, 1).unwrap();
+        let cases = [
+            (&q, 0, None, None),
+            (&q, 0, Some(5), None),
+            (&last, 11, Some(5), None),
+            (&q, 0, None, Some(0.5)),
+        ];
+        for (q, pos, window, softcap) in cases {
+            let spec = Spec {
+                pos,
+                window,
+                scale: 0.25,
+                softcap,
+            };
+            let ours = attend_tensors(q, &cache, spec).unwrap();
+            let ours = ours.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let mut want = reference(
+                q,
+                &cache,
+                Spec {
+                    softcap: None,
+                    ..spec
+                },
+            );
+            if softcap.is_some() {
+                // The reference has no soft cap: compare against the CPU kernel instead.
+                want = attend(q, &cache, spec)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+            }
+            let diff = close(&ours, &want);
+            assert!(
+                diff < 5e-3,
+                "pos {pos}, window {window:?}, softcap {softcap:?}: {diff}"
+            );
+        }
+    }
+
     #[test]
     fn a_chunk_gives_the_same_numbers_as_the_whole_batch() {
         let (cache, q) = setup(12, 4, 1, 32);
