@@ -168,14 +168,7 @@ impl Q8Matrix {
     }
 
     /// Dot products of activation rows `i..i + height` with the rows of `group`.
-    fn tile(
-        &self,
-        x: &Q8Rows,
-        i: usize,
-        height: usize,
-        group: usize,
-        sums: &mut [[f32; GROUP]; TILE_ROWS],
-    ) {
+    fn tile(&self, x: &Q8Rows, i: usize, height: usize, group: usize, sums: &mut [[f32; GROUP]]) {
         #[cfg(target_arch = "x86_64")]
         self.tile_with(kernel(), x, i, height, group, sums);
         #[cfg(not(target_arch = "x86_64"))]
@@ -191,36 +184,26 @@ impl Q8Matrix {
         i: usize,
         height: usize,
         group: usize,
-        sums: &mut [[f32; GROUP]; TILE_ROWS],
+        sums: &mut [[f32; GROUP]],
     ) {
-        match kernel {
-            // SAFETY: the CPU has the kernel's features (checked); the rows read are in
-            // range (`i + height <= x.rows`, `group` < the matrix's groups).
-            Kernel::Vnni => unsafe {
-                match height {
-                    4 => avx2::tile_vnni::<4, 4>(self, x, i, group, 0, sums),
-                    _ => {
-                        for r in 0..height {
-                            avx2::tile_vnni::<1, 4>(self, x, i + r, group, 0, &mut sums[r..]);
-                        }
-                    }
-                }
+        // SAFETY (every arm): the CPU has the kernel's features (checked when it was chosen),
+        // and the rows read are in range (`i + height <= x.rows`, `group` < the matrix's
+        // groups, `sums` has `height` rows).
+        match (kernel, height) {
+            (Kernel::Vnni, 4) => unsafe { avx2::tile_vnni::<4, 4>(self, x, i, group, 0, sums) },
+            (Kernel::Vnni, 1) => unsafe { avx2::tile_vnni::<1, 4>(self, x, i, group, 0, sums) },
+            (Kernel::Avx2, 4) => unsafe {
+                avx2::tile::<4, 2>(self, x, i, group, 0, sums);
+                avx2::tile::<4, 2>(self, x, i, group, 2, sums);
             },
-            // SAFETY: as above.
-            Kernel::Avx2 => unsafe {
-                match height {
-                    4 => {
-                        avx2::tile::<4, 2>(self, x, i, group, 0, sums);
-                        avx2::tile::<4, 2>(self, x, i, group, 2, sums);
-                    }
-                    _ => {
-                        for r in 0..height {
-                            avx2::tile::<1, 4>(self, x, i + r, group, 0, &mut sums[r..]);
-                        }
-                    }
+            (Kernel::Avx2, 1) => unsafe { avx2::tile::<1, 4>(self, x, i, group, 0, sums) },
+            (Kernel::Portable, _) => self.tile_portable(x, i, height, group, sums),
+            // The last rows of a batch that is not a multiple of 4: one at a time.
+            _ => {
+                for r in 0..height {
+                    self.tile_with(kernel, x, i + r, 1, group, &mut sums[r..]);
                 }
-            },
-            Kernel::Portable => self.tile_portable(x, i, height, group, sums),
+            }
         }
     }
 
@@ -231,7 +214,7 @@ impl Q8Matrix {
         i: usize,
         height: usize,
         group: usize,
-        sums: &mut [[f32; GROUP]; TILE_ROWS],
+        sums: &mut [[f32; GROUP]],
     ) {
         for (r, sums) in sums.iter_mut().enumerate().take(height) {
             for (c, sum) in sums.iter_mut().enumerate() {
@@ -343,197 +326,6 @@ fn hsum(a: [f32; 8]) -> f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{hsum, Q8Matrix, Q8Rows, BLOCK, GROUP};
-    use std::arch::x86_64::*;
-
-    /// Defines a tile kernel for a set of CPU features. `$lanes(wabs, signed)` turns the
-    /// 32 products of a block pair into eight `i32` lanes of four products each.
-    macro_rules! tile_kernel {
-        ($name:ident, $features:literal, $lanes:expr) => {
-            /// Dot products of activation rows `i..i + H` with rows `first..first + W` of
-            /// weight row group `group`, written to `sums[r][first + c]`.
-            ///
-            /// # Safety
-            /// The CPU must have the kernel's features; `i + H <= x.rows`, `group` is one of
-            /// the matrix's groups, `first + W <= GROUP` and `sums` has `H` rows.
-            #[target_feature(enable = $features)]
-            #[allow(clippy::needless_range_loop)] // index loops over const sizes unroll
-            pub unsafe fn $name<const H: usize, const W: usize>(
-                w: &Q8Matrix,
-                x: &Q8Rows,
-                i: usize,
-                group: usize,
-                first: usize,
-                sums: &mut [[f32; GROUP]],
-            ) {
-                let blocks = w.cols / BLOCK;
-                let base = group * blocks * GROUP + first;
-                let wq = w.quants.as_ptr().add(base * BLOCK);
-                let ws = w.scales.as_ptr().add(base);
-                let xq = x.quants.as_ptr().add(i * x.cols);
-                let xs = x.scales.as_ptr().add(i * blocks);
-                let mut acc = [[_mm256_setzero_ps(); W]; H];
-                for b in 0..blocks {
-                    let mut wv = [_mm256_setzero_si256(); W];
-                    let mut wabs = [_mm256_setzero_si256(); W];
-                    let mut wd = [_mm256_setzero_ps(); W];
-                    for c in 0..W {
-                        let at = b * GROUP + c;
-                        wv[c] = _mm256_loadu_si256(wq.add(at * BLOCK) as *const __m256i);
-                        wabs[c] = _mm256_sign_epi8(wv[c], wv[c]);
-                        wd[c] = _mm256_set1_ps(*ws.add(at));
-                    }
-                    for r in 0..H {
-                        let at = xq.add(r * x.cols + b * BLOCK);
-                        let xv = _mm256_loadu_si256(at as *const __m256i);
-                        let xd = _mm256_set1_ps(*xs.add(r * blocks + b));
-                        for c in 0..W {
-                            let signed = _mm256_sign_epi8(xv, wv[c]);
-                            let lanes = _mm256_cvtepi32_ps($lanes(wabs[c], signed));
-                            let d = _mm256_mul_ps(wd[c], xd);
-                            acc[r][c] = _mm256_fmadd_ps(d, lanes, acc[r][c]);
-                        }
-                    }
-                }
-                for r in 0..H {
-                    for c in 0..W {
-                        let mut lanes = [0f32; 8];
-                        _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][c]);
-                        sums[r][first + c] = hsum(lanes);
-                    }
-                }
-            }
-        };
-    }
-
-    // Pairs of products to i16 (no saturation: |w| <= 128 and |x| <= 127), then pairs of
-    // those to i32.
-    tile_kernel!(tile, "avx2,fma", |a, b| _mm256_madd_epi16(
-        _mm256_set1_epi16(1),
-        _mm256_maddubs_epi16(a, b)
-    ));
-
-    // The same four-product sums in one instruction. With AVX-512's 32 vector registers the
-    // callers also use larger tiles.
-    tile_kernel!(tile_vnni, "avx2,fma,avx512f,avx512vl,avx512vnni", |a, b| {
-        _mm256_dpbusd_epi32(_mm256_setzero_si256(), a, b)
-    });
-}
-
+mod avx2;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A deterministic matrix of GGUF Q8_0 bytes with quants over the whole `i8` range.
-    fn gguf_bytes(rows: usize, cols: usize, seed: u32) -> Vec<u8> {
-        let mut s = seed;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            s
-        };
-        let mut bytes = Vec::new();
-        for _ in 0..rows * cols / BLOCK {
-            let d = f16::from_f32(0.001 + (next() % 1000) as f32 * 1e-5);
-            bytes.extend_from_slice(&d.to_le_bytes());
-            bytes.extend((0..BLOCK).map(|_| (next() % 255) as u8 ^ 0x80));
-        }
-        bytes
-    }
-
-    fn activations(rows: usize, cols: usize) -> Vec<f32> {
-        (0..rows * cols)
-            .map(|i| ((i * 7919 % 1009) as f32 - 504.0) * if i % 97 == 0 { 40.0 } else { 0.1 })
-            .collect()
-    }
-
-    #[test]
-    fn matches_the_portable_order_bit_for_bit() {
-        let (n, k, m) = (19, 96, 7);
-        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(n, k, 7), n, k).unwrap();
-        let x = activations(m, k);
-        let got = w.matmul(&x, m).unwrap();
-        let q = Q8Rows::quantize(&x, m, k);
-        for r in 0..m {
-            for c in 0..n {
-                assert_eq!(got[r * n + c], dot_portable(&w, &q, r, c), "({r}, {c})");
-            }
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn every_kernel_this_cpu_has_gives_the_same_bits() {
-        let (k, m) = (160, 6);
-        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(GROUP, k, 5), GROUP, k).unwrap();
-        let x = Q8Rows::quantize(&activations(m, k), m, k);
-        let vnni = is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512vl");
-        let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-        let kernels = [(Kernel::Vnni, vnni && avx2), (Kernel::Avx2, avx2)];
-        for (kernel, _) in kernels.into_iter().filter(|(_, has)| *has) {
-            for (i, height) in [(0, 4), (4, 2)] {
-                let mut got = [[0f32; GROUP]; TILE_ROWS];
-                let mut want = got;
-                w.tile_with(kernel, &x, i, height, 0, &mut got);
-                w.tile_portable(&x, i, height, 0, &mut want);
-                assert_eq!(got, want, "{kernel:?}, rows {i}..{}", i + height);
-            }
-        }
-    }
-
-    #[test]
-    fn one_row_gives_the_numbers_of_a_batch() {
-        let (n, k, m) = (37, 64, 9);
-        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(n, k, 11), n, k).unwrap();
-        let x = activations(m, k);
-        let batch = w.matmul(&x, m).unwrap();
-        for r in 0..m {
-            let one = w.matmul(&x[r * k..(r + 1) * k], 1).unwrap();
-            assert_eq!(one, batch[r * n..(r + 1) * n], "row {r}");
-        }
-    }
-
-    #[test]
-    fn agrees_with_the_float_product() {
-        let (n, k, m) = (5, 128, 3);
-        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(n, k, 3), n, k).unwrap();
-        let x = activations(m, k);
-        let got = w.matmul(&x, m).unwrap();
-        let mut row = vec![0f32; k];
-        for c in 0..n {
-            w.dequantize_row(c, &mut row);
-            for r in 0..m {
-                let exact: f32 = (0..k).map(|t| row[t] * x[r * k + t]).sum();
-                let scale: f32 = (0..k).map(|t| (row[t] * x[r * k + t]).abs()).sum();
-                let err = (got[r * n + c] - exact).abs();
-                assert!(
-                    err <= 0.02 * scale,
-                    "({r}, {c}): {} vs {exact}",
-                    got[r * n + c]
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn quantizes_like_llama_cpp() {
-        // A block whose largest magnitude is 127 has the multiplier 1, so the halves show
-        // the rounding: half to even, as _mm256_round_ps does.
-        let mut x = vec![0f32; BLOCK];
-        x[..6].copy_from_slice(&[127.0, 0.5, 1.5, 2.5, -0.5, -127.0]);
-        let q = Q8Rows::quantize(&x, 1, BLOCK);
-        assert_eq!(&q.quants[..6], &[127, 0, 2, 2, 0, -127]);
-        assert_eq!(q.scales[0], 1.0);
-        let zeros = Q8Rows::quantize(&[0.0; BLOCK], 1, BLOCK);
-        assert!(zeros.quants.iter().all(|&q| q == 0) && zeros.scales[0] == 0.0);
-    }
-
-    #[test]
-    fn rejects_a_wrong_size() {
-        assert!(Q8Matrix::from_gguf_bytes(&[0; 33], 1, 32).is_err());
-        let w = Q8Matrix::from_gguf_bytes(&gguf_bytes(2, 32, 1), 2, 32).unwrap();
-        assert!(w.matmul(&[0.0; 31], 1).is_err());
-    }
-}
+mod tests;
