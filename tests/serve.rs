@@ -53,7 +53,16 @@ pub async fn connect(url: &str, key: Option<&str>) -> OpenAiBackend {
 
 /// The server in front of the scripted upstream.
 async fn proxy(replies: Vec<Reply>, config: ServerConfig) -> (ScriptedServer, Running) {
-    let upstream = ScriptedServer::start(replies).await;
+    proxy_with(replies, Options::default(), config).await
+}
+
+/// `proxy` to an upstream started with `options`.
+async fn proxy_with(
+    replies: Vec<Reply>,
+    options: Options,
+    config: ServerConfig,
+) -> (ScriptedServer, Running) {
+    let upstream = ScriptedServer::start_with(replies, options).await;
     let backend = connect(&upstream.url, None).await;
     let running = start(Arc::new(backend), config).await;
     (upstream, running)
@@ -195,9 +204,8 @@ async fn completions_reach_an_upstream_that_has_them_as_raw_prompts() {
         completions: true,
         ..Options::default()
     };
-    let upstream = ScriptedServer::start_with(vec![Reply::text("upon a time")], options).await;
-    let backend = connect(&upstream.url, None).await;
-    let serve = start(Arc::new(backend), ServerConfig::default()).await;
+    let replies = vec![Reply::text("upon a time")];
+    let (upstream, serve) = proxy_with(replies, options, ServerConfig::default()).await;
     let reply: Value = reqwest::Client::new()
         .post(format!("{}/completions", serve.url))
         .json(&json!({"prompt": "Once ", "max_tokens": 8, "stop": ["."]}))
