@@ -4,6 +4,7 @@
 //! because a tied output matrix shares its storage. The models hold these types and never see
 //! which kernel runs.
 
+use super::ops::with_f32_values;
 use super::q8::{self, Q8Matrix};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Result, Tensor};
@@ -43,8 +44,7 @@ impl Matrix {
                 if cols != m.cols() {
                     candle_core::bail!("matmul: input of width {cols}, matrix of {}", m.cols());
                 }
-                let flat = x.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-                let out = m.matmul(&flat, len)?;
+                let out = with_f32_values(x, |flat| m.matmul(flat, len))??;
                 Tensor::from_vec(out, (len, m.rows()), x.device())
             }
         }

@@ -2,7 +2,7 @@
 //! RMS norm, Gemma's GELU gate, softmax, rotary embedding tables (NEOX or adjacent pairs, over
 //! all or part of a head, with optional per-frequency factors) and the attention mask.
 
-use candle_core::{DType, Device, Result, Tensor, D};
+use candle_core::{CpuStorage, DType, Device, Result, Storage, Tensor, D};
 use half::f16;
 
 /// RMS norm over the last dimension. Gemma's GGUF files already store `1 + weight`.
@@ -10,6 +10,21 @@ pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
     let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
     let denom = (ms + eps)?.sqrt()?;
     x.broadcast_div(&denom)?.broadcast_mul(weight)
+}
+
+/// Runs `f` on the values of an f32 CPU tensor in row-major order: borrowed from its storage
+/// when it is contiguous (the usual case, so the hot path copies nothing), else copied once.
+pub fn with_f32_values<R>(x: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    {
+        let (storage, layout) = x.storage_and_layout();
+        if let (Storage::Cpu(CpuStorage::F32(v)), Some((start, end))) =
+            (&*storage, layout.contiguous_offsets())
+        {
+            return Ok(f(&v[start..end]));
+        }
+    }
+    let v = x.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+    Ok(f(&v))
 }
 
 /// `gelu(gate) * up`, Gemma's feed-forward gate. On the CPU it is llama.cpp's GELU: the tanh
@@ -20,28 +35,28 @@ pub fn gelu_mul(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
     if !gate.device().is_cpu() {
         return gate.gelu()? * up;
     }
-    let shape = gate.shape().clone();
-    let g = gate.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-    let u = up.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-    if g.len() != u.len() {
-        candle_core::bail!("gelu_mul: {} gate values, {} up values", g.len(), u.len());
+    if gate.shape() != up.shape() {
+        candle_core::bail!("gelu_mul: gate {:?}, up {:?}", gate.shape(), up.shape());
     }
     let table = gelu_table();
-    let out = g
-        .iter()
-        .zip(&u)
-        .map(|(&x, &y)| {
-            let gelu = if x <= -10.0 {
-                0.0
-            } else if x >= 10.0 {
-                x
-            } else {
-                f16::from_bits(table[f16::from_f32(x).to_bits() as usize]).to_f32()
-            };
-            gelu * y
+    let out: Vec<f32> = with_f32_values(gate, |g| {
+        with_f32_values(up, |u| {
+            g.iter()
+                .zip(u)
+                .map(|(&x, &y)| {
+                    let gelu = if x <= -10.0 {
+                        0.0
+                    } else if x >= 10.0 {
+                        x
+                    } else {
+                        f16::from_bits(table[f16::from_f32(x).to_bits() as usize]).to_f32()
+                    };
+                    gelu * y
+                })
+                .collect()
         })
-        .collect();
-    Tensor::from_vec(out, shape, gate.device())
+    })??;
+    Tensor::from_vec(out, gate.shape().clone(), gate.device())
 }
 
 /// GELU (tanh form, in f32) of every f16 value, as f16 bits, indexed by the input's bits.

@@ -121,8 +121,10 @@ fn weighted_sum_portable(
     }
 }
 
+/// Whether the CPU has AVX2 with FMA and F16C (every AVX2 CPU has both), checked once; the
+/// Q8_0 kernels ask here too.
 #[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
+pub(super) fn has_avx2() -> bool {
     use std::sync::OnceLock;
     static HAS: OnceLock<bool> = OnceLock::new();
     *HAS.get_or_init(|| {

@@ -273,20 +273,13 @@ fn kernel() -> Kernel {
     use std::sync::OnceLock;
     static KERNEL: OnceLock<Kernel> = OnceLock::new();
     *KERNEL.get_or_init(|| {
-        let has = |f: &str| match f {
-            "avx2" => is_x86_feature_detected!("avx2"),
-            "fma" => is_x86_feature_detected!("fma"),
-            "avx512f" => is_x86_feature_detected!("avx512f"),
-            "avx512vl" => is_x86_feature_detected!("avx512vl"),
-            _ => is_x86_feature_detected!("avx512vnni"),
-        };
-        match (
-            has("avx2") && has("fma"),
-            has("avx512f") && has("avx512vl") && has("avx512vnni"),
-        ) {
+        let vnni = is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512vnni");
+        match (super::simd::has_avx2(), vnni) {
             (true, true) => Kernel::Vnni,
-            (true, _) => Kernel::Avx2,
-            _ => Kernel::Portable,
+            (true, false) => Kernel::Avx2,
+            (false, _) => Kernel::Portable,
         }
     })
 }
