@@ -31,14 +31,30 @@ pub struct ManArgs {
 /// The completion script for `shell`, for the binary named `longwriter`.
 pub fn completion_script(shell: Shell) -> Vec<u8> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "longwriter", &mut script);
+    clap_complete::generate(shell, &mut visible_command(), "longwriter", &mut script);
     script
+}
+
+/// `Cli` as users see it: the same arguments and subcommands without the hidden ones (the
+/// detached worker), which clap_complete would otherwise offer at `longwriter <TAB>`.
+fn visible_command() -> clap::Command {
+    let full = Cli::command();
+    let mut visible = clap::Command::new("longwriter")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(full.get_arguments().cloned())
+        .groups(full.get_groups().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(about) = full.get_about() {
+        visible = visible.about(about.clone());
+    }
+    visible
 }
 
 /// The man page `longwriter(1)` as roff: synopsis, every global flag, and the subcommands.
 pub fn man_page() -> std::io::Result<Vec<u8>> {
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    // No `help` pseudo-subcommand: it has no page of its own (generate_to leaves it out too).
+    clap_mangen::Man::new(Cli::command().disable_help_subcommand(true)).render(&mut page)?;
     Ok(page)
 }
 
@@ -113,8 +129,14 @@ mod tests {
             for sub in SUBCOMMANDS {
                 assert!(script.contains(sub), "{shell} script lacks `{sub}`");
             }
-            assert!(!script.contains("__worker"), "{shell} offers the hidden worker");
-            assert!(script.contains("--base-url"), "{shell} lacks the global flags");
+            assert!(
+                !script.contains("__worker"),
+                "{shell} offers the hidden worker"
+            );
+            assert!(
+                script.contains("--base-url"),
+                "{shell} lacks the global flags"
+            );
         }
     }
 
@@ -150,7 +172,10 @@ mod tests {
             assert!(page.contains(section), "no {section}: {page}");
         }
         for sub in SUBCOMMANDS {
-            assert!(page.contains(&format!("longwriter\\-{sub}(1)")), "no {sub}: {page}");
+            assert!(
+                page.contains(&format!("longwriter\\-{sub}(1)")),
+                "no {sub}: {page}"
+            );
         }
         assert!(!page.contains("__worker"));
     }
@@ -172,7 +197,10 @@ mod tests {
             Err(e) => return eprintln!("man not run ({e}); the page is not formatted"),
         };
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && stderr.is_empty(), "man -l: {stderr}");
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "man -l: {stderr}"
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         for sub in SUBCOMMANDS {
             assert!(text.contains(sub), "formatted page lacks {sub}: {text}");
