@@ -36,9 +36,12 @@ fn main() -> Result<(), Error> {
     let mut gpu = models::load(path, 4096, &device)?;
     println!("loaded on {choice} in {:.1} s", t.elapsed().as_secs_f64());
     let mut cpu = models::load(path, 4096, &Device::Cpu)?;
-    let mut failures = agreement(&mut *cpu, &mut *gpu, &cases)?;
+    let mut failures = agreement(&mut *cpu, &mut *gpu, &choice, &cases)?;
     failures += prefix_reuse(&mut *gpu, &choice)?;
-    for (name, model) in [(choice.to_string(), &mut gpu), ("cpu".to_string(), &mut cpu)] {
+    for (name, model) in [
+        (choice.to_string(), &mut gpu),
+        ("cpu".to_string(), &mut cpu),
+    ] {
         let (prefill, decode) = speed(&mut **model)?;
         println!("speed {name}: prefill_tok_s={prefill:.1} decode_tok_s={decode:.1}");
     }
@@ -52,7 +55,9 @@ fn main() -> Result<(), Error> {
 
 fn read_cases(path: &str) -> Result<Vec<Case>, Error> {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-    let cases = json.as_array().ok_or("the greedy file is not a JSON array")?;
+    let cases = json
+        .as_array()
+        .ok_or("the greedy file is not a JSON array")?;
     cases
         .iter()
         .map(|c| {
@@ -90,7 +95,12 @@ fn greedy(model: &mut dyn Model, ids: &[u32], n: usize) -> Result<Vec<u32>, Erro
 
 /// Greedy agreement per prompt, and the GPU's log-probabilities of the CPU's top-5 tokens
 /// along the CPU's path. Returns the number of failed checks.
-fn agreement(cpu: &mut dyn Model, gpu: &mut dyn Model, cases: &[Case]) -> Result<usize, Error> {
+fn agreement(
+    cpu: &mut dyn Model,
+    gpu: &mut dyn Model,
+    choice: &DeviceChoice,
+    cases: &[Case],
+) -> Result<usize, Error> {
     let (mut all16, mut first4, mut with_llama) = (0, 0, 0);
     let (mut confident, mut confident_same, mut worst) = (0, 0, 0f32);
     for case in cases {
@@ -101,10 +111,12 @@ fn agreement(cpu: &mut dyn Model, gpu: &mut dyn Model, cases: &[Case]) -> Result
         first4 += usize::from(ours[..4] == theirs[..4]);
         with_llama += usize::from(theirs == case.llama_cpp);
         println!(
-            "{:?}: gpu {:?}{}",
+            "{:?}: {choice} {:?}{}",
             case.prompt,
             theirs,
-            split.map_or(String::new(), |i| format!(" (cpu differs from step {i}: {ours:?})"))
+            split.map_or(String::new(), |i| format!(
+                " (cpu differs from step {i}: {ours:?})"
+            ))
         );
         cpu.truncate(0);
         gpu.truncate(0);
@@ -127,8 +139,8 @@ fn agreement(cpu: &mut dyn Model, gpu: &mut dyn Model, cases: &[Case]) -> Result
     }
     let n = cases.len();
     println!(
-        "agreement gpu vs cpu: all 16 tokens {all16}/{n}, first 4 tokens {first4}/{n}; gpu vs \
-         llama.cpp: all 16 {with_llama}/{n}; teacher-forced: same top token at \
+        "agreement {choice} vs cpu: all 16 tokens {all16}/{n}, first 4 tokens {first4}/{n}; \
+         {choice} vs llama.cpp: all 16 {with_llama}/{n}; teacher-forced: same top token at \
          {confident_same}/{confident} steps where the cpu's margin exceeds 0.5 nats, max \
          |log-prob diff| over the cpu's top-5 {worst:.3}"
     );

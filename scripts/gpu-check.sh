@@ -4,7 +4,7 @@
 #   scripts/gpu-check.sh stage   on the build machine (no GPU needed): builds the gpu_check
 #                                example with the `cuda` feature (scripts/setup-cuda.sh's
 #                                CUDA 13.0, CUDA_COMPUTE_CAP default 90: H100/H200), and lays
-#                                what the run needs in .gpu/ (git-ignored): the binary, the
+#                                what the run needs in .gpu/ (ignored by .gitignore): the binary, the
 #                                greedy test's prompts and the Gemma 3 270M GGUF, cut into
 #                                chunks of at most GPU_CHUNK_MIB (default 56) so that each
 #                                transfer to a GPU machine stays small; prints the chunks,
@@ -27,10 +27,6 @@ stage() {
   eval "$(scripts/setup-cuda.sh)"
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/cuda}"
   nice -n 10 cargo build --release --features cuda --example gpu_check
-  local exclude
-  exclude="$(git rev-parse --git-path info/exclude)"
-  mkdir -p "$(dirname "$exclude")"
-  grep -qxF "/$stage_dir/" "$exclude" 2>/dev/null || echo "/$stage_dir/" >>"$exclude"
   rm -rf "$stage_dir" && mkdir -p "$stage_dir"
   cp "$CARGO_TARGET_DIR/release/examples/gpu_check" "$stage_dir/gpu_check"
   strip "$stage_dir/gpu_check"
@@ -75,7 +71,7 @@ run() {
   chmod +x "$stage_dir/gpu_check"
   export LD_LIBRARY_PATH="$(cuda_lib_dirs)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   if ldd "$stage_dir/gpu_check" | grep 'not found'; then
-    log "the libraries above are missing: install CUDA 13 (or pip install nvidia-cublas nvidia-curand nvidia-cuda-nvrtc nvidia-cuda-runtime) and run again"
+    log "the libraries above are missing: libcuda.so.1 comes with the NVIDIA driver, the others with CUDA 13 (or pip install nvidia-cublas nvidia-curand nvidia-cuda-nvrtc nvidia-cuda-runtime); add their folder to LD_LIBRARY_PATH and run again"
     exit 1
   fi
   {

@@ -249,7 +249,9 @@ async fn a_server_in_the_config_or_the_environment_is_used_without_flags() {
 #[tokio::test]
 async fn a_device_that_is_not_one_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["write", "Essay", "--local", "--model", "m.gguf", "--device", "gpu"];
+    let args = [
+        "write", "Essay", "--local", "--model", "m.gguf", "--device", "gpu",
+    ];
     let output = run_cli(strings(&args), dir.path()).await;
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
@@ -270,9 +272,15 @@ async fn a_gpu_device_in_a_build_without_it_names_the_feature() {
     std::fs::write(&model, b"not read").unwrap();
     let model = model.to_str().unwrap();
     let commands: [&[&str]; 3] = [
-        &["write", "Essay", "--local", "--model", model, "--device", "cuda"],
-        &["write", "Essay", "--detach", "--local", "--model", model, "--device", "cuda"],
-        &["serve", "--model", model, "--device", "cuda:1", "--port", "0"],
+        &[
+            "write", "Essay", "--local", "--model", model, "--device", "cuda",
+        ],
+        &[
+            "write", "Essay", "--detach", "--local", "--model", model, "--device", "cuda",
+        ],
+        &[
+            "serve", "--model", model, "--device", "cuda:1", "--port", "0",
+        ],
     ];
     for args in commands {
         let output = run_cli(strings(args), dir.path()).await;
@@ -283,6 +291,9 @@ async fn a_gpu_device_in_a_build_without_it_names_the_feature() {
         } else {
             "built without the built-in engine"
         };
-        assert!(err.contains(want) && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
     }
 }

@@ -10,8 +10,8 @@
 use super::job::{self, RunOptions};
 use super::run::OutputFile;
 use super::{BackendArgs, CliError, EXIT_OK};
-use crate::export::Format;
 use crate::engine::device::DeviceChoice;
+use crate::export::Format;
 use crate::store::{lock::live_holder, JobState, Project};
 use clap::Args;
 use std::os::unix::process::CommandExt;

@@ -215,7 +215,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_device() {
-        for text in ["", "gpu", "cuda:", "cuda:-1", "cuda:x", "cpu:0", "cuda:0:1", "rocm"] {
+        for text in [
+            "", "gpu", "cuda:", "cuda:-1", "cuda:x", "cpu:0", "cuda:0:1", "rocm",
+        ] {
             let err = text.parse::<DeviceChoice>().unwrap_err();
             assert_eq!(err, DeviceError::Invalid(text.to_string()));
             let msg = err.to_string();
@@ -257,7 +259,10 @@ mod tests {
         };
         let msg = e.to_string();
         assert!(msg.starts_with("cannot open cuda:0: DriverError(CUDA_ERROR_NO_DEVICE"));
-        assert!(msg.contains("nvidia-smi") && msg.contains("--device cpu"), "{msg}");
+        assert!(
+            msg.contains("nvidia-smi") && msg.contains("--device cpu"),
+            "{msg}"
+        );
         let e = DeviceError::NoSuchGpu {
             device: DeviceChoice::Cuda(4),
             count: 2,

@@ -69,7 +69,9 @@ pub fn is_out_of_memory(text: &str) -> bool {
 
 /// The message of `ModelError::OutOfMemory`.
 pub fn out_of_memory_message(device: &str, needed: &Footprint, free: Option<u64>) -> String {
-    let free = free.map_or_else(String::new, |f| format!(", and {device} has {} free", gib(f)));
+    let free = free.map_or_else(String::new, |f| {
+        format!(", and {device} has {} free", gib(f))
+    });
     format!(
         "out of memory on {device} loading the model: it needs about {} ({} of weights and {} of \
          KV cache for {} positions){free}; lower the context (--context), use a smaller \
@@ -125,7 +127,10 @@ mod tests {
         assert_eq!(f.context, 8192);
         assert_eq!(f.total(), f.weights + f.kv_cache);
         // The context is clamped to the trained one, as the models clamp it.
-        assert_eq!(Footprint::of(&content(), "gemma3", 1 << 20, 2).context, 32_768);
+        assert_eq!(
+            Footprint::of(&content(), "gemma3", 1 << 20, 2).context,
+            32_768
+        );
         // Another architecture's keys are absent: the weights alone.
         assert_eq!(Footprint::of(&content(), "llama", 8192, 2).kv_cache, 0);
     }
