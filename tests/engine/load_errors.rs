@@ -91,6 +91,6 @@ fn a_gpu_without_its_feature_names_the_feature() {
         threads: None,
         device: DeviceChoice::Cuda(0),
     };
-    let err = Worker::check(&settings).err().expect("refused").to_string();
+    let err = Worker::check(&settings).expect_err("refused").to_string();
     assert!(err.contains("--features cuda"), "{err}");
 }
