@@ -6,7 +6,7 @@
 //!
 //! cargo run --release --features cuda --example gpu_check -- MODEL.gguf GREEDY.json [DEVICE]
 //!
-//! Exits 1 when the devices disagree where they must not: a first-4-token difference on any
+//! Exits 2 when it cannot run (no GPU, no model) and 1 when the devices disagree where they must not: a first-4-token difference on any
 //! prompt, a top token that differs where the CPU's margin exceeds 0.5 nats, or a reused
 //! prefix that changes the next token.
 
@@ -24,7 +24,19 @@ struct Case {
     llama_cpp: Vec<u32>,
 }
 
-fn main() -> Result<(), Error> {
+fn main() {
+    match run() {
+        Ok(true) => println!("OK"),
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("gpu_check: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The whole check; `Ok(false)` when a check failed (the output says which).
+fn run() -> Result<bool, Error> {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: gpu_check MODEL.gguf GREEDY.json [DEVICE (default cuda:0)]";
     let (model, golden) = (args.get(1).ok_or(usage)?, args.get(2).ok_or(usage)?);
@@ -47,10 +59,8 @@ fn main() -> Result<(), Error> {
     }
     if failures > 0 {
         println!("FAILED: {failures} check(s) above");
-        std::process::exit(1);
     }
-    println!("OK");
-    Ok(())
+    Ok(failures == 0)
 }
 
 fn read_cases(path: &str) -> Result<Vec<Case>, Error> {

@@ -53,10 +53,12 @@ stage() {
   log "staged in $stage_dir ($(du -sh "$stage_dir" | cut -f1)); send each carry line in its own call, then run: scripts/gpu-check.sh run"
 }
 
-# Directories holding the CUDA 13 libraries the binary links (cudarc links them by name).
+# Directories holding the libraries the binary links (cudarc links them by name): the driver's
+# libcuda.so.1 (never a link-time stub) and CUDA 13's.
 cuda_lib_dirs() {
-  find /usr/local /usr/lib /opt /root -xdev \( -name 'libcublas.so.13' -o -name 'libcublasLt.so.13' \
-    -o -name 'libcurand.so.10' -o -name 'libnvrtc.so.13' -o -name 'libcudart.so.13' \) \
+  find /usr/local /usr/lib /opt /root -xdev -not -path '*/stubs/*' \( -name 'libcuda.so.1' \
+    -o -name 'libcublas.so.13' -o -name 'libcublasLt.so.13' -o -name 'libcurand.so.10' \
+    -o -name 'libnvrtc.so.13' -o -name 'libcudart.so.13' \) \
     2>/dev/null | xargs -r -n1 dirname | sort -u | paste -sd:
 }
 
