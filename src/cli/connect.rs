@@ -336,6 +336,7 @@ fn engine_settings(
         model_path,
         context: args.context,
         threads: args.threads,
+        device: args.device,
     }
 }
 
@@ -366,10 +367,12 @@ fn check_engine(model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError>
         .map_err(|e| CliError::Usage(e.to_string()))
 }
 
-/// Without the engine there is nothing to check (`backend` says how to get it).
+/// Without the engine there is nothing to check (`backend` says how to get it) but the device.
 #[cfg(not(feature = "candle"))]
-fn check_engine(_model_path: PathBuf, _args: &BackendArgs) -> Result<(), CliError> {
-    Ok(())
+fn check_engine(_model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError> {
+    args.device
+        .built()
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// Without the engine, say how to get it.

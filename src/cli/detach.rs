@@ -10,6 +10,7 @@
 use super::job::{self, RunOptions};
 use super::run::OutputFile;
 use super::{BackendArgs, CliError, EXIT_OK};
+use crate::engine::device::DeviceChoice;
 use crate::export::Format;
 use crate::store::{lock::live_holder, JobState, Project};
 use clap::Args;
@@ -70,7 +71,7 @@ pub async fn resume(args: &BackendArgs, r: ResumeArgs) -> Result<i32, CliError> 
                 project.id()
             )));
         }
-        let mut spawn = WorkerSpawn::new(args.config.clone());
+        let mut spawn = WorkerSpawn::new(args);
         spawn.output = output;
         spawn.restart_section = r.restart_section;
         let pid = spawn_worker(&project, &spawn)?;
@@ -136,7 +137,7 @@ pub(super) fn start(
     args: &BackendArgs,
     output: Option<&OutputFile>,
 ) -> Result<i32, CliError> {
-    let mut spawn = WorkerSpawn::new(args.config.clone());
+    let mut spawn = WorkerSpawn::new(args);
     spawn.output = output.cloned();
     let pid = spawn_worker(project, &spawn)?;
     println!("{}", project.id());
@@ -150,17 +151,23 @@ pub(super) fn start(
 }
 
 /// What a worker is started with.
+#[derive(Clone)]
 pub struct WorkerSpawn {
     config: Option<PathBuf>,
+    /// The engine's device, passed on as `--device` (so the worker's environment cannot
+    /// override the flag the user gave).
+    device: DeviceChoice,
     output: Option<OutputFile>,
     restart_section: bool,
 }
 
 impl WorkerSpawn {
-    /// A worker reading settings from `config` (or the default config file).
-    pub fn new(config: Option<PathBuf>) -> Self {
+    /// A worker reading settings from the `--config` of `args` (or the default config file),
+    /// on the engine device of `args`.
+    pub fn new(args: &BackendArgs) -> Self {
         Self {
-            config,
+            config: args.config.clone(),
+            device: args.device,
             output: None,
             restart_section: false,
         }
@@ -184,6 +191,7 @@ pub fn spawn_worker(project: &Project, spawn: &WorkerSpawn) -> Result<u32, CliEr
         .map_err(|e| CliError::Failed(format!("cannot open {}: {e}", log_path.display())))?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("__worker").arg(project.id());
+    cmd.arg("--device").arg(spawn.device.to_string());
     if let Some(config) = &spawn.config {
         cmd.arg("--config").arg(absolute(config));
     }

@@ -94,6 +94,16 @@ pub struct BackendArgs {
     /// With --local: CPU threads for the engine (default: the physical cores).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// With --local (and `serve --model`): where the engine runs: cpu, cuda, cuda:N (the NVIDIA
+    /// GPU of index N; needs the `cuda` feature) or metal (needs the `metal` feature).
+    #[arg(
+        long,
+        global = true,
+        env = "LONGWRITER_DEVICE",
+        value_name = "DEVICE",
+        default_value = "cpu"
+    )]
+    pub device: crate::engine::device::DeviceChoice,
     /// With --local: context size in tokens (KV cache positions).
     #[arg(long, global = true, value_name = "TOKENS", default_value_t = 8192)]
     pub context: usize,

@@ -36,10 +36,9 @@ pub async fn run(
         .and_then(|v| std::env::var(v).ok())
         .into_iter()
         .collect();
-    let config_file = args.config.clone();
-    let hand_off: HandOff = Arc::new(move |project| {
-        spawn_worker(project, &WorkerSpawn::new(config_file.clone())).map_err(|e| e.to_string())
-    });
+    let spawn = WorkerSpawn::new(&args);
+    let hand_off: HandOff =
+        Arc::new(move |project| spawn_worker(project, &spawn).map_err(|e| e.to_string()));
     let studio = Studio {
         backend,
         prompts: setup.prompts.clone(),

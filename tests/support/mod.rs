@@ -35,6 +35,7 @@ pub async fn run_cli_env(
             .env("LONGWRITER_DATA", config_dir.join("data"))
             .env_remove("LONGWRITER_BASE_URL")
             .env_remove("LONGWRITER_MODEL")
+            .env_remove("LONGWRITER_DEVICE")
             .env("NO_COLOR", "1")
             .envs(envs)
             .output()
