@@ -168,10 +168,22 @@ fn redact_quoted_lines(message: &str) -> String {
                 let key = text.split('=').next().unwrap_or("").trim_end();
                 out.push(format!("{number}| {} = <redacted>", key.trim_start()));
             }
-            _ => out.push(line.to_string()),
+            _ => out.push(redact_words(line)),
         }
     }
     out.join("\n")
+}
+
+/// `line` with every word that looks like an API key replaced (serde quotes a wrong value in
+/// its message: `invalid type: string "sk-...", expected u64`).
+fn redact_words(line: &str) -> String {
+    let mut out = line.to_string();
+    for word in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+        if looks_like_key(word) {
+            out = out.replace(word, "<redacted>");
+        }
+    }
+    out
 }
 
 fn is_secret_line(text: &str) -> bool {
@@ -277,8 +289,9 @@ mod tests {
         let key = "sk-proj-abcdefghijklmnop";
         for text in [
             format!("[backend]\napi_key = \"{key}\"\n"),
-            format!("[backend]\nmodel = \"{key}\"\nbase_url = 3\n"),
-            format!("[backend]\nbase_url = \"{key}\" x\n"),
+            format!("[backend]\nmodel = \"{key}\" x\n"),
+            format!("[generation]\ntoken = \"{key}\"\n"),
+            format!("[generation]\nseed = \"{key}\"\n"),
         ] {
             let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err();
             let shown = err.to_string();

@@ -88,7 +88,7 @@ async fn connection(
     stopping: CancellationToken,
     _slot: OwnedSemaphorePermit,
 ) {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::new(Instant::now()));
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: activity.clone(),
@@ -155,9 +155,9 @@ struct Activity {
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(now: Instant) -> Self {
         Self {
-            phase: Mutex::new(Phase::Head(Instant::now())),
+            phase: Mutex::new(Phase::Head(now)),
             changed: Notify::new(),
         }
     }
@@ -176,9 +176,9 @@ impl Activity {
     }
 
     /// Bytes came in: an idle connection starts a new request head.
-    fn bytes_arrived(&self) {
+    fn bytes_arrived(&self, now: Instant) {
         self.update(|p| match p {
-            Phase::Idle(_) => Phase::Head(Instant::now()),
+            Phase::Idle(_) => Phase::Head(now),
             other => other,
         });
     }
@@ -186,17 +186,21 @@ impl Activity {
     /// A request head was read: the connection is busy until the guard (held by the reply's
     /// body) is dropped.
     fn begin(self: &Arc<Self>) -> RequestGuard {
+        self.start_request();
+        RequestGuard(self.clone())
+    }
+
+    fn start_request(&self) {
         self.update(|p| match p {
             Phase::Busy(n) => Phase::Busy(n + 1),
             _ => Phase::Busy(1),
         });
-        RequestGuard(self.clone())
     }
 
-    fn end(&self) {
+    fn end(&self, now: Instant) {
         self.update(|p| match p {
             Phase::Busy(n) if n > 1 => Phase::Busy(n - 1),
-            _ => Phase::Idle(Instant::now()),
+            _ => Phase::Idle(now),
         });
     }
 
@@ -222,7 +226,7 @@ struct RequestGuard(Arc<Activity>);
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
-        self.0.end();
+        self.0.end(Instant::now());
     }
 }
 
@@ -267,7 +271,7 @@ impl AsyncRead for Watched {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.bytes_arrived();
+            self.activity.bytes_arrived(Instant::now());
         }
         result
     }
@@ -313,33 +317,31 @@ mod tests {
         max_connections: 4,
     };
 
-    #[tokio::test(start_paused = true)]
-    async fn deadlines_follow_the_phase() {
-        let start = Instant::now();
-        let activity = Arc::new(Activity::new());
-        assert_eq!(activity.deadline(&LIMITS), Some(start + LIMITS.header));
-        let first = activity.begin();
-        let second = activity.begin();
+    #[test]
+    fn deadlines_follow_the_phase() {
+        let t0 = Instant::now();
+        let at = |secs: u64| t0 + Duration::from_secs(secs);
+        let activity = Activity::new(t0);
+        assert_eq!(activity.deadline(&LIMITS), Some(t0 + LIMITS.header));
+        activity.start_request();
+        activity.start_request();
         assert_eq!(activity.deadline(&LIMITS), None, "busy: no deadline");
-        drop(first);
+        activity.end(at(1));
         assert_eq!(activity.deadline(&LIMITS), None, "one still in flight");
-        tokio::time::advance(Duration::from_secs(5)).await;
-        drop(second);
-        let idle_since = Instant::now();
-        assert_eq!(activity.deadline(&LIMITS), Some(idle_since + LIMITS.idle));
-        tokio::time::advance(Duration::from_secs(1)).await;
-        activity.bytes_arrived();
+        activity.bytes_arrived(at(2));
+        assert_eq!(activity.deadline(&LIMITS), None, "bytes while busy change nothing");
+        activity.end(at(5));
+        assert_eq!(activity.deadline(&LIMITS), Some(at(5) + LIMITS.idle));
+        activity.bytes_arrived(at(6));
         assert_eq!(
             activity.deadline(&LIMITS),
-            Some(Instant::now() + LIMITS.header),
+            Some(at(6) + LIMITS.header),
             "the first byte starts the header clock"
         );
-        let head_since = Instant::now();
-        tokio::time::advance(Duration::from_secs(1)).await;
-        activity.bytes_arrived();
+        activity.bytes_arrived(at(7));
         assert_eq!(
             activity.deadline(&LIMITS),
-            Some(head_since + LIMITS.header),
+            Some(at(6) + LIMITS.header),
             "more bytes of the same head do not extend it"
         );
     }

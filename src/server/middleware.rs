@@ -60,7 +60,7 @@ pub async fn require_key(State(app): State<Arc<App>>, request: Request, next: Ne
 /// (RFC 7235: auth schemes are case-insensitive).
 fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim_start().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 /// Adds `Access-Control-Allow-Origin` for the configured origin and answers preflights.
