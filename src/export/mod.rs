@@ -6,7 +6,7 @@
 
 mod output;
 
-pub use output::{check_writable, write_atomic};
+pub use output::{check_writable, is_replaced, write_atomic};
 
 use crate::writer::Document;
 

@@ -88,6 +88,12 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Whether `path` (after any links) is a file that `write_atomic` replaces (a new or regular
+/// file) rather than a FIFO or device it writes through; callers save drafts only to the former.
+pub fn is_replaced(path: &Path) -> bool {
+    matches!(resolve(path), Ok(Target::New(_) | Target::Replace(..)))
+}
+
 /// Writes `contents` to `path` by the policy above.
 pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
     match resolve(path)? {
@@ -193,6 +199,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.md");
         check_writable(&path).unwrap();
+        assert!(is_replaced(&path));
         write_atomic(&path, "one").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         check_writable(&path).unwrap();
@@ -211,6 +218,7 @@ mod tests {
         // SAFETY: a valid NUL-terminated path in a temp folder.
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
         check_writable(&fifo).unwrap();
+        assert!(!is_replaced(&fifo));
         let reader = {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
