@@ -7,8 +7,8 @@
 //! - a symbolic link is followed: the file it points to is replaced and the link stays a link;
 //!   a link to nothing is refused;
 //! - anything else (a FIFO, a character or block device such as `/dev/null` or a terminal) is
-//!   written through, opened as it is and never replaced (a FIFO waits for its reader, as a
-//!   shell redirection does);
+//!   written through, opened as it is and never replaced (a FIFO must have its reader
+//!   running; callers write such a path once, at the end);
 //! - a directory is refused.
 
 use std::io::Write;
@@ -100,11 +100,45 @@ pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
         Target::New(path) => replace(&path, contents, None),
         Target::Replace(path, meta) => replace(&path, contents, Some(&meta)),
         Target::Through(path) => {
-            let mut file = std::fs::OpenOptions::new().write(true).open(&path)?;
+            let mut file = open_through(&path)?;
             file.write_all(contents.as_bytes())?;
             file.flush()
         }
     }
+}
+
+/// Opens a FIFO or device for writing without waiting: a FIFO nobody reads is an error now
+/// (opening it would block until a reader comes, past Ctrl-C), not a hang. Writes then block
+/// as usual while the reader reads.
+#[cfg(unix)]
+fn open_through(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => std::io::Error::other(
+                "it is a FIFO that nothing is reading; start its reader first                  (the text is kept in the project: `longwriter export` writes it again)",
+            ),
+            _ => e,
+        })?;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is open for the duration of both calls; F_GETFL/F_SETFL take no pointers.
+    let cleared = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+    };
+    if !cleared {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_through(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().write(true).open(path)
 }
 
 /// Temp file beside `path`, the old file's permissions and owner, fsync, rename, fsync the
@@ -188,7 +222,7 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 
     fn entries(dir: &Path) -> usize {
         std::fs::read_dir(dir).unwrap().count()
@@ -219,15 +253,31 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
         check_writable(&fifo).unwrap();
         assert!(!is_replaced(&fifo));
-        let reader = {
-            let fifo = fifo.clone();
-            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-        };
+        // The reader end, opened first (without waiting for a writer).
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
         write_atomic(&fifo, "through the pipe").unwrap();
-        assert_eq!(reader.join().unwrap(), "through the pipe");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut text).unwrap();
+        assert_eq!(text, "through the pipe");
         let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
         assert!(kind.is_fifo(), "still a FIFO, not replaced by a regular file");
         assert_eq!(entries(dir.path()), 1, "no temp files left behind");
+    }
+
+    #[test]
+    fn a_fifo_nobody_reads_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path in a temp folder.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let err = write_atomic(&fifo, "x").unwrap_err().to_string();
+        assert!(err.contains("nothing is reading"), "{err}");
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     }
 
     #[test]
