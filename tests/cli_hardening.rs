@@ -16,9 +16,32 @@ async fn a_key_given_instead_of_a_variable_name_is_not_echoed() {
     let dir = tempfile::tempdir().unwrap();
     let server = ScriptedServer::start(vec![]).await;
     for args in [
-        vec!["write", "Essay", "--base-url", &server.url, "--api-key-env", KEY],
-        vec!["--api-key-env", KEY, "serve", "--port", "0", "--upstream", &server.url],
-        vec!["serve", "--port", "0", "--upstream", &server.url, "--upstream-key-env", KEY],
+        vec![
+            "write",
+            "Essay",
+            "--base-url",
+            &server.url,
+            "--api-key-env",
+            KEY,
+        ],
+        vec![
+            "--api-key-env",
+            KEY,
+            "serve",
+            "--port",
+            "0",
+            "--upstream",
+            &server.url,
+        ],
+        vec![
+            "serve",
+            "--port",
+            "0",
+            "--upstream",
+            &server.url,
+            "--upstream-key-env",
+            KEY,
+        ],
     ] {
         let output = run_cli(strings(&args), dir.path()).await;
         let err = stderr(&output);
@@ -28,13 +51,24 @@ async fn a_key_given_instead_of_a_variable_name_is_not_echoed() {
     }
     // A real variable name still works as before.
     let output = run_cli_env(
-        strings(&["write", "Essay", "--base-url", &server.url, "--api-key-env", "LW_UNSET_KEY"]),
+        strings(&[
+            "write",
+            "Essay",
+            "--base-url",
+            &server.url,
+            "--api-key-env",
+            "LW_UNSET_KEY",
+        ]),
         dir.path(),
         &[],
     )
     .await;
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("LW_UNSET_KEY"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("LW_UNSET_KEY"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]
@@ -48,7 +82,10 @@ async fn a_key_in_the_config_file_is_redacted_from_the_error() {
     let output = run_cli(strings(&["write", "Essay"]), dir.path()).await;
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
-    assert!(err.contains("api_key") && err.contains("<redacted>"), "{err}");
+    assert!(
+        err.contains("api_key") && err.contains("<redacted>"),
+        "{err}"
+    );
     assert!(!err.contains("Zq8xVt3"), "the key leaked: {err}");
 }
 
@@ -57,13 +94,23 @@ async fn a_missing_config_file_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.toml");
     let output = run_cli(
-        strings(&["write", "Essay", "--config", missing.to_str().unwrap(), "--base-url", "http://127.0.0.1:9/v1"]),
+        strings(&[
+            "write",
+            "Essay",
+            "--config",
+            missing.to_str().unwrap(),
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ]),
         dir.path(),
     )
     .await;
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
-    assert!(err.contains("nope.toml") && err.contains("--config"), "{err}");
+    assert!(
+        err.contains("nope.toml") && err.contains("--config"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -72,10 +119,17 @@ async fn a_data_folder_that_is_a_file_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     // run_cli puts the data folder at <dir>/data: make that a file.
     std::fs::write(dir.path().join("data"), "not a folder").unwrap();
-    let output = run_cli(strings(&["write", "Essay", "--base-url", &server.url]), dir.path()).await;
+    let output = run_cli(
+        strings(&["write", "Essay", "--base-url", &server.url]),
+        dir.path(),
+    )
+    .await;
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
-    assert!(err.contains("data folder") && err.contains("LONGWRITER_DATA"), "{err}");
+    assert!(
+        err.contains("data folder") && err.contains("LONGWRITER_DATA"),
+        "{err}"
+    );
     assert_eq!(server.remaining(), 1, "nothing was generated");
 }
 
@@ -93,7 +147,11 @@ async fn a_read_only_data_folder_exits_2() {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let output = run_cli(strings(&["write", "Essay", "--base-url", &server.url]), dir.path()).await;
+    let output = run_cli(
+        strings(&["write", "Essay", "--base-url", &server.url]),
+        dir.path(),
+    )
+    .await;
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
@@ -105,13 +163,24 @@ async fn a_bad_cors_origin_is_found_before_contacting_the_upstream() {
     let dir = tempfile::tempdir().unwrap();
     // Nothing listens on port 9: an upstream contact would fail with "unreachable" instead.
     let output = run_cli(
-        strings(&["serve", "--port", "0", "--upstream", "http://127.0.0.1:9/v1", "--cors", "not an origin"]),
+        strings(&[
+            "serve",
+            "--port",
+            "0",
+            "--upstream",
+            "http://127.0.0.1:9/v1",
+            "--cors",
+            "not an origin",
+        ]),
         dir.path(),
     )
     .await;
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
-    assert!(err.contains("--cors") && err.contains("not a valid origin"), "{err}");
+    assert!(
+        err.contains("--cors") && err.contains("not a valid origin"),
+        "{err}"
+    );
     assert!(!err.contains("listening"), "{err}");
 }
 
@@ -155,16 +224,35 @@ async fn write_to_a_fifo_goes_through_it() {
         std::thread::spawn(move || std::fs::read_to_string(&fifo).unwrap())
     };
     let output = run_cli(
-        strings(&["write", "A story", "--words", "80", "--base-url", &server.url, "-o", fifo.to_str().unwrap()]),
+        strings(&[
+            "write",
+            "A story",
+            "--words",
+            "80",
+            "--base-url",
+            &server.url,
+            "-o",
+            fifo.to_str().unwrap(),
+        ]),
         dir.path(),
     )
     .await;
     drop(keep);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = reader.join().unwrap();
-    assert_eq!(text.matches("## Part 1").count(), 1, "one document, not one per section");
-    assert!(text.contains("## Part 1") && text.contains("Alpha"), "{text}");
+    assert_eq!(
+        text.matches("## Part 1").count(),
+        1,
+        "one document, not one per section"
+    );
+    assert!(
+        text.contains("## Part 1") && text.contains("Alpha"),
+        "{text}"
+    );
     assert!(text.contains(second.split('.').next().unwrap()), "{text}");
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
 }

@@ -35,7 +35,10 @@ impl Backend for Delayed {
         }
     }
 
-    fn stream(&self, _request: GenerationRequest) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+    fn stream(
+        &self,
+        _request: GenerationRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
         let delay = self.delay;
         Box::pin(async move {
             let chunks = async_stream(delay);
@@ -112,7 +115,9 @@ async fn read_response(stream: &mut TcpStream) -> (String, String) {
             }
         }
     };
-    tokio::time::timeout(PATIENCE, read).await.expect("a response")
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("a response")
 }
 
 const HEALTH: &str = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -127,10 +132,15 @@ async fn slow_headers_are_cut_off() {
     .await;
     // A slowloris client: half a request head, then nothing.
     let mut slow = TcpStream::connect(&addr).await.unwrap();
-    slow.write_all(b"GET /health HTTP/1.1\r\nHost: local").await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: local")
+        .await
+        .unwrap();
     let started = Instant::now();
     read_until_closed(&mut slow).await.unwrap();
-    assert!(started.elapsed() >= SHORT / 2, "closed only after the timeout");
+    assert!(
+        started.elapsed() >= SHORT / 2,
+        "closed only after the timeout"
+    );
     // A client that connects and sends nothing at all is cut off the same way.
     let mut silent = TcpStream::connect(&addr).await.unwrap();
     read_until_closed(&mut silent).await.unwrap();
@@ -148,7 +158,11 @@ async fn idle_keep_alive_connections_are_closed_but_slow_replies_are_not() {
     idle.write_all(HEALTH.as_bytes()).await.unwrap();
     let (head, _) = read_response(&mut idle).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert_eq!(read_until_closed(&mut idle).await.unwrap(), b"", "closed, nothing more");
+    assert_eq!(
+        read_until_closed(&mut idle).await.unwrap(),
+        b"",
+        "closed, nothing more"
+    );
 
     // A reply that takes longer than both timeouts (a long prefill) is not cut.
     let backend = Delayed { delay: SHORT * 3 };
@@ -253,13 +267,19 @@ async fn web_pages_get_415_and_403() {
     assert_eq!(status_of(&addr, &post(&local, json, None)).await, 200);
     assert_eq!(status_of(&addr, &post(&addr, json, None)).await, 200);
     // A form or text/plain POST needs no CORS preflight: refused as not JSON.
-    assert_eq!(status_of(&addr, &post(&local, Some("text/plain"), None)).await, 415);
+    assert_eq!(
+        status_of(&addr, &post(&local, Some("text/plain"), None)).await,
+        415
+    );
     assert_eq!(status_of(&addr, &post(&local, None, None)).await, 415);
     // A page's origin, with no --cors: refused.
     let evil = Some("https://evil.example");
     assert_eq!(status_of(&addr, &post(&local, json, evil)).await, 403);
     // DNS rebinding: the page's own host name on our loopback port.
-    assert_eq!(status_of(&addr, &post("attacker.example:80", json, None)).await, 403);
+    assert_eq!(
+        status_of(&addr, &post("attacker.example:80", json, None)).await,
+        403
+    );
     let get = |host: &str| format!("GET /v1/models HTTP/1.1\r\nHost: {host}\r\n\r\n");
     assert_eq!(status_of(&addr, &get("attacker.example")).await, 403);
     assert_eq!(status_of(&addr, &get("[::1]:8000")).await, 200);

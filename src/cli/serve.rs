@@ -139,10 +139,38 @@ fn settings(args: &ServeArgs, api_key: Option<String>) -> Result<ServerConfig, C
         header_timeout: Duration::from_secs(args.header_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         body_timeout: Duration::from_secs(args.body_timeout),
-        max_connections: args.max_connections,
+        max_connections: fit_descriptors(args.max_connections),
         allowed_hosts: args.allow_host.clone(),
         ..ServerConfig::default()
     })
+}
+
+/// Descriptors kept free for the listener, upstream connections, logs and the model file.
+const SPARE_DESCRIPTORS: u64 = 32;
+
+/// `max` lowered, with a warning, to what the process's open-file limit allows, so that the
+/// cap (not `accept` failing with "Too many open files") is what holds connections back.
+fn fit_descriptors(max: usize) -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the call to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return max;
+    }
+    let room = usize::try_from(limit.rlim_cur.saturating_sub(SPARE_DESCRIPTORS))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if max > room {
+        eprintln!(
+            "longwriter serve: --max-connections {max} lowered to {room}: the open-file limit \
+             is {} (raise it with ulimit -n)",
+            limit.rlim_cur
+        );
+        return room;
+    }
+    max
 }
 
 fn valid_host_name(host: &str) -> bool {

@@ -198,9 +198,11 @@ fn is_secret_line(text: &str) -> bool {
 fn looks_like_key(text: &str) -> bool {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         .any(|word| {
-            ["sk-", "sk_", "hf_", "ghp_", "gho_", "xoxb-", "xoxp-", "AIza"]
-                .iter()
-                .any(|prefix| word.starts_with(prefix) && word.len() >= prefix.len() + 8)
+            [
+                "sk-", "sk_", "hf_", "ghp_", "gho_", "xoxb-", "xoxp-", "AIza",
+            ]
+            .iter()
+            .any(|prefix| word.starts_with(prefix) && word.len() >= prefix.len() + 8)
         })
 }
 
@@ -298,14 +300,23 @@ mod tests {
             assert!(!shown.contains("abcdefghijklmnop"), "{shown}");
             assert!(shown.contains("<redacted>"), "{shown}");
         }
-        let err = ConfigFile::parse("[backend]\napi_key = \"sk-proj-abcdefghijklmnop\"\n", Path::new("c.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("api_key"), "the key's name is still shown: {err}");
+        let err = ConfigFile::parse(
+            "[backend]\napi_key = \"sk-proj-abcdefghijklmnop\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("api_key"),
+            "the key's name is still shown: {err}"
+        );
         let plain = ConfigFile::parse("[backend]\nbase_ur = \"http://h\"\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();
-        assert!(plain.contains("base_ur = \"http://h\""), "other lines stay quoted: {plain}");
+        assert!(
+            plain.contains("base_ur = \"http://h\""),
+            "other lines stay quoted: {plain}"
+        );
     }
 
     #[test]

@@ -82,7 +82,10 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
         Target::New(path) => probe_folder(parent_dir(&path)),
         Target::Replace(path, _) => {
             probe_folder(parent_dir(&path))?;
-            std::fs::OpenOptions::new().append(true).open(&path).map(drop)
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map(drop)
         }
         Target::Through(path) => can_write(&path),
     }
@@ -264,7 +267,10 @@ mod tests {
         std::io::Read::read_to_string(&mut reader, &mut text).unwrap();
         assert_eq!(text, "through the pipe");
         let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
-        assert!(kind.is_fifo(), "still a FIFO, not replaced by a regular file");
+        assert!(
+            kind.is_fifo(),
+            "still a FIFO, not replaced by a regular file"
+        );
         assert_eq!(entries(dir.path()), 1, "no temp files left behind");
     }
 
@@ -277,7 +283,10 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
         let err = write_atomic(&fifo, "x").unwrap_err().to_string();
         assert!(err.contains("nothing is reading"), "{err}");
-        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
     }
 
     #[test]
@@ -289,7 +298,8 @@ mod tests {
         let node = dir.path().join("null");
         let c_path = std::ffi::CString::new(node.to_str().unwrap()).unwrap();
         // SAFETY: a valid NUL-terminated path in a temp folder.
-        let made = unsafe { libc::mknod(c_path.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+        let made =
+            unsafe { libc::mknod(c_path.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
         if made != 0 || std::fs::OpenOptions::new().write(true).open(&node).is_err() {
             eprintln!("skipped: cannot make or open a device node here");
             return;
@@ -313,15 +323,25 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         check_writable(&link).unwrap();
         write_atomic(&link, "new").unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
         let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
-        assert_eq!(entries(&real_dir), 1, "the temp file went beside the target");
+        assert_eq!(
+            entries(&real_dir),
+            1,
+            "the temp file went beside the target"
+        );
         let dangling = dir.path().join("dangling.md");
         std::os::unix::fs::symlink(dir.path().join("nowhere.md"), &dangling).unwrap();
         let err = check_writable(&dangling).unwrap_err().to_string();
-        assert!(err.contains("symbolic link") && err.contains("nowhere.md"), "{err}");
+        assert!(
+            err.contains("symbolic link") && err.contains("nowhere.md"),
+            "{err}"
+        );
         assert!(write_atomic(&dangling, "x").is_err());
         assert!(!dir.path().join("nowhere.md").exists());
     }

@@ -99,7 +99,12 @@ async fn connection(
         let guard = requests.begin();
         async move {
             let response = router.call(request.map(Body::new)).await?;
-            Ok::<_, Infallible>(response.map(|body| Body::new(Guarded { body, _guard: guard })))
+            Ok::<_, Infallible>(response.map(|body| {
+                Body::new(Guarded {
+                    body,
+                    _guard: guard,
+                })
+            }))
         }
     });
     let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
@@ -329,7 +334,11 @@ mod tests {
         activity.end(at(1));
         assert_eq!(activity.deadline(&LIMITS), None, "one still in flight");
         activity.bytes_arrived(at(2));
-        assert_eq!(activity.deadline(&LIMITS), None, "bytes while busy change nothing");
+        assert_eq!(
+            activity.deadline(&LIMITS),
+            None,
+            "bytes while busy change nothing"
+        );
         activity.end(at(5));
         assert_eq!(activity.deadline(&LIMITS), Some(at(5) + LIMITS.idle));
         activity.bytes_arrived(at(6));

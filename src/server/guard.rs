@@ -88,7 +88,8 @@ fn is_json(value: Option<&HeaderValue>) -> bool {
     };
     let essence = value.split(';').next().unwrap_or("").trim();
     let essence = essence.to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Refuses what `Gate::check` refuses.
@@ -193,46 +194,85 @@ mod tests {
     fn loopback_hosts_pass_and_others_are_refused() {
         let gate = loopback(&[]);
         for host in ["localhost:8000", "127.0.0.1:1", "[::1]:8000", "localhost"] {
-            assert!(gate.check(&Method::GET, &headers(&[("host", host)])).is_ok(), "{host}");
+            assert!(
+                gate.check(&Method::GET, &headers(&[("host", host)]))
+                    .is_ok(),
+                "{host}"
+            );
         }
         let refused = gate
             .check(&Method::GET, &headers(&[("host", "attacker.example:8000")]))
             .unwrap_err();
         assert_eq!(refused.status.as_u16(), 403);
-        assert!(refused.message.contains("--allow-host attacker.example"), "{}", refused.message);
+        assert!(
+            refused.message.contains("--allow-host attacker.example"),
+            "{}",
+            refused.message
+        );
         let allowed = loopback(&["box.lan"]);
-        assert!(allowed.check(&Method::GET, &headers(&[("host", "box.lan:80")])).is_ok());
-        assert!(loopback(&["*"]).check(&Method::GET, &headers(&[("host", "x.y")])).is_ok());
+        assert!(allowed
+            .check(&Method::GET, &headers(&[("host", "box.lan:80")]))
+            .is_ok());
+        assert!(loopback(&["*"])
+            .check(&Method::GET, &headers(&[("host", "x.y")]))
+            .is_ok());
         let public = Gate::default();
-        assert!(public.check(&Method::GET, &headers(&[("host", "x.y")])).is_ok());
+        assert!(public
+            .check(&Method::GET, &headers(&[("host", "x.y")]))
+            .is_ok());
     }
 
     #[test]
     fn origins_must_be_the_cors_origin() {
         let gate = Gate::default();
-        assert!(gate.check(&Method::GET, &headers(&[])).is_ok(), "no Origin: not a browser");
+        assert!(
+            gate.check(&Method::GET, &headers(&[])).is_ok(),
+            "no Origin: not a browser"
+        );
         let e = gate
-            .check(&Method::GET, &headers(&[("origin", "https://evil.example")]))
+            .check(
+                &Method::GET,
+                &headers(&[("origin", "https://evil.example")]),
+            )
             .unwrap_err();
         assert_eq!(e.status.as_u16(), 403);
-        assert!(e.message.contains("--cors https://evil.example"), "{}", e.message);
+        assert!(
+            e.message.contains("--cors https://evil.example"),
+            "{}",
+            e.message
+        );
         let cors = Gate {
             origin: Some(HeaderValue::from_static("https://app.example")),
             hosts: None,
         };
-        assert!(cors.check(&Method::GET, &headers(&[("origin", "https://app.example")])).is_ok());
-        assert!(cors.check(&Method::GET, &headers(&[("origin", "null")])).is_err());
+        assert!(cors
+            .check(&Method::GET, &headers(&[("origin", "https://app.example")]))
+            .is_ok());
+        assert!(cors
+            .check(&Method::GET, &headers(&[("origin", "null")]))
+            .is_err());
     }
 
     #[test]
     fn posts_must_declare_json() {
         let gate = Gate::default();
-        for ok in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.x+json"] {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/vnd.x+json",
+        ] {
             let h = headers(&[("content-type", ok)]);
             assert!(gate.check(&Method::POST, &h).is_ok(), "{ok}");
         }
-        for bad in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"] {
-            let e = gate.check(&Method::POST, &headers(&[("content-type", bad)])).unwrap_err();
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
+            let e = gate
+                .check(&Method::POST, &headers(&[("content-type", bad)]))
+                .unwrap_err();
             assert_eq!(e.status.as_u16(), 415, "{bad}");
         }
         let e = gate.check(&Method::POST, &headers(&[])).unwrap_err();

@@ -60,7 +60,9 @@ pub async fn require_key(State(app): State<Arc<App>>, request: Request, next: Ne
 /// (RFC 7235: auth schemes are case-insensitive).
 fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim_start().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// Adds `Access-Control-Allow-Origin` for the configured origin and answers preflights.
@@ -96,7 +98,12 @@ mod tests {
 
     #[test]
     fn bearer_scheme_in_any_case() {
-        for value in ["Bearer sk-1", "bearer sk-1", "BEARER  sk-1 ", " Bearer sk-1"] {
+        for value in [
+            "Bearer sk-1",
+            "bearer sk-1",
+            "BEARER  sk-1 ",
+            " Bearer sk-1",
+        ] {
             assert_eq!(bearer_token(value), Some("sk-1"), "{value:?}");
         }
         assert_eq!(bearer_token("Basic c2stMQ=="), None);

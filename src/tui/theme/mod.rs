@@ -313,14 +313,33 @@ mod tests {
         let config = dir.path().join("config");
         std::fs::create_dir_all(config.join("themes")).unwrap();
         // A valid theme file outside the themes folder, reachable with `../`.
-        std::fs::write(dir.path().join("outside.toml"), "[colors]\naccent = \"red\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("outside.toml"),
+            "[colors]\naccent = \"red\"\n",
+        )
+        .unwrap();
         std::fs::write(config.join("outside.toml"), "[colors]\naccent = \"red\"\n").unwrap();
-        for name in ["../outside", "../../outside", "/etc/passwd", "a/b", "..", "", "x.toml"] {
+        for name in [
+            "../outside",
+            "../../outside",
+            "/etc/passwd",
+            "a/b",
+            "..",
+            "",
+            "x.toml",
+        ] {
             let (theme, err) = Theme::load(name, Some(&config), ColorSupport::TrueColor);
-            assert!(matches!(err, Some(ThemeError::BadName { .. })), "{name:?}: {err:?}");
+            assert!(
+                matches!(err, Some(ThemeError::BadName { .. })),
+                "{name:?}: {err:?}"
+            );
             assert_eq!(theme.name, "dark", "{name:?}: the default theme is used");
         }
-        std::fs::write(config.join("themes/mine.toml"), "[colors]\naccent = \"red\"\n").unwrap();
+        std::fs::write(
+            config.join("themes/mine.toml"),
+            "[colors]\naccent = \"red\"\n",
+        )
+        .unwrap();
         let (theme, err) = Theme::load("mine", Some(&config), ColorSupport::TrueColor);
         assert!(err.is_none(), "{err:?}");
         assert_eq!(theme.name, "mine");
