@@ -26,15 +26,16 @@ pub struct Setup {
 
 /// Reads the config file and prompt overrides and applies the flags.
 pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
+    if let Some(var) = &args.api_key_env {
+        check_key_var("--api-key-env", var)?;
+    }
     let dir = config::config_dir();
-    let path = args
-        .config
-        .clone()
-        .or_else(|| dir.as_ref().map(|d| d.join("config.toml")));
-    let file = match path {
-        Some(p) => ConfigFile::load(&p).map_err(|e| CliError::Usage(e.to_string()))?,
-        None => ConfigFile::default(),
-    };
+    let file = match (&args.config, &dir) {
+        (Some(given), _) => ConfigFile::load_given(given),
+        (None, Some(d)) => ConfigFile::load(&d.join("config.toml")),
+        (None, None) => Ok(ConfigFile::default()),
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     let overrides = match &dir {
         Some(d) => config::prompt_overrides(d).map_err(|e| CliError::Usage(e.to_string()))?,
         None => Vec::new(),
@@ -166,14 +167,7 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
         .clone()
         .or_else(|| setup.file.backend.api_key_env.clone());
     let api_key = match &key_var {
-        Some(var) => match std::env::var(var) {
-            Ok(key) if !key.is_empty() => Some(key),
-            _ => {
-                return Err(CliError::Usage(format!(
-                    "--api-key-env names {var}, but that environment variable is not set (export {var}=...)"
-                )))
-            }
-        },
+        Some(var) => Some(read_key("--api-key-env", var)?),
         None => None,
     };
     let settings = OpenAiSettings {
@@ -199,6 +193,37 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
             Err(e) => return Err(CliError::Usage(e.to_string())),
         }
     }
+}
+
+/// The API key in the environment variable `var`, which `flag` named. A `var` that is not a
+/// variable name is most likely the key itself, pasted in the wrong place: it is never echoed
+/// (stderr ends up in logs).
+pub fn read_key(flag: &str, var: &str) -> Result<String, CliError> {
+    check_key_var(flag, var)?;
+    match std::env::var(var) {
+        Ok(key) if !key.trim().is_empty() => Ok(key.trim().to_string()),
+        _ => Err(CliError::Usage(format!(
+            "{flag} names {var}, but that environment variable is not set (export {var}=...)"
+        ))),
+    }
+}
+
+/// Checks that `var`, given to `flag`, is an environment variable's name; the error never
+/// shows it, since a value that is not a name is most likely the key itself.
+pub fn check_key_var(flag: &str, var: &str) -> Result<(), CliError> {
+    let is_name = var
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if is_name {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "{flag} takes the NAME of an environment variable that holds the key, and what was \
+         given is not a variable name (not shown: it may be the key itself). Put the key in a \
+         variable and name it: export LW_KEY=... then {flag} LW_KEY"
+    )))
 }
 
 /// How to use a server instead of the built-in engine, for messages.

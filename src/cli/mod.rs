@@ -67,8 +67,9 @@ pub struct Cli {
     /// Backend and generation flags, shared by every command.
     #[command(flatten)]
     pub backend: BackendArgs,
-    /// Studio theme: dark, light, high-contrast, or NAME.toml in <config dir>/themes.
-    #[arg(long, value_name = "NAME")]
+    /// Studio theme: dark, light, high-contrast, or NAME.toml in <config dir>/themes (a name,
+    /// not a path).
+    #[arg(long, value_name = "NAME", value_parser = theme_name)]
     pub theme: Option<String>,
     /// Open this saved project (id, unique id prefix, or title) in the studio.
     #[arg(value_name = "PROJECT")]
@@ -214,4 +215,11 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
         None => studio::run(&cli.backend, cli.theme, cli.project).await,
     }
+}
+
+/// `--theme`'s parser: a theme name, never a path.
+fn theme_name(name: &str) -> Result<String, String> {
+    crate::tui::theme::check_name(name)
+        .map(|()| name.to_string())
+        .map_err(|e| e.to_string())
 }

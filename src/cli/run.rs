@@ -201,6 +201,11 @@ pub(super) async fn show_events(
                             turns: vec![ChatMessage::assistant(text.clone())],
                         };
                     }
+                    // A FIFO or a device gets the document once, at the end (a FIFO's reader
+                    // reads one document; a device keeps no draft safe).
+                    if !export::is_replaced(&out.path) {
+                        continue;
+                    }
                     if let Err(e) = out.save(doc) {
                         reporter.show(&JobEvent::Warning {
                             message: e.to_string(),

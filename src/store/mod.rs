@@ -73,6 +73,14 @@ pub enum StoreError {
         /// The matching ids.
         matches: String,
     },
+    /// The data folder cannot hold projects (it is a file, or it is read-only).
+    #[error("the data folder {path} cannot be used: {reason}. Make it a writable folder, or set LONGWRITER_DATA to one")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// No data directory could be determined.
     #[error("no data directory could be found for this user; set LONGWRITER_DATA to a folder")]
     NoDataDir,

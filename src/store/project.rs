@@ -77,7 +77,7 @@ impl Store {
 
     /// Creates a project folder with its first manifest.
     pub fn create(&self, new: NewProject) -> Result<Project, StoreError> {
-        std::fs::create_dir_all(&self.root).map_err(|e| StoreError::io(&self.root, e))?;
+        std::fs::create_dir_all(&self.root).map_err(|e| self.unusable(e))?;
         let (id, dir) = self.new_folder()?;
         let now = now_secs();
         let manifest = Manifest {
@@ -102,6 +102,19 @@ impl Store {
         Ok(project)
     }
 
+    /// The store's folder could not be made or written to: a setup problem, not a failed job.
+    fn unusable(&self, e: std::io::Error) -> StoreError {
+        let reason = if self.root.exists() && !self.root.is_dir() {
+            "it is a file, not a folder".to_string()
+        } else {
+            e.to_string()
+        };
+        StoreError::DataDir {
+            path: self.root.clone(),
+            reason,
+        }
+    }
+
     fn new_folder(&self) -> Result<(String, PathBuf), StoreError> {
         let millis = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -118,7 +131,7 @@ impl Store {
                     return Ok((id, dir));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => salt += 7,
-                Err(e) => return Err(StoreError::io(&dir, e)),
+                Err(e) => return Err(self.unusable(e)),
             }
         }
         Err(StoreError::io(
