@@ -16,7 +16,9 @@ pub use detach::{ResumeArgs, WorkerArgs};
 pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
 pub use serve::ServeArgs;
 
+use crate::backend::{Temperature, TopP};
 use crate::export::Format;
+use crate::writer::TargetWords;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -28,10 +30,6 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code after Ctrl-C.
 pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// Largest total length accepted: the product's range tops out at 100,000 words; this leaves
-/// room while refusing typos like an extra zero.
-pub const MAX_WORDS: usize = 200_000;
 
 /// Command-line errors, each with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -103,12 +101,12 @@ pub struct BackendArgs {
     /// command line).
     #[arg(long, global = true, value_name = "VAR")]
     pub api_key_env: Option<String>,
-    /// Sampling temperature.
+    /// Sampling temperature, 0..=2.
     #[arg(long, global = true, value_name = "T")]
-    pub temperature: Option<f32>,
-    /// Nucleus sampling mass.
+    pub temperature: Option<Temperature>,
+    /// Nucleus sampling mass, in (0, 1].
     #[arg(long, global = true, value_name = "P")]
-    pub top_p: Option<f32>,
+    pub top_p: Option<TopP>,
     /// Sampling seed, for servers that honour it.
     #[arg(long, global = true, value_name = "N")]
     pub seed: Option<u64>,
@@ -150,9 +148,10 @@ pub enum Command {
 pub struct PlanArgs {
     /// What to write.
     pub instruction: String,
-    /// Total length in words (字 for Chinese); default: read from the instruction.
+    /// Total length in words (字 for Chinese), 1 to 200,000; default: read from the
+    /// instruction.
     #[arg(long, value_name = "N")]
-    pub words: Option<usize>,
+    pub words: Option<TargetWords>,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -163,9 +162,10 @@ pub struct PlanArgs {
 pub struct WriteArgs {
     /// What to write.
     pub instruction: String,
-    /// Total length in words (字 for Chinese); default: read from the instruction.
+    /// Total length in words (字 for Chinese), 1 to 200,000; default: read from the
+    /// instruction.
     #[arg(long, value_name = "N")]
-    pub words: Option<usize>,
+    pub words: Option<TargetWords>,
     /// Output file; default: the document goes to stdout at the end.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
