@@ -247,4 +247,3 @@ async fn ctrl_c_stops_cleanly_and_keeps_the_text() {
         "the half-written section is kept: {doc}"
     );
 }
-

@@ -6,7 +6,7 @@
 use crate::support::backend::ScriptedBackend;
 use crate::support::prose::{agentwrite_plan, prose, tag};
 use crate::support::scripted::Reply;
-use longwriter::backend::{Role, RetryPolicy};
+use longwriter::backend::{RetryPolicy, Role};
 use longwriter::prompt::Prompts;
 use longwriter::text::count_words;
 use longwriter::writer::{
@@ -195,10 +195,14 @@ async fn an_unusable_plan_is_re_asked_then_replaced_by_a_flagged_fallback() {
     assert!(ran.result.is_ok(), "{:?}", ran.result);
     let requests = ran.backend.requests();
     let reask = &requests[1].messages[0].content;
-    assert!(reask.contains("could not be used"), "the re-ask gives the reason: {reask}");
-    assert!(ran.events.iter().any(
-        |e| matches!(e, JobEvent::Warning { message } if message.contains("evenly split"))
-    ));
+    assert!(
+        reask.contains("could not be used"),
+        "the re-ask gives the reason: {reask}"
+    );
+    assert!(ran
+        .events
+        .iter()
+        .any(|e| matches!(e, JobEvent::Warning { message } if message.contains("evenly split"))));
     let doc = ran.document.as_ref().expect("a document");
     assert!(doc.plan.fallback);
     assert_eq!(doc.plan.total_target(), 120);
@@ -347,7 +351,10 @@ async fn an_overrun_is_cut_at_the_last_sentence_under_150_percent() {
     assert!(ran.result.is_ok(), "{:?}", ran.result);
     let text = &ran.section_done()[0].1;
     assert_eq!(count_words(text), 120, "the last sentence under 1.5 x 80");
-    assert!(long.starts_with(text.as_str()) && text.ends_with('.'), "{text}");
+    assert!(
+        long.starts_with(text.as_str()) && text.ends_with('.'),
+        "{text}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -418,5 +425,9 @@ async fn a_stop_mid_section_keeps_the_text_streamed_so_far() {
     assert!(matches!(result, Err(WriterError::Cancelled)), "{result:?}");
     let document = document.expect("a document");
     assert_eq!(document.drafts[0].text(), first);
-    assert_eq!(document.drafts[1].text(), partial, "the half-written section is kept");
+    assert_eq!(
+        document.drafts[1].text(),
+        partial,
+        "the half-written section is kept"
+    );
 }

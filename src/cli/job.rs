@@ -173,19 +173,14 @@ pub async fn run(
         // while saving) gives up on a store that cannot be written.
         give_up: stop.token.clone(),
     };
-    let end = store::record(project, lock, &recovered, spec)
+    let end = store::record(project, lock, recovered, spec)
         .await
         .map_err(store_error)?;
     let _ = shower.await;
     finish(&id, end, &stop, &options)
 }
 
-fn finish(
-    id: &str,
-    end: RunEnd,
-    stop: &StopSignal,
-    options: &RunOptions,
-) -> Result<i32, CliError> {
+fn finish(id: &str, end: RunEnd, stop: &StopSignal, options: &RunOptions) -> Result<i32, CliError> {
     if let Err(e) = &end.saved {
         eprintln!("longwriter: {e}");
     }

@@ -280,4 +280,3 @@ pub(super) async fn show_events(
     }
     reporter.finish();
 }
-

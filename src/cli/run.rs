@@ -15,11 +15,7 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio_util::sync::CancellationToken;
 
 /// Makes the job (which checks the instruction and the length); its refusals are usage errors.
-fn make_job(
-    instruction: &str,
-    words: Option<TargetWords>,
-    setup: &Setup,
-) -> Result<Job, CliError> {
+fn make_job(instruction: &str, words: Option<TargetWords>, setup: &Setup) -> Result<Job, CliError> {
     Job::new(instruction, words, setup.writer.clone()).map_err(|e| match e {
         // `--words` was checked by clap: an out-of-range length is the instruction's own.
         JobError::OutOfRange(n) => CliError::Usage(format!(

@@ -61,7 +61,7 @@ pub struct RunEnd {
 pub async fn record(
     project: Project,
     lock: ProjectLock,
-    journal: &Recovered,
+    journal: Recovered,
     spec: RunSpec,
 ) -> Result<RunEnd, StoreError> {
     let dir = project.dir().to_path_buf();
@@ -72,7 +72,7 @@ pub async fn record(
         forward: Some(spec.forward),
         give_up: spec.give_up,
     };
-    let (journal, restart) = (journal.clone(), spec.restart_section);
+    let restart = spec.restart_section;
     let recorder = off_runtime(&dir, move || {
         Recorder::new(project, &journal, restart, options)
     })

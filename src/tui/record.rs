@@ -81,7 +81,7 @@ impl RecordedWrite {
             cancel: self.cancel,
             give_up: self.give_up,
         };
-        store::record(project, lock, &journal, spec).await
+        store::record(project, lock, journal, spec).await
     }
 }
 

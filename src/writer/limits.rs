@@ -113,8 +113,14 @@ mod tests {
             TargetWords::try_from(MAX_WORDS + 1),
             Err(JobError::OutOfRange(MAX_WORDS + 1))
         );
-        assert_eq!(TargetWords::try_from(MAX_WORDS).map(usize::from), Ok(MAX_WORDS));
-        assert_eq!("3,000".parse::<TargetWords>().map(TargetWords::get), Ok(3000));
+        assert_eq!(
+            TargetWords::try_from(MAX_WORDS).map(usize::from),
+            Ok(MAX_WORDS)
+        );
+        assert_eq!(
+            "3,000".parse::<TargetWords>().map(TargetWords::get),
+            Ok(3000)
+        );
         assert!(matches!(
             "-3".parse::<TargetWords>(),
             Err(JobError::NotANumber(_))
@@ -124,7 +130,10 @@ mod tests {
             Err(JobError::OutOfRange(_))
         ));
         let err = "0".parse::<TargetWords>().unwrap_err().to_string();
-        assert!(err.contains("out of range") && err.contains("200000"), "{err}");
+        assert!(
+            err.contains("out of range") && err.contains("200000"),
+            "{err}"
+        );
     }
 
     #[test]

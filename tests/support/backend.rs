@@ -7,8 +7,8 @@ use super::scripted::Reply;
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use longwriter::backend::{
-    Backend, BackendError, BackendInfo, ChunkStream, FinishReason, GenerationRequest,
-    StreamChunk, Usage,
+    Backend, BackendError, BackendInfo, ChunkStream, FinishReason, GenerationRequest, StreamChunk,
+    Usage,
 };
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -79,7 +79,9 @@ fn answer(reply: Option<Reply>) -> Result<ChunkStream, BackendError> {
     Ok(match reply {
         Reply::Text { text, finish } => {
             let end = done(finish, &text);
-            deltas(&text).chain(futures::stream::iter([Ok(end)])).boxed()
+            deltas(&text)
+                .chain(futures::stream::iter([Ok(end)]))
+                .boxed()
         }
         // Like a dropped connection: the text, then the end of the stream without a finish.
         Reply::Broken { text } => deltas(&text),
