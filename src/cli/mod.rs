@@ -197,3 +197,26 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         None => studio::run(&cli.backend, cli.theme, cli.project).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(args: &[&str]) -> String {
+        let argv = std::iter::once("longwriter").chain(args.iter().copied());
+        match Cli::try_parse_from(argv) {
+            Ok(_) => panic!("{args:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn flags_are_range_checked_by_their_types() {
+        assert!(refusal(&["--temperature", "3", "list"]).contains("outside 0..=2"));
+        assert!(refusal(&["--top-p", "0", "list"]).contains("outside (0, 1]"));
+        assert!(refusal(&["write", "x", "--words", "0"]).contains("out of range"));
+        let cli = Cli::try_parse_from(["longwriter", "--temperature", "0", "plan", "x"])
+            .expect("a valid command line");
+        assert_eq!(cli.backend.temperature.map(Temperature::get), Some(0.0));
+    }
+}
