@@ -222,7 +222,7 @@ async fn a_server_model_name_without_a_server_is_explained() {
 
 #[tokio::test]
 async fn a_server_in_the_config_or_the_environment_is_used_without_flags() {
-    let plan = crate::cli_write::agentwrite_plan(2, 100);
+    let plan = crate::support::prose::agentwrite_plan(2, 100);
     let server = ScriptedServer::start(vec![Reply::text(plan.clone())]).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

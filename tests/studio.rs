@@ -4,7 +4,7 @@
 //! reopens. A hang-up leaves the streamed text in the journal; the hand-off key continues the
 //! job in a detached worker. Also: without a terminal the studio refuses cleanly.
 
-use crate::cli_write::{agentwrite_plan, prose};
+use crate::support::prose::{agentwrite_plan, prose};
 use crate::support::scripted::{Reply, ScriptedServer};
 use crate::support::{binary, run_cli, strings};
 use std::process::Command;

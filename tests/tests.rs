@@ -18,3 +18,4 @@ mod serve_guard;
 mod serve_limits;
 mod store;
 mod studio;
+mod writer;

@@ -46,19 +46,12 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         retry: file.retry(),
         ..WriterSettings::default()
     };
+    // Checked by their types when the flags were parsed.
     if let Some(t) = args.temperature {
-        if !(0.0..=2.0).contains(&t) {
-            return Err(CliError::Usage(format!(
-                "--temperature {t} is outside 0..2"
-            )));
-        }
-        writer.sampling.temperature = t;
+        writer.sampling.temperature = t.get();
     }
     if let Some(p) = args.top_p {
-        if !(0.0..=1.0).contains(&p) || p == 0.0 {
-            return Err(CliError::Usage(format!("--top-p {p} must be in (0, 1]")));
-        }
-        writer.sampling.top_p = p;
+        writer.sampling.top_p = p.get();
     }
     writer.sampling.seed = args.seed.or(writer.sampling.seed);
     Ok(Setup {

@@ -5,7 +5,7 @@
 //! error that names the file and the key. Secrets never live here: the file names the
 //! environment variable that holds the API key, not the key.
 
-use crate::backend::{RetryPolicy, Sampling};
+use crate::backend::{RetryPolicy, Sampling, Temperature, TopP};
 use crate::prompt::{TemplateOverride, BUILTIN};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -54,10 +54,10 @@ pub struct BackendFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerationFile {
-    /// Sampling temperature.
-    pub temperature: Option<f32>,
-    /// Nucleus mass.
-    pub top_p: Option<f32>,
+    /// Sampling temperature, range-checked as the flag is.
+    pub temperature: Option<Temperature>,
+    /// Nucleus mass, range-checked as the flag is.
+    pub top_p: Option<TopP>,
     /// Sampling seed.
     pub seed: Option<u64>,
     /// Attempts per request, the first included.
@@ -129,8 +129,11 @@ impl ConfigFile {
     pub fn sampling(&self) -> Sampling {
         let d = Sampling::default();
         Sampling {
-            temperature: self.generation.temperature.unwrap_or(d.temperature),
-            top_p: self.generation.top_p.unwrap_or(d.top_p),
+            temperature: self
+                .generation
+                .temperature
+                .map_or(d.temperature, Temperature::get),
+            top_p: self.generation.top_p.map_or(d.top_p, TopP::get),
             seed: self.generation.seed.or(d.seed),
         }
     }
@@ -275,6 +278,27 @@ mod tests {
         let err = ConfigFile::parse("[generation]\ntemperature = \"hot\"\n", Path::new("c.toml"))
             .unwrap_err();
         assert!(err.to_string().contains("temperature"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_sampling_values_are_refused_like_the_flags() {
+        for (text, key) in [
+            ("[generation]\ntemperature = 3.0\n", "temperature"),
+            ("[generation]\ntop_p = 0\n", "top_p"),
+            ("[generation]\ntop_p = 1.5\n", "top_p"),
+        ] {
+            let err = ConfigFile::parse(text, Path::new("/u/config.toml"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains("/u/config.toml") && err.contains(key) && err.contains("outside"),
+                "{text}: {err}"
+            );
+        }
+        let c = ConfigFile::parse("[generation]\ntemperature = 0\ntop_p = 1\n", Path::new("c"))
+            .unwrap();
+        assert_eq!((c.sampling().temperature, c.sampling().top_p), (0.0, 1.0));
     }
 
     #[test]

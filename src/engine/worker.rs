@@ -156,15 +156,13 @@ impl Worker {
         let path = settings.model_path.display().to_string();
         settings.device.built()?;
         let (gguf, tokenizer) = inspect(&settings)?;
-        // candle's matmuls and our attention use candle's pool, sized from
-        // CANDLE_NUM_THREADS; the rest uses rayon's global pool. Both can be set once per
-        // process, before first use. Default: the physical cores.
+        // candle's matmuls and our attention use candle's pool, sized from CANDLE_NUM_THREADS,
+        // which the binary sets before any thread starts (`threads::set_candle_threads`); the
+        // rest uses rayon's global pool, configured here. Both can be set once per process,
+        // before first use. Default: the physical cores.
         let n = settings
             .threads
             .unwrap_or_else(super::threads::physical_cores);
-        if std::env::var_os("CANDLE_NUM_THREADS").is_none() || settings.threads.is_some() {
-            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
-        }
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global();

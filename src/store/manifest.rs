@@ -6,7 +6,7 @@ use super::StoreError;
 use crate::backend::BackendInfo;
 use crate::plan::Plan;
 use crate::text::Language;
-use crate::writer::{Ledger, WriterSettings};
+use crate::writer::{Job, Ledger, WriterSettings};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -131,6 +131,16 @@ impl Manifest {
     /// The manifest as TOML.
     pub fn to_toml(&self) -> Result<String, StoreError> {
         toml::to_string(self).map_err(|e| StoreError::Encode(e.to_string()))
+    }
+
+    /// The job this project runs: what was asked, as it was checked when the project was made.
+    pub fn job(&self) -> Job {
+        Job {
+            instruction: self.instruction.clone(),
+            target_words: self.target_words,
+            language: self.language,
+            settings: self.settings.clone(),
+        }
     }
 
     /// Words written, from the ledger.

@@ -35,9 +35,8 @@ pub use app::translate;
 pub use state::State;
 pub use theme::Theme;
 
-/// Largest total length accepted (the CLI's bound, repeated here because nothing in the
-/// studio may import `cli`).
-pub const MAX_WORDS: usize = 200_000;
+/// Largest total length accepted: the writer's bound, the same for flags and the studio.
+pub use crate::writer::MAX_WORDS;
 
 /// Errors that end the studio.
 #[derive(Debug, thiserror::Error)]

@@ -1,20 +1,18 @@
 //! Writing through the store: each studio write run locks the project, brings the store in
-//! line with the studio's document, runs the writer with the store's `Recorder` between its
-//! events and the studio (the same recorder `write` and `resume` use), sets the job's final
-//! state and releases the lock, so a paused or stopped studio job is resumable by
+//! line with the studio's document, then hands over to `store::record`, the recorded run that
+//! `write` and `resume` use too (recorder between the writer's events and the studio, final
+//! state, lock released), so a paused or stopped studio job is resumable by
 //! `longwriter resume <id>`, by a detached worker, or by the studio again.
 
 use crate::backend::Backend;
 use crate::plan::SectionState;
 use crate::prompt::Prompts;
 use crate::store::journal::{Journal, Record, Recovered};
-use crate::store::{
-    GatedBackend, JobState, PauseGate, Project, ProjectLock, Recorder, RecorderOptions, StoreError,
-};
-use crate::writer::{Document, Job, JobEvent, WriteOutcome, Writer, WriterError};
+use crate::store::{self, JobState, Project, ProjectLock, RunEnd, RunSpec, StoreError};
+use crate::writer::{Document, Job, JobEvent, WriterError};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 /// One recorded write run.
@@ -52,10 +50,14 @@ impl RecordedWrite {
     pub async fn run(self) -> Finished {
         let fallback = self.document.clone();
         match self.try_run().await {
-            Ok(outcome) => Finished {
-                cancelled: matches!(outcome.result, Err(WriterError::Cancelled)),
-                error: outcome.result.err().map(|e| e.to_string()),
-                document: outcome.document,
+            Ok(end) => Finished {
+                cancelled: matches!(end.result, Err(WriterError::Cancelled)),
+                error: match (end.result, end.saved) {
+                    (Err(e), _) => Some(e.to_string()),
+                    (Ok(()), Err(e)) => Some(format!("the store: {e}")),
+                    (Ok(()), Ok(())) => None,
+                },
+                document: end.document.unwrap_or(fallback),
             },
             Err(e) => Finished {
                 document: fallback,
@@ -65,38 +67,21 @@ impl RecordedWrite {
         }
     }
 
-    async fn try_run(self) -> Result<WriteOutcome, StoreError> {
+    async fn try_run(self) -> Result<RunEnd, StoreError> {
         let mut project = Project::open(&self.dir)?;
         let lock = ProjectLock::acquire(&self.dir, project.id())?;
         let journal = sync_store(&mut project, &self.document)?;
-        let gate = PauseGate::new();
-        let backend: Arc<dyn Backend> = Arc::new(GatedBackend::new(self.backend, gate.clone()));
-        let options = RecorderOptions {
-            gate,
-            forward: Some(self.forward),
+        let spec = RunSpec {
+            backend: self.backend,
+            prompts: self.prompts,
+            job: self.job,
+            document: Some(self.document),
+            restart_section: false,
+            forward: self.forward,
+            cancel: self.cancel,
             give_up: self.give_up,
         };
-        let recorder = Recorder::new(project, &journal, false, options)?;
-        let (tx, rx) = unbounded_channel();
-        let recording = tokio::spawn(recorder.run(rx));
-        let writer = Writer::new(backend, self.prompts, tx, self.cancel);
-        let outcome = writer.write(&self.job, self.document).await;
-        drop(writer);
-        let mut project = recording
-            .await
-            .map_err(|e| StoreError::io(&self.dir, std::io::Error::other(e.to_string())))?;
-        let m = &mut project.manifest;
-        match &outcome.result {
-            Ok(()) => m.state = JobState::Done,
-            Err(WriterError::Cancelled) => m.state = JobState::Stopped,
-            Err(e) => {
-                m.state = JobState::Failed;
-                m.error = Some(e.to_string());
-            }
-        }
-        project.save_manifest()?;
-        drop(lock);
-        Ok(outcome)
+        store::record(project, lock, journal, spec).await
     }
 }
 

@@ -10,10 +10,12 @@ mod document;
 mod events;
 mod generate;
 pub mod length;
+mod limits;
 mod section;
 
 pub use document::{Document, Ledger, LedgerLine, SectionDraft};
 pub use events::JobEvent;
+pub use limits::{JobError, TargetWords, MAX_WORDS};
 
 use crate::backend::{Backend, BackendError, RetryPolicy, Sampling};
 use crate::plan::{self, Plan};

@@ -1,6 +1,9 @@
-//! Test support: a scripted OpenAI-compatible server on a loopback port, and helpers to run the
-//! real `longwriter` binary.
+//! Test support: a scripted OpenAI-compatible server on a loopback port, the same script as an
+//! in-process `Backend` (`backend`), generated prose and plans (`prose`), and helpers to run
+//! the real `longwriter` binary.
 
+pub mod backend;
+pub mod prose;
 pub mod scripted;
 
 use std::path::PathBuf;

@@ -6,8 +6,8 @@ use super::super::effect::Effect;
 use super::super::state::{JobState, Level, Overlay, Screen, State};
 use super::super::MAX_WORDS;
 use crate::plan::Plan;
-use crate::text::{detect_language, target_length_or_default};
-use crate::writer::{Document, Job};
+use crate::text::target_length_or_default;
+use crate::writer::{Document, Job, TargetWords};
 use ratatui_textarea::Key;
 
 /// The prompt's text.
@@ -26,9 +26,9 @@ pub(crate) fn target_words(state: &State) -> Result<usize, String> {
     if field.is_empty() {
         return Ok(target_length_or_default(&prompt_text(state)));
     }
-    match field.parse::<usize>() {
-        Ok(n) if (1..=MAX_WORDS).contains(&n) => Ok(n),
-        _ => Err(format!(
+    match field.parse::<TargetWords>() {
+        Ok(n) => Ok(n.get()),
+        Err(_) => Err(format!(
             "target words {field:?} is not a number between 1 and {MAX_WORDS}"
         )),
     }
@@ -86,11 +86,13 @@ fn submit(state: &mut State) -> Vec<Effect> {
             return Vec::new();
         }
     };
-    let job = Job {
-        language: detect_language(&instruction),
-        instruction,
-        target_words,
-        settings: state.settings.clone(),
+    let words = TargetWords::try_from(target_words).ok();
+    let job = match Job::new(&instruction, words, state.settings.clone()) {
+        Ok(job) => job,
+        Err(e) => {
+            state.say(Level::Error, e.to_string());
+            return Vec::new();
+        }
     };
     state.export_stem = file_stem(&job.instruction);
     state.job = Some(job.clone());

@@ -83,10 +83,8 @@ pub(super) fn apply_field(state: &mut State, purpose: InputPurpose, i: usize, te
         InputPurpose::MainPoint(_) => {
             std::mem::replace(&mut section.main_point, text.clone()) != text
         }
-        InputPurpose::Target(_) => match text.replace([',', '_'], "").parse::<usize>() {
-            Ok(n) if (1..=super::super::MAX_WORDS).contains(&n) => {
-                std::mem::replace(&mut section.target_words, n) != n
-            }
+        InputPurpose::Target(_) => match text.parse::<crate::writer::TargetWords>() {
+            Ok(n) => std::mem::replace(&mut section.target_words, n.get()) != n.get(),
             _ => {
                 state.say(
                     Level::Error,
