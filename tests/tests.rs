@@ -15,3 +15,4 @@ mod serve_engine;
 mod serve_limits;
 mod store;
 mod studio;
+mod studio_keeps;

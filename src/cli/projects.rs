@@ -126,7 +126,7 @@ pub fn show(a: ProjectArg) -> Result<i32, CliError> {
         out.push_str("sections:\n");
         for (i, s) in plan.sections.iter().enumerate() {
             let written = match project.read_section(i) {
-                Some(text) if s.state == crate::plan::SectionState::Done => count_words(&text),
+                Some(text) if s.state.is_written() => count_words(&text),
                 _ => count_words(&journal.text_of(i)),
             };
             out.push_str(&format!(

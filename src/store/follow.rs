@@ -104,9 +104,9 @@ impl Follower {
         let sections = &mut self.snapshot.sections;
         sections.resize(plan.sections.len(), None);
         for (i, s) in plan.sections.iter().enumerate() {
-            if s.state == SectionState::Done && sections[i].is_none() {
+            if s.state.is_written() && sections[i].is_none() {
                 sections[i] = project.read_section(i).map(Arc::from);
-            } else if s.state != SectionState::Done {
+            } else if !s.state.is_written() {
                 sections[i] = None;
             }
         }

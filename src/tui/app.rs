@@ -120,7 +120,7 @@ async fn event_loop(
                     (dirty, last_draw) = (false, now);
                 }
             }
-            _ = sigterm.recv() => actions.push(Action::Quit),
+            _ = sigterm.recv() => actions.push(Action::Terminate),
             _ = sighup.recv() => return Ok(Exit::HungUp),
         }
         for action in actions {
@@ -131,6 +131,11 @@ async fn event_loop(
                 };
                 match effect {
                     Effect::Quit => return Ok(Exit::Normal),
+                    Effect::Save(request) => {
+                        // Synchronous: the edit is on disk before the next key is read.
+                        let saved = runner.save(&request);
+                        update(state, saved);
+                    }
                     Effect::SetTheme(name) => {
                         let dir = runner.studio.config_dir.clone();
                         let (t, err) = Theme::load(&name, dir.as_deref(), ColorSupport::detect());
@@ -142,7 +147,10 @@ async fn event_loop(
                     Effect::ExternalEdit { index, text } => {
                         drop(events);
                         let edited = external_edit(&text);
-                        terminal::resume(terminal).map_err(TuiError::Terminal)?;
+                        if let Err(e) = terminal::resume(terminal) {
+                            terminal::leave();
+                            return Err(TuiError::Terminal(e));
+                        }
                         events = EventStream::new();
                         let _ = runner.actions.send(Action::ExternallyEdited {
                             index,
@@ -207,7 +215,14 @@ pub fn translate(state: &State, event: Event) -> Option<Action> {
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
         Event::Key(key) if key.kind != KeyEventKind::Release => {
             let input = Input::from(key);
-            if matches!(state.overlay, Overlay::Help | Overlay::Error(_)) {
+            if matches!(state.overlay, Overlay::Confirm { .. }) {
+                // A question takes one key, whatever the keymap says.
+                return Some(Action::Input(input));
+            }
+            if matches!(state.overlay, Overlay::Help { .. }) {
+                return Some(help_key(&input));
+            }
+            if matches!(state.overlay, Overlay::Error(_)) {
                 let quit = input.ctrl && input.key == Key::Char('c');
                 return Some(if quit { Action::Quit } else { Action::Cancel });
             }
@@ -223,5 +238,18 @@ pub fn translate(state: &State, event: Event) -> Option<Action> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// Keys in the help overlay: scrolling keys scroll it, ctrl-c quits, any other closes it.
+fn help_key(input: &Input) -> Action {
+    match (input.key, input.ctrl) {
+        (Key::Char('c'), true) => Action::Quit,
+        (Key::Char('d'), true) | (Key::PageDown, _) | (Key::Char(' '), false) => Action::PageDown,
+        (Key::Char('u'), true) | (Key::PageUp, _) => Action::PageUp,
+        (Key::Char('j'), false) | (Key::Down, _) => Action::Down,
+        (Key::Char('k'), false) | (Key::Up, _) => Action::Up,
+        (Key::Char('g'), false) | (Key::Home, _) => Action::Top,
+        _ => Action::Cancel,
     }
 }

@@ -68,6 +68,18 @@ fn show(state: &mut State, project: &Project, document: Option<Document>) {
     state.selected = unfinished.unwrap_or(0);
     state.stream.section = state.selected;
     state.document = Some(document);
+    if m.state == StoredState::Draft {
+        state.screen = Screen::Review;
+        state.job_state = JobState::Idle;
+        state.say(
+            Level::Info,
+            format!(
+                "opened draft {} \"{}\": review the plan, then w to write",
+                m.id, m.title
+            ),
+        );
+        return;
+    }
     state.screen = Screen::Writing;
     state.job_state = match (unfinished, m.state) {
         (None, _) => JobState::Done,

@@ -5,7 +5,7 @@
 use super::super::action::Action;
 use super::super::effect::Effect;
 use super::super::state::{InputPurpose, JobState, Level, Screen, State};
-use super::{open_input, scroll, writing};
+use super::{confirm, open_input, save, scroll, writing};
 use crate::plan::{Section, SectionState};
 use crate::writer::SectionDraft;
 
@@ -16,26 +16,20 @@ pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::EditTitle | Action::EditMainPoint | Action::EditTarget => edit_field(state, action),
         Action::AddSection => {
             add_section(state, i);
-            Vec::new()
+            save(state).into_iter().collect()
         }
-        Action::DeleteSection => {
-            delete_section(state, i);
-            Vec::new()
-        }
+        Action::DeleteSection => confirm::delete_section(state, i),
         Action::MoveUp if i > 0 => {
             swap(state, i - 1, i);
             state.selected = i - 1;
-            Vec::new()
+            save(state).into_iter().collect()
         }
         Action::MoveDown if i + 1 < n => {
             swap(state, i, i + 1);
             state.selected = i + 1;
-            Vec::new()
+            save(state).into_iter().collect()
         }
-        Action::Replan => {
-            open_input(state, InputPurpose::ReplanHint, "");
-            Vec::new()
-        }
+        Action::Replan => confirm::replan(state),
         Action::StartWriting => writing::start(state),
         Action::NewDocument => {
             state.screen = Screen::Prompt;
@@ -152,7 +146,8 @@ fn add_section(state: &mut State, i: usize) {
     open_input(state, InputPurpose::Title(at), "New section");
 }
 
-fn delete_section(state: &mut State, i: usize) {
+/// Deletes section `i` (the caller asked first if it had text).
+pub(super) fn delete_section(state: &mut State, i: usize) {
     let Some(doc) = state.document.as_mut() else {
         return;
     };

@@ -7,7 +7,7 @@
 
 use super::super::action::Action;
 use super::super::effect::Effect;
-use super::super::state::{JobState, Level, Screen, State};
+use super::super::state::{JobState, Level, Screen, State, Stats};
 use super::scroll;
 use crate::plan::SectionState;
 use crate::store::{JobState as StoredState, Snapshot};
@@ -72,6 +72,13 @@ pub fn start_following(state: &mut State, id: String) -> Effect {
     state.following = Some(id.clone());
     state.screen = Screen::Writing;
     state.job_state = JobState::Running;
+    // Speed and ETA count from the first snapshot, not from words written before.
+    state.stats = Stats {
+        now_ms: state.stats.now_ms,
+        bucket_start_ms: state.stats.now_ms,
+        ..Stats::default()
+    };
+    state.document = None;
     state.stream.follow = true;
     state.say(
         Level::Info,
@@ -116,6 +123,11 @@ pub(super) fn followed(state: &mut State, snapshot: Snapshot) {
     if let (Some(i), true) = (state.current, state.stream.follow) {
         state.stream.section = i;
         state.selected = i;
+    }
+    if state.document.is_none() {
+        // The first snapshot: what was written before following does not count as speed.
+        state.stats.words_at_start = state.total_written();
+        state.stats.chunks = 0;
     }
     state.job = None;
     state.document = Some(document);

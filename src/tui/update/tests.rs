@@ -64,7 +64,7 @@ fn planning_can_be_abandoned() {
 fn help_cancel_quit_and_theme() {
     let mut s = fixtures::review(3, 100, (80, 24));
     update(&mut s, Action::Help);
-    assert!(matches!(s.overlay, Overlay::Help));
+    assert!(matches!(s.overlay, Overlay::Help { .. }));
     update(&mut s, Action::Cancel);
     assert!(matches!(s.overlay, Overlay::None));
     assert_eq!(

@@ -14,7 +14,7 @@ use crate::backend::{ChatMessage, Role};
 use crate::export::Format;
 use crate::plan::SectionState;
 use crate::writer::{Document, JobEvent, SectionDraft};
-use ratatui_textarea::TextArea;
+use ratatui_textarea::{TextArea, WrapMode};
 
 pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
@@ -37,9 +37,12 @@ pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::EditSection => {
             let text = state.texts.get(state.selected).cloned().unwrap_or_default();
             let lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+            let mut area = TextArea::new(lines);
+            // A paragraph is one line of text: wrap it to the editor's width.
+            area.set_wrap_mode(WrapMode::WordOrGlyph);
             state.overlay = Overlay::Editor {
                 index: state.selected,
-                area: Box::new(TextArea::new(lines)),
+                area: Box::new(area),
             };
             Vec::new()
         }
@@ -85,18 +88,7 @@ pub(super) fn start(state: &mut State) -> Vec<Effect> {
     let (Some(job), Some(document)) = (&state.job, document_now(state)) else {
         return Vec::new();
     };
-    let mut document = document;
-    for section in &mut document.plan.sections {
-        if section.state == SectionState::Stale {
-            section.state = SectionState::Done;
-        }
-    }
-    if document
-        .plan
-        .sections
-        .iter()
-        .all(|s| s.state == SectionState::Done)
-    {
+    if document.plan.sections.iter().all(|s| s.state.is_written()) {
         state.job_state = JobState::Done;
         state.say(Level::Info, "every section is written");
         return Vec::new();
@@ -111,6 +103,7 @@ pub(super) fn start(state: &mut State) -> Vec<Effect> {
     let effect = Effect::Write {
         job: Box::new(job.clone()),
         document: Box::new(document),
+        project: state.project.clone(),
     };
     state.screen = Screen::Writing;
     state.job_state = JobState::Running;
@@ -158,21 +151,9 @@ pub(super) fn write_finished(
     error: Option<String>,
     cancelled: bool,
 ) -> Vec<Effect> {
-    let stale: Vec<usize> = state.document.as_ref().map_or(Vec::new(), |d| {
-        (0..d.plan.sections.len())
-            .filter(|i| d.plan.sections[*i].state == SectionState::Stale)
-            .collect()
-    });
     state.document = Some(document);
     state.document = document_now(state);
     if let Some(doc) = &mut state.document {
-        for i in stale {
-            if let Some(s) = doc.plan.sections.get_mut(i) {
-                if s.state == SectionState::Done {
-                    s.state = SectionState::Stale;
-                }
-            }
-        }
         for s in &mut doc.plan.sections {
             if s.state == SectionState::Queued {
                 s.state = SectionState::Planned;
@@ -298,13 +279,18 @@ fn set_state(state: &mut State, index: usize, new: SectionState) {
     }
 }
 
-/// Replaces a section's text (built-in editor or `$EDITOR`); later sections go stale.
-pub(crate) fn replace_text(state: &mut State, index: usize, text: String) {
+/// Replaces a section's text (built-in editor or `$EDITOR`) and saves it to the project at
+/// once; later written sections go stale. An unchanged text changes nothing.
+pub(crate) fn replace_text(state: &mut State, index: usize, text: String) -> Vec<Effect> {
+    if state.texts.get(index) == Some(&text) {
+        state.say(Level::Info, format!("section {}: no change", index + 1));
+        return Vec::new();
+    }
     let Some(doc) = state.document.as_mut() else {
-        return;
+        return Vec::new();
     };
     let Some(draft) = doc.drafts.get_mut(index) else {
-        return;
+        return Vec::new();
     };
     let step = draft
         .turns
@@ -317,12 +303,21 @@ pub(crate) fn replace_text(state: &mut State, index: usize, text: String) {
             .chain(std::iter::once(ChatMessage::assistant(text.clone())))
             .collect(),
     };
+    // Typed text is written text, except in the section in progress, which the writer
+    // continues from it (the store keeps it in the journal).
+    let in_progress = doc.plan.sections.iter().position(|s| !s.state.is_written());
+    if let Some(section) = doc.plan.sections.get_mut(index) {
+        if !text.trim().is_empty() && in_progress != Some(index) {
+            section.state = SectionState::Done;
+        }
+    }
     state.words_written[index] = crate::text::count_words(&text);
     state.texts[index] = text;
     state.revisions[index] += 1;
-    state.say(Level::Info, format!("section {} edited", index + 1));
+    state.say(Level::Info, format!("section {} edited and saved", index + 1));
     review::mark_stale_from(state, index + 1);
     scroll::refresh(state);
+    super::save(state).into_iter().collect()
 }
 
 /// Clears section `index` and writes it again; the hint goes into its main point.

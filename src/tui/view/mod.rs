@@ -1,6 +1,7 @@
 //! Drawing: `draw(frame, &State, &Theme)` is a pure function of the state, called on the frame
 //! timer. One file per pane; the theme supplies every style by meaning.
 
+mod help;
 pub mod layout;
 mod overlay;
 mod progress;
@@ -35,6 +36,11 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         }
     }
     overlay::draw(frame, area, state, theme);
+}
+
+/// How far the help overlay can scroll at `area`'s size.
+pub fn help_scroll_limit(state: &State, area: ratatui::layout::Rect) -> usize {
+    help::layout(state, area).2
 }
 
 /// A state's icon.

@@ -2,7 +2,6 @@
 //! and the section editor.
 
 use super::layout::centered;
-use crate::tui::keymap::Context;
 use crate::tui::state::{Overlay, State};
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
@@ -14,7 +13,7 @@ use ratatui::Frame;
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     match &state.overlay {
         Overlay::None => {}
-        Overlay::Help => help(frame, area, state, theme),
+        Overlay::Help { top } => super::help::draw(frame, area, state, *top, theme),
         Overlay::Error(message) => {
             let width = centered(area, 60, 3).width.saturating_sub(2).max(1);
             let rows = (message.chars().count() as u16 / width) + 4;
@@ -60,14 +59,83 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     theme.title(true),
                 ))
                 .title_bottom(
-                    Line::styled(" ctrl-s saves · esc discards ", theme.dim()).right_aligned(),
+                    Line::styled(" ctrl-s saves · esc closes (asks if unsaved) ", theme.dim())
+                        .right_aligned(),
                 )
                 .border_style(theme.border(true));
             let inner = block.inner(rect);
             frame.render_widget(block, rect);
             frame.render_widget(text.as_ref(), inner);
         }
+        Overlay::Confirm {
+            question,
+            choices,
+            otherwise,
+            ..
+        } => confirm(frame, area, (question, choices, otherwise), theme),
     }
+}
+
+/// A one-key question: the question in full, then one line per answer.
+fn confirm(
+    frame: &mut Frame,
+    area: Rect,
+    (question, choices, otherwise): (&str, &[(char, &str)], &str),
+    theme: &Theme,
+) {
+    let width = centered(area, 70, 3).width.saturating_sub(2).max(1);
+    let text_rows = (question.chars().count() as u16).div_ceil(width).max(1) + 1;
+    let rows = text_rows + choices.len() as u16 + 3;
+    let rect = centered(area, 70, rows.min(area.height));
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Line::styled(" Confirm ", theme.warning()))
+        .border_style(theme.warning());
+    let mut lines = vec![Line::styled(question.to_string(), theme.text()), Line::default()];
+    for (key, label) in choices {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {key} "), theme.selected()),
+            Span::styled(format!(" {label}"), theme.text()),
+        ]));
+    }
+    lines.push(Line::styled(format!(" {otherwise}"), theme.dim()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        rect,
+    );
+}
+
+/// A one-key question: the question in full, then one line per answer.
+fn confirm(
+    frame: &mut Frame,
+    area: Rect,
+    (question, choices, otherwise): (&str, &[(char, &str)], &str),
+    theme: &Theme,
+) {
+    let width = centered(area, 70, 3).width.saturating_sub(2).max(1);
+    let text_rows = (question.chars().count() as u16).div_ceil(width).max(1) + 1;
+    let rows = text_rows + choices.len() as u16 + 3;
+    let rect = centered(area, 70, rows.min(area.height));
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Line::styled(" Confirm ", theme.warning()))
+        .border_style(theme.warning());
+    let mut lines = vec![Line::styled(question.to_string(), theme.text()), Line::default()];
+    for (key, label) in choices {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {key} "), theme.selected()),
+            Span::styled(format!(" {label}"), theme.text()),
+        ]));
+    }
+    lines.push(Line::styled(format!(" {otherwise}"), theme.dim()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        rect,
+    );
 }
 
 fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

@@ -109,7 +109,11 @@ fn info_lines<'a>(state: &'a State, theme: &Theme, width: u16) -> Vec<Line<'a>> 
 }
 
 /// `h:mm:ss`.
+/// `m:ss` under an hour, `h:mm:ss` from then on, so that the ETA fits a narrow pane.
 fn clock(secs: u64) -> String {
+    if secs < 3600 {
+        return format!("{}:{:02}", secs / 60, secs % 60);
+    }
     format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 

@@ -4,7 +4,6 @@
 use super::thousands;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::update::target_words;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
@@ -32,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let prompt_inner = prompt_block.inner(editor);
     frame.render_widget(prompt_block, editor);
     frame.render_widget(&state.prompt, prompt_inner);
-    let target_note = match target_words(state) {
+    let target_note = match state.target_words() {
         Ok(n) if state.words.lines().join("").trim().is_empty() => {
             format!("from the prompt: {} words", thousands(n))
         }

@@ -40,7 +40,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::bordered()
         .title(Line::styled(title, theme.title(focused)))
         .title_bottom(Line::styled(position, theme.dim()).right_aligned())
-        .border_style(theme.border(focused));
+        .border_style(theme.border(focused))
+        .border_type(theme.border_type(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let text = state.texts.get(view.section).map_or("", String::as_str);

@@ -22,7 +22,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     );
     let block = Block::bordered()
         .title(Line::styled(total, theme.title(focused)))
-        .border_style(theme.border(focused));
+        .border_style(theme.border(focused))
+        .border_type(theme.border_type(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(doc) = &state.document else {
