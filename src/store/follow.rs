@@ -9,7 +9,6 @@ use super::journal::decode;
 use super::lock::live_holder;
 use super::manifest::Manifest;
 use super::project::Project;
-use crate::plan::SectionState;
 use futures::Stream;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;

@@ -13,6 +13,7 @@ pub mod keymap;
 mod open;
 mod record;
 mod runner;
+mod save;
 pub mod state;
 pub mod terminal;
 pub mod theme;

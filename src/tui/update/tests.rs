@@ -314,8 +314,8 @@ fn regenerate_with_hint_and_external_edit() {
     assert!(document.drafts[0].turns.is_empty());
     assert_eq!(
         document.plan.sections[1].state,
-        SectionState::Done,
-        "stale is kept, not rewritten"
+        SectionState::Stale,
+        "stale is kept (the writer skips it), not rewritten"
     );
 }
 

@@ -84,7 +84,8 @@ fn key_width(all: &[Row]) -> usize {
 }
 
 fn columns(all: &[Row], width: u16) -> usize {
-    let row_width = key_width(all) + 26;
+    // key " " description (at most 22 characters) and a gap to the next column.
+    let row_width = key_width(all) + 24;
     (usize::from(width) / row_width).clamp(1, 4)
 }
 
@@ -111,9 +112,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, top: usize, theme: &Th
     let mut cols: Vec<Vec<Line>> = (0..columns).map(|_| Vec::new()).collect();
     for (i, row) in all.into_iter().enumerate() {
         let line = match row {
-            Row::Heading(name) => Line::styled(name.to_string(), theme.accent()),
+            Row::Heading(name) => Line::styled(format!("[{name}]"), theme.title(false)),
             Row::Binding(keys, what) => Line::from(vec![
-                Span::styled(format!(" {keys:<key_w$} "), theme.accent()),
+                Span::styled(format!("{keys:<key_w$} "), theme.accent()),
                 Span::styled(what.to_string(), theme.text()),
             ]),
         };

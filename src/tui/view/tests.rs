@@ -174,10 +174,11 @@ fn status_lines_at_80_columns_show_the_message_before_the_hints() {
     lines.push(("exported", status_line(&mut writing)));
     let mut stopped = fixtures::writing(5, 1000, 2, 430, (80, 24));
     update(&mut stopped, Action::Stop);
+    let document = Box::new(stopped.document.clone().unwrap());
     update(
         &mut stopped,
         Action::WriteFinished {
-            document: Box::new(stopped.document.clone().unwrap()),
+            document,
             error: Some("stopped by the user".into()),
             cancelled: true,
         },
@@ -187,10 +188,11 @@ fn status_lines_at_80_columns_show_the_message_before_the_hints() {
     stopped.message = None;
     lines.push(("stopped, no message", status_line(&mut stopped)));
     let mut done = fixtures::writing(2, 100, 2, 0, (80, 24));
+    let document = Box::new(done.document.clone().unwrap());
     update(
         &mut done,
         Action::WriteFinished {
-            document: Box::new(done.document.clone().unwrap()),
+            document,
             error: None,
             cancelled: false,
         },
@@ -231,12 +233,13 @@ fn help_at_80x24_scrolls_to_every_binding() {
 #[test]
 fn a_question_names_what_would_be_lost() {
     let mut state = fixtures::writing(3, 200, 3, 0, (80, 24));
+    let document = Box::new(state.document.clone().unwrap());
     update(
         &mut state,
         Action::ExportWouldReplace {
             path: "/home/ann/story.md".into(),
             format: crate::export::Format::Md,
-            document: Box::new(state.document.clone().unwrap()),
+            document,
         },
     );
     insta::assert_snapshot!("confirm_export_80x24", render(&mut state, (80, 24)));
