@@ -105,7 +105,9 @@ pub fn show(a: ProjectArg) -> Result<i32, CliError> {
     if let Some(h) = &holder {
         out.push_str(&format!("writer:      {h}\n"));
     }
-    if let Some(e) = &m.error {
+    // The error of a failed job; a stop is not an error, and a live writer has moved on.
+    let failed = m.state == store::JobState::Failed && holder.is_none();
+    if let (Some(e), true) = (&m.error, failed) {
         out.push_str(&format!("last error:  {e}\n"));
     }
     out.push_str(&format!("instruction: {}\n", m.instruction));
