@@ -86,6 +86,9 @@ pub enum Action {
     Dashboard,
     /// Hand the running job to a detached worker that survives the terminal.
     HandOff,
+    /// Scroll the help overlay to this row (already limited to what the size needs).
+    #[serde(skip)]
+    HelpTo(usize),
     /// SIGTERM: quit without asking, saving the section editor's text first.
     #[serde(skip)]
     Terminate,

@@ -5,7 +5,6 @@
 //! pure function of a `State`. The clock enters only through `Action::Tick`, which keeps
 //! snapshot tests deterministic.
 
-use super::keymap::Keymap;
 use super::wrap::Wrapped;
 use crate::export::Format;
 use crate::plan::Plan;
@@ -334,8 +333,6 @@ pub struct State {
     pub message: Option<(Level, String)>,
     /// Counts messages said, so that `update` can clear one the state has moved past.
     pub message_said: u64,
-    /// The keys in use.
-    pub keymap: Keymap,
     /// The theme's name.
     pub theme_name: String,
     /// An active search.
@@ -358,7 +355,7 @@ pub struct State {
 
 impl State {
     /// A fresh studio on the prompt screen.
-    pub fn new(backend: String, settings: WriterSettings, keymap: Keymap, theme: &str) -> Self {
+    pub fn new(backend: String, settings: WriterSettings, theme: &str) -> Self {
         let mut prompt = TextArea::default();
         prompt.set_placeholder_text("Describe the text to write, e.g. \"A 20000-word history of the lighthouse keepers of Brittany\"");
         Self {
@@ -386,7 +383,6 @@ impl State {
             stats: Stats::default(),
             message: None,
             message_said: 0,
-            keymap,
             theme_name: theme.to_string(),
             search: None,
             size: (0, 0),

@@ -163,21 +163,10 @@ pub(super) fn quit(state: &mut State) -> Vec<Effect> {
 fn overlay_action(state: &mut State, overlay: Overlay, action: Action) -> Vec<Effect> {
     match overlay {
         Overlay::None => Vec::new(),
-        Overlay::Help { top } => {
-            let top = match action {
-                Action::Down => top + 1,
-                Action::Up => top.saturating_sub(1),
-                Action::PageDown => top + 10,
-                Action::PageUp => top.saturating_sub(10),
-                Action::Top => 0,
-                _ => return Vec::new(),
-            };
-            // Clamped to what the current size can scroll.
-            let area = ratatui::layout::Rect::new(0, 0, state.size.0, state.size.1);
-            let max_top = super::view::help_scroll_limit(state, area);
-            state.overlay = Overlay::Help {
-                top: top.min(max_top),
-            };
+        Overlay::Help { .. } => {
+            if let Action::HelpTo(top) = action {
+                state.overlay = Overlay::Help { top };
+            }
             Vec::new()
         }
         Overlay::Error(_) => match action {

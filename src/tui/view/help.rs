@@ -51,8 +51,8 @@ fn rows(keymap: &Keymap, context: Context, out: &mut Vec<Row>) {
 }
 
 /// The number of rows each column holds and the most the overlay can scroll, for `area`.
-pub fn layout(state: &State, area: Rect) -> (usize, usize, usize) {
-    let all = all_rows(state);
+pub fn layout(state: &State, keymap: &Keymap, area: Rect) -> (usize, usize, usize) {
+    let all = all_rows(state, keymap);
     let inner = inner(area);
     let columns = columns(&all, inner.width);
     let per_col = all.len().div_ceil(columns).max(1);
@@ -60,10 +60,10 @@ pub fn layout(state: &State, area: Rect) -> (usize, usize, usize) {
     (columns, per_col, max_top)
 }
 
-fn all_rows(state: &State) -> Vec<Row> {
+fn all_rows(state: &State, keymap: &Keymap) -> Vec<Row> {
     let mut all = Vec::new();
     for context in order(state) {
-        rows(&state.keymap, context, &mut all);
+        rows(keymap, context, &mut all);
     }
     all
 }
@@ -90,10 +90,16 @@ fn columns(all: &[Row], width: u16) -> usize {
 }
 
 /// Draws the help, scrolled down by `top` rows (clamped).
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, top: usize, theme: &Theme) {
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    (state, keymap): (&State, &Keymap),
+    top: usize,
+    theme: &Theme,
+) {
     let rect = centered(area, 100, area.height);
     frame.render_widget(Clear, rect);
-    let (columns, per_col, max_top) = layout(state, area);
+    let (columns, per_col, max_top) = layout(state, keymap, area);
     let top = top.min(max_top);
     let footer = if max_top > 0 {
         format!(" j/k scroll: row {top} of {max_top} · any other key closes ")
@@ -106,7 +112,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, top: usize, theme: &Th
         .border_style(theme.border(true));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let all = all_rows(state);
+    let all = all_rows(state, keymap);
     let key_w = key_width(&all);
     let col_w = inner.width / columns as u16;
     let mut cols: Vec<Vec<Line>> = (0..columns).map(|_| Vec::new()).collect();

@@ -3,6 +3,7 @@
 
 use super::layout::centered;
 use crate::tui::state::{Overlay, State};
+use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -10,10 +11,10 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// Draws the open overlay, if any.
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, (theme, keymap): (&Theme, &Keymap)) {
     match &state.overlay {
         Overlay::None => {}
-        Overlay::Help { top } => super::help::draw(frame, area, state, *top, theme),
+        Overlay::Help { top } => super::help::draw(frame, area, (state, keymap), *top, theme),
         Overlay::Error(message) => {
             let width = centered(area, 60, 3).width.saturating_sub(2).max(1);
             let rows = (message.chars().count() as u16 / width) + 4;

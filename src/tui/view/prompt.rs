@@ -3,6 +3,7 @@
 
 use super::thousands;
 use crate::tui::state::State;
+use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -10,7 +11,8 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 /// Draws the prompt screen.
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, look: (&Theme, &Keymap)) {
+    let theme = look.0;
     let [header, editor, words, status_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -48,5 +50,5 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let words_inner = words_block.inner(words);
     frame.render_widget(words_block, words);
     frame.render_widget(&state.words, words_inner);
-    super::status::draw(frame, status_area, state, theme);
+    super::status::draw(frame, status_area, state, look);
 }

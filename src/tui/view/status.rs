@@ -1,7 +1,7 @@
 //! The status line: the mode, key hints from the keymap in use, and the last message.
 
 use crate::tui::action::Action;
-use crate::tui::keymap::Context;
+use crate::tui::keymap::{Context, Keymap};
 use crate::tui::state::{JobState, Level, Screen, State};
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
@@ -66,7 +66,7 @@ fn hints(state: &State) -> (Context, Vec<(Action, &'static str)>) {
 
 /// Draws the status line: the mode, then the last message in full, then as many key hints
 /// as the width leaves (a message always wins over hints).
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, (theme, keymap): (&Theme, &Keymap)) {
     if area.height == 0 || area.width == 0 {
         return;
     }
@@ -74,7 +74,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let hints: Vec<String> = actions
         .iter()
         .filter_map(|(a, label)| {
-            let key = state.keymap.key_for(context, a)?;
+            let key = keymap.key_for(context, a)?;
             Some(format!("{key} {label}"))
         })
         .collect();

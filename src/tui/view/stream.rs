@@ -85,7 +85,12 @@ fn highlight<'a>(line: &'a str, query: Option<&str>, text: Style, hit: Style) ->
 }
 
 /// Draws the plan review details (or the planning notice) in the stream's place.
-pub fn draw_review(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn draw_review(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    (theme, keymap): (&Theme, &crate::tui::keymap::Keymap),
+) {
     if area.width < 3 || area.height < 3 {
         return;
     }
@@ -137,8 +142,7 @@ pub fn draw_review(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         }
         lines.push(Line::raw(""));
         let hint = |a: crate::tui::action::Action| {
-            state
-                .keymap
+            keymap
                 .key_for(crate::tui::keymap::Context::Plan, &a)
                 .unwrap_or("?")
                 .to_string()
