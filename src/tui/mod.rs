@@ -14,6 +14,7 @@ mod open;
 mod record;
 mod runner;
 mod save;
+pub mod sections;
 pub mod state;
 pub mod terminal;
 pub mod theme;

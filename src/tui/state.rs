@@ -5,6 +5,7 @@
 //! pure function of a `State`. The clock enters only through `Action::Tick`, which keeps
 //! snapshot tests deterministic.
 
+use super::sections::SectionCache;
 use super::wrap::Wrapped;
 use crate::export::Format;
 use crate::plan::Plan;
@@ -308,17 +309,15 @@ pub struct State {
     pub settings: WriterSettings,
     /// The job being planned or written.
     pub job: Option<Job>,
-    /// The document: plan, states and drafts.
+    /// The document: plan, states and drafts, the one owner of every section's text
+    /// (streamed text included). Replace it with `set_document`; section methods are in
+    /// `tui::sections`.
     pub document: Option<Document>,
+    /// Words and change counters per section, derived from `document`.
+    pub sections: SectionCache,
     /// The plan as the model gave it, to tell hand edits from it (`None` for a plan read
     /// back from the store, whose origin is unknown).
     pub planned: Option<Plan>,
-    /// Each section's text as shown (streamed text included).
-    pub texts: Vec<String>,
-    /// Each section's words.
-    pub words_written: Vec<usize>,
-    /// Bumped when a section's text changes other than by appending.
-    pub revisions: Vec<u64>,
     /// The selected section in the tree.
     pub selected: usize,
     /// The section being written.
@@ -370,9 +369,7 @@ impl State {
             job: None,
             document: None,
             planned: None,
-            texts: Vec::new(),
-            words_written: Vec::new(),
-            revisions: Vec::new(),
+            sections: SectionCache::default(),
             selected: 0,
             current: None,
             stream: StreamView {
@@ -454,11 +451,6 @@ impl State {
             (Screen::Writing, JobState::Failed(_)) => "FAILED",
             (Screen::Writing, JobState::Idle) => "READY",
         }
-    }
-
-    /// Total words written.
-    pub fn total_written(&self) -> usize {
-        self.words_written.iter().sum()
     }
 
     /// Total target words.

@@ -26,8 +26,7 @@ fn ask(state: &mut State, question: String, choices: Vec<(char, &'static str)>, 
 
 /// The editor's text differs from the section's.
 fn unsaved(state: &State, index: usize, area: &TextArea<'static>) -> bool {
-    let shown = state.texts.get(index).map_or("", String::as_str);
-    area.lines().join("\n") != shown
+    area.lines().join("\n") != state.text(index)
 }
 
 /// Leaves the section editor (`esc`, or quitting with `quit`): asks first when its text is
@@ -106,7 +105,7 @@ pub(super) fn edited_sections(state: &State) -> Vec<usize> {
 
 /// `d` in plan review: asks first when the section has text.
 pub(super) fn delete_section(state: &mut State, index: usize) -> Vec<Effect> {
-    let words = state.words_written.get(index).copied().unwrap_or(0);
+    let words = state.words_of(index);
     if words == 0 {
         review::delete_section(state, index);
         return save(state).into_iter().collect();

@@ -110,7 +110,7 @@ fn discarding_in_the_editor_is_an_answer_not_a_default() {
     assert!(matches!(s.overlay, Overlay::Confirm { .. }));
     let effects = update(&mut s, key('d'));
     assert!(effects.is_empty() && matches!(s.overlay, Overlay::None));
-    assert!(!s.texts[1].starts_with("typed"));
+    assert!(!s.text(1).starts_with("typed"));
 }
 
 #[test]
@@ -166,8 +166,7 @@ fn export_over_a_file_asks_and_y_replaces() {
 #[test]
 fn deleting_a_section_with_text_asks() {
     let mut s = fixtures::review(3, 100, (80, 24));
-    s.texts[1] = "hand text".into();
-    s.words_written[1] = 2;
+    s.set_text(1, "hand text");
     s.selected = 1;
     update(&mut s, Action::DeleteSection);
     assert!(matches!(s.overlay, Overlay::Confirm { .. }));

@@ -122,11 +122,8 @@ pub(super) fn plan_finished(state: &mut State, result: Result<Plan, String>) -> 
                 job.language,
                 plan,
             );
-            state.texts = vec![String::new(); n];
-            state.words_written = vec![0; n];
-            state.revisions = vec![0; n];
             state.planned = Some(document.plan.clone());
-            state.document = Some(document);
+            state.set_document(Some(document));
             state.selected = 0;
             state.current = None;
             state.job_state = JobState::Idle;

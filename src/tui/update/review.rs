@@ -7,7 +7,6 @@ use super::super::effect::Effect;
 use super::super::state::{InputPurpose, JobState, Level, Screen, State};
 use super::{confirm, open_input, save, scroll, writing};
 use crate::plan::{Section, SectionState};
-use crate::writer::SectionDraft;
 
 pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
     let n = state.section_count();
@@ -129,7 +128,7 @@ fn add_section(state: &mut State, i: usize) {
     }
     let at = (i + 1).min(doc.plan.sections.len());
     let target = doc.plan.sections.get(i).map_or(500, |s| s.target_words);
-    doc.plan.sections.insert(
+    state.insert_section(
         at,
         Section {
             title: "New section".into(),
@@ -138,10 +137,6 @@ fn add_section(state: &mut State, i: usize) {
             state: SectionState::Planned,
         },
     );
-    doc.drafts.insert(at, SectionDraft::default());
-    state.texts.insert(at, String::new());
-    state.words_written.insert(at, 0);
-    state.revisions.insert(at, 0);
     state.selected = at;
     open_input(state, InputPurpose::Title(at), "New section");
 }
@@ -155,22 +150,13 @@ pub(super) fn delete_section(state: &mut State, i: usize) {
         state.say(Level::Warning, "a plan needs at least one section");
         return;
     }
-    let title = doc.plan.sections.remove(i).title;
-    doc.drafts.remove(i);
-    state.texts.remove(i);
-    state.words_written.remove(i);
-    state.revisions.remove(i);
-    state.selected = i.min(doc.plan.sections.len() - 1);
-    state.say(Level::Info, format!("deleted \"{title}\""));
+    let Some(section) = state.remove_section(i) else {
+        return;
+    };
+    state.selected = i.min(state.section_count().saturating_sub(1));
+    state.say(Level::Info, format!("deleted \"{}\"", section.title));
 }
 
 fn swap(state: &mut State, a: usize, b: usize) {
-    let Some(doc) = state.document.as_mut() else {
-        return;
-    };
-    doc.plan.sections.swap(a, b);
-    doc.drafts.swap(a, b);
-    state.texts.swap(a, b);
-    state.words_written.swap(a, b);
-    state.revisions.swap(a, b);
+    state.swap_sections(a, b);
 }

@@ -44,7 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .border_type(theme.border_type(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let text = state.texts.get(view.section).map_or("", String::as_str);
+    let text = state.text(view.section);
     let query = state.search.as_ref().map(|s| s.query.to_ascii_lowercase());
     let visible = view
         .wrapped

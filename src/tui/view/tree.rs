@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let written = state.words_written.get(i).copied().unwrap_or(0);
+            let written = state.words_of(i);
             let counts = format!(" {}/{}", thousands(written), thousands(s.target_words));
             let marker = if state.current == Some(i) { "▶" } else { " " };
             let head = format!("{marker}{:>2} {} ", i + 1, state_icon(s.state));
