@@ -55,7 +55,9 @@ fn write_all(tmux: &Tmux, url: &str, dir: &Path, env: &str) {
 }
 
 fn quit_to_shell(tmux: &Tmux, prompts: usize) {
-    tmux.wait_for("the shell again", 10, |p| p.matches("READY$").count() >= prompts);
+    tmux.wait_for("the shell again", 10, |p| {
+        p.matches("READY$").count() >= prompts
+    });
 }
 
 fn section_file(dir: &Path, id: &str, n: usize) -> String {
@@ -155,7 +157,10 @@ async fn q_in_plan_review_keeps_the_edited_plan_as_a_draft_that_reopens() {
         assert!(list.contains(&id) && list.contains("draft"), "{list}");
         launch(&tmux, &dir, "", &id);
         let pane = tmux.wait_for("the reopened draft", 20, |p| p.contains("opened draft"));
-        assert!(pane.contains(" PLAN ") && pane.contains("RENAMED"), "{pane}");
+        assert!(
+            pane.contains(" PLAN ") && pane.contains("RENAMED"),
+            "{pane}"
+        );
         keys(&tmux, "q");
         quit_to_shell(&tmux, 3);
     })
@@ -192,7 +197,10 @@ async fn re_plan_over_hand_edits_asks_and_sends_the_edited_plan() {
     .await;
     let requests = server.requests();
     let replan = serde_json::to_string(&requests[1]).unwrap();
-    assert!(replan.contains("RENAMED") && replan.contains("shorter"), "{replan}");
+    assert!(
+        replan.contains("RENAMED") && replan.contains("shorter"),
+        "{replan}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +249,10 @@ async fn external_editor_edits_a_section_without_crashing_the_studio() {
         let pane = tmux.wait_for("the edit applied", 10, |p| p.contains("edited and saved"));
         assert!(pane.contains(" DONE "), "{pane}");
         let id = only_project(&dir);
-        assert_eq!(section_file(&dir, &id, 2), "EXTERNAL words from the editor.\n");
+        assert_eq!(
+            section_file(&dir, &id, 2),
+            "EXTERNAL words from the editor.\n"
+        );
         // The studio still answers keys after the editor.
         keys(&tmux, "q");
         quit_to_shell(&tmux, 2);

@@ -215,11 +215,11 @@ fn summarize(dir: &Path) -> ProjectSummary {
 
 /// Words journaled for the first unfinished section.
 fn words_in_progress(dir: &Path, m: &Manifest) -> usize {
-    let Some(i) = m.plan.as_ref().and_then(|p| {
-        p.sections
-            .iter()
-            .position(|s| !s.state.is_written())
-    }) else {
+    let Some(i) = m
+        .plan
+        .as_ref()
+        .and_then(|p| p.sections.iter().position(|s| !s.state.is_written()))
+    else {
         return 0;
     };
     journal::read(&dir.join(JOURNAL)).map_or(0, |j| crate::text::count_words(&j.text_of(i)))

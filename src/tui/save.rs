@@ -119,7 +119,14 @@ mod tests {
         assert_eq!(project.read_section(0).as_deref(), Some("Typed by hand."));
         assert_eq!(project.read_section(1).as_deref(), Some("Old text."));
         assert_eq!(project.manifest.state, JobState::Done);
-        let states: Vec<SectionState> = project.manifest.plan.unwrap().sections.iter().map(|s| s.state).collect();
+        let states: Vec<SectionState> = project
+            .manifest
+            .plan
+            .unwrap()
+            .sections
+            .iter()
+            .map(|s| s.state)
+            .collect();
         assert_eq!(states, [SectionState::Done, SectionState::Stale]);
         assert_eq!(store.list().len(), 1);
     }

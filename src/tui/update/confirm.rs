@@ -19,7 +19,9 @@ fn ask(state: &mut State, question: String, choices: Vec<(char, &'static str)>, 
     state.overlay = Overlay::Confirm {
         question,
         choices,
-        otherwise: otherwise.first().map_or("any other key: cancel", |(_, o)| o),
+        otherwise: otherwise
+            .first()
+            .map_or("any other key: cancel", |(_, o)| o),
         pending: Box::new(pending),
     };
 }
@@ -175,11 +177,14 @@ pub(super) fn answer(state: &mut State, pending: Pending, action: &Action) -> Ve
             open_input(state, InputPurpose::ReplanHint, "");
             Vec::new()
         }
-        (Pending::Export {
-            path,
-            format,
-            document,
-        }, Some('y')) => vec![Effect::Export {
+        (
+            Pending::Export {
+                path,
+                format,
+                document,
+            },
+            Some('y'),
+        ) => vec![Effect::Export {
             path,
             format,
             document,
@@ -190,7 +195,10 @@ pub(super) fn answer(state: &mut State, pending: Pending, action: &Action) -> Ve
             save(state).into_iter().collect()
         }
         (Pending::Export { path, .. }, _) => {
-            state.say(Level::Info, format!("not exported; {} kept", path.display()));
+            state.say(
+                Level::Info,
+                format!("not exported; {} kept", path.display()),
+            );
             Vec::new()
         }
         (_, _) => {

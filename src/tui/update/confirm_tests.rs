@@ -74,8 +74,17 @@ fn an_editor_save_goes_to_the_project_and_marks_later_sections_stale() {
     };
     assert!(!save.draft);
     assert!(save.document.drafts[0].text().starts_with("NEW "));
-    let states: Vec<SectionState> = save.document.plan.sections.iter().map(|x| x.state).collect();
-    assert_eq!(states, [SectionState::Done, SectionState::Stale, SectionState::Stale]);
+    let states: Vec<SectionState> = save
+        .document
+        .plan
+        .sections
+        .iter()
+        .map(|x| x.state)
+        .collect();
+    assert_eq!(
+        states,
+        [SectionState::Done, SectionState::Stale, SectionState::Stale]
+    );
 }
 
 #[test]
@@ -94,7 +103,10 @@ fn leaving_the_editor_with_unsaved_text_asks_and_other_keys_go_back() {
     };
     assert!(question.contains("unsaved edits"), "{question}");
     update(&mut s, key('x'));
-    assert!(matches!(s.overlay, Overlay::Editor { .. }), "back to the editor");
+    assert!(
+        matches!(s.overlay, Overlay::Editor { .. }),
+        "back to the editor"
+    );
     update(&mut s, Action::Quit);
     let effects = update(&mut s, key('s'));
     assert_eq!(saves(&effects).len(), 1);
@@ -117,7 +129,10 @@ fn discarding_in_the_editor_is_an_answer_not_a_default() {
 fn re_plan_over_hand_edits_asks_first() {
     let mut s = fixtures::review(3, 100, (80, 24));
     update(&mut s, Action::Replan);
-    assert!(matches!(s.overlay, Overlay::Input { .. }), "unedited: no question");
+    assert!(
+        matches!(s.overlay, Overlay::Input { .. }),
+        "unedited: no question"
+    );
     update(&mut s, Action::Cancel);
     update(&mut s, Action::EditTarget);
     if let Overlay::Input { area, .. } = &mut s.overlay {
@@ -127,13 +142,19 @@ fn re_plan_over_hand_edits_asks_first() {
     type_text(&mut s, "250");
     update(&mut s, Action::Submit);
     update(&mut s, Action::Replan);
-    let Overlay::Confirm { question, pending, .. } = &s.overlay else {
+    let Overlay::Confirm {
+        question, pending, ..
+    } = &s.overlay
+    else {
         panic!("{:?}", s.overlay)
     };
     assert!(question.contains("sections 1"), "{question}");
     assert!(matches!(**pending, Pending::Replan));
     update(&mut s, key('n'));
-    assert_eq!(s.document.as_ref().unwrap().plan.sections[0].target_words, 250);
+    assert_eq!(
+        s.document.as_ref().unwrap().plan.sections[0].target_words,
+        250
+    );
     update(&mut s, Action::Replan);
     update(&mut s, key('y'));
     type_text(&mut s, "fewer parts");
@@ -159,7 +180,10 @@ fn export_over_a_file_asks_and_y_replaces() {
     let effects = update(&mut s, key('y'));
     assert!(matches!(
         effects.as_slice(),
-        [Effect::Export { overwrite: true, .. }]
+        [Effect::Export {
+            overwrite: true,
+            ..
+        }]
     ));
 }
 

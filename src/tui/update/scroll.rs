@@ -43,7 +43,10 @@ pub(crate) fn refresh(state: &mut State) {
         .document
         .as_ref()
         .and_then(|d| d.drafts.get(section))
-        .map_or(std::borrow::Cow::Borrowed(""), crate::tui::sections::text_of);
+        .map_or(
+            std::borrow::Cow::Borrowed(""),
+            crate::tui::sections::text_of,
+        );
     let view = &mut state.stream;
     view.width = area.width;
     view.height = area.height;

@@ -314,7 +314,10 @@ pub(crate) fn replace_text(state: &mut State, index: usize, text: String) -> Vec
             section.state = SectionState::Done;
         }
     }
-    state.say(Level::Info, format!("section {} edited and saved", index + 1));
+    state.say(
+        Level::Info,
+        format!("section {} edited and saved", index + 1),
+    );
     review::mark_stale_from(state, index + 1);
     scroll::refresh(state);
     super::save(state).into_iter().collect()

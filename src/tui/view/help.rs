@@ -28,9 +28,14 @@ fn order(state: &State) -> Vec<Context> {
     };
     let mut order = vec![first];
     order.extend(
-        [Context::Global, Context::Plan, Context::Write, Context::Editor]
-            .into_iter()
-            .filter(|c| *c != first),
+        [
+            Context::Global,
+            Context::Plan,
+            Context::Write,
+            Context::Editor,
+        ]
+        .into_iter()
+        .filter(|c| *c != first),
     );
     order
 }

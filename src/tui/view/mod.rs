@@ -11,8 +11,8 @@ pub(crate) mod status;
 mod stream;
 mod tree;
 
-use super::state::{Screen, State};
 use super::keymap::Keymap;
+use super::state::{Screen, State};
 use super::theme::Theme;
 use ratatui::Frame;
 

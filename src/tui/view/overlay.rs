@@ -2,8 +2,8 @@
 //! and the section editor.
 
 use super::layout::centered;
-use crate::tui::state::{Overlay, State};
 use crate::tui::keymap::Keymap;
+use crate::tui::state::{Overlay, State};
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -92,7 +92,10 @@ fn confirm(
     let block = Block::bordered()
         .title(Line::styled(" Confirm ", theme.warning()))
         .border_style(theme.warning());
-    let mut lines = vec![Line::styled(question.to_string(), theme.text()), Line::default()];
+    let mut lines = vec![
+        Line::styled(question.to_string(), theme.text()),
+        Line::default(),
+    ];
     for (key, label) in choices {
         lines.push(Line::from(vec![
             Span::styled(format!(" {key} "), theme.selected()),

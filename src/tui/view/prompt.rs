@@ -2,8 +2,8 @@
 //! read from the prompt), and the backend that will write.
 
 use super::thousands;
-use crate::tui::state::State;
 use crate::tui::keymap::Keymap;
+use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -3,8 +3,8 @@
 //! tok/s, ETA and state. Enter follows the selected run read-only.
 
 use super::{status, thousands, truncate};
-use crate::tui::state::{RunRow, State};
 use crate::tui::keymap::Keymap;
+use crate::tui::state::{RunRow, State};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;

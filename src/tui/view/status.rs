@@ -17,12 +17,23 @@ fn hints(state: &State) -> (Context, Vec<(Action, &'static str)>) {
     match state.screen {
         Screen::Prompt => (
             Context::Editor,
-            vec![(A::Submit, "plan it"), (A::FocusNext, "words field"), (A::Help, "help")],
+            vec![
+                (A::Submit, "plan it"),
+                (A::FocusNext, "words field"),
+                (A::Help, "help"),
+            ],
         ),
-        Screen::Planning => (Context::Global, vec![(A::Cancel, "cancel"), (A::Quit, "quit")]),
+        Screen::Planning => (
+            Context::Global,
+            vec![(A::Cancel, "cancel"), (A::Quit, "quit")],
+        ),
         Screen::Review => (
             Context::Plan,
-            vec![(A::StartWriting, "write"), (A::Replan, "re-plan"), (A::Help, "help")],
+            vec![
+                (A::StartWriting, "write"),
+                (A::Replan, "re-plan"),
+                (A::Help, "help"),
+            ],
         ),
         Screen::Dashboard => write(vec![
             (A::OpenSection, "follow"),
@@ -101,7 +112,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, (theme, keymap): (&The
         shown.push(hint);
     }
     if !shown.is_empty() {
-        spans.push(Span::styled(format!("│ {} ", shown.join(" · ")), theme.dim()));
+        spans.push(Span::styled(
+            format!("│ {} ", shown.join(" · ")),
+            theme.dim(),
+        ));
     }
     frame.render_widget(
         Paragraph::new(Line::from(spans)).style(theme.status()),

@@ -166,7 +166,10 @@ fn status_lines_at_80_columns_show_the_message_before_the_hints() {
     update(&mut empty, Action::Resize(80, 24));
     fixtures::type_text(&mut empty, "  ");
     update(&mut empty, Action::Submit);
-    assert!(matches!(empty.overlay, Overlay::Error(_)), "too long: in a dialog");
+    assert!(
+        matches!(empty.overlay, Overlay::Error(_)),
+        "too long: in a dialog"
+    );
     let mut writing = fixtures::writing(5, 1000, 2, 430, (80, 24));
     lines.push(("writing", status_line(&mut writing)));
     update(
