@@ -210,3 +210,14 @@ fn a_failed_save_says_so_and_keeps_the_text() {
     };
     assert!(text.contains("disk full") && text.contains("still here"));
 }
+
+#[test]
+fn sigterm_saves_the_editor_text_and_quits_without_asking() {
+    let mut s = done(2);
+    update(&mut s, Action::EditSection);
+    type_text(&mut s, "typed ");
+    update(&mut s, Action::Cancel);
+    let effects = update(&mut s, Action::Terminate);
+    assert_eq!(saves(&effects).len(), 1, "{effects:?}");
+    assert!(effects.contains(&Effect::Quit) && s.text(1).starts_with("typed "));
+}

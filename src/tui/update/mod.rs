@@ -22,7 +22,7 @@ pub use runs::start_following;
 
 use super::action::Action;
 use super::effect::{Effect, Save};
-use super::state::{InputPurpose, JobState, Level, Overlay, Screen, State};
+use super::state::{InputPurpose, JobState, Level, Overlay, Pending, Screen, State};
 use crate::export::Format;
 use ratatui_textarea::TextArea;
 
@@ -88,7 +88,15 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Terminate => {
             let mut effects = Vec::new();
-            if let Overlay::Editor { index, area } = std::mem::take(&mut state.overlay) {
+            let editor = match std::mem::take(&mut state.overlay) {
+                Overlay::Editor { index, area } => Some((index, area)),
+                Overlay::Confirm { pending, .. } => match *pending {
+                    Pending::LeaveEditor { index, area, .. } => Some((index, area)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some((index, area)) = editor {
                 effects = writing::replace_text(state, index, area.lines().join("\n"));
             }
             effects.extend(quit(state));
