@@ -18,4 +18,5 @@ mod serve_guard;
 mod serve_limits;
 mod store;
 mod studio;
+mod studio_keeps;
 mod writer;

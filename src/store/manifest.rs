@@ -19,6 +19,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub enum JobState {
     /// Created; the plan is not there yet.
     New,
+    /// A plan made and reviewed in the studio, not written yet: `longwriter <id>` reopens it
+    /// for review, `resume` writes it.
+    Draft,
     /// Planned or writing (or a writer died while it was: see the lock).
     Writing,
     /// Stopped by the user (Ctrl-C, `stop`, SIGHUP); `resume` continues.
@@ -34,6 +37,7 @@ impl JobState {
     pub fn label(self) -> &'static str {
         match self {
             Self::New => "new",
+            Self::Draft => "draft",
             Self::Writing => "writing",
             Self::Stopped => "stopped",
             Self::Failed => "failed",

@@ -58,13 +58,21 @@ const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 impl Recorder {
     /// A recorder for `project`, whose journal was recovered as `journal` (call
-    /// `Project::recover` first). With `restart_section`, the section in progress starts over.
+    /// `Project::recover` first); marks the project `writing`. With `restart_section`, the
+    /// section in progress starts over.
     pub fn new(
-        project: Project,
+        mut project: Project,
         journal: &Recovered,
         restart_section: bool,
         options: RecorderOptions,
     ) -> Result<Self, StoreError> {
+        // From the first token on, the project is being written: `list`, `show` and the
+        // dashboard say so, not the state the last run (or a hand-off) left.
+        if project.manifest.state != JobState::Writing || project.manifest.error.is_some() {
+            project.manifest.state = JobState::Writing;
+            project.manifest.error = None;
+            project.save_manifest()?;
+        }
         let path = project.journal_path();
         let mut j = Journal::open(&path).map_err(|e| StoreError::io(&path, e))?;
         let current = first_unfinished(&project).map(|i| (i, journal.text_of(i)));
@@ -335,7 +343,7 @@ fn first_unfinished(project: &Project) -> Option<usize> {
         .as_ref()?
         .sections
         .iter()
-        .position(|s| s.state != SectionState::Done)
+        .position(|s| !s.state.is_written())
 }
 
 /// The ledger from the plan and the finished sections' words.

@@ -5,7 +5,6 @@
 //! `longwriter resume <id>`, by a detached worker, or by the studio again.
 
 use crate::backend::Backend;
-use crate::plan::SectionState;
 use crate::prompt::Prompts;
 use crate::store::journal::{Journal, Record, Recovered};
 use crate::store::{self, JobState, Project, ProjectLock, RunEnd, RunSpec, StoreError};
@@ -85,17 +84,30 @@ impl RecordedWrite {
     }
 }
 
+/// Makes the store hold the studio's document for a run: `sync_document` with the state
+/// `writing`.
+fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, StoreError> {
+    sync_document(project, document, JobState::Writing)
+}
+
 /// Makes the store hold the studio's document (the studio may have edited the plan, a
 /// section's text, or cleared a section to rewrite it): the plan and states into the manifest,
-/// finished sections into their files, the section in progress into the journal. Returns the
-/// journal as the recorder should take it.
-fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, StoreError> {
+/// written sections into their files (only those that changed), the section in progress into
+/// the journal, and `state` as the job's state. Returns the journal as the recorder should
+/// take it. Every file is replaced atomically: section files first, the manifest last.
+pub(super) fn sync_document(
+    project: &mut Project,
+    document: &Document,
+    state: JobState,
+) -> Result<Recovered, StoreError> {
     let on_disk = project.recover()?;
     let mut in_progress = None;
     for (i, section) in document.plan.sections.iter().enumerate() {
         let text = document.drafts.get(i).map(|d| d.text()).unwrap_or_default();
-        if section.state == SectionState::Done {
-            project.write_section(i, &text)?;
+        if section.state.is_written() {
+            if project.read_section(i).as_deref() != Some(text.as_str()) {
+                project.write_section(i, &text)?;
+            }
             continue;
         }
         let path = project.section_path(i);
@@ -113,10 +125,10 @@ fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, S
         },
         _ => Recovered::default(),
     };
-    let same = wanted
-        .records
-        .first()
-        .is_none_or(|r| on_disk.text_of(r.s) == r.t);
+    let same = match wanted.records.first() {
+        Some(r) => on_disk.text_of(r.s) == r.t,
+        None => on_disk.records.is_empty(),
+    };
     if !same {
         let path = project.journal_path();
         let io = |e| StoreError::io(&path, e);
@@ -130,15 +142,15 @@ fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, S
     let m = &mut project.manifest;
     m.plan = Some(document.plan.clone());
     let mut ledger = document.ledger();
-    // Like the recorder's ledger: only finished sections count; the journal holds the rest.
+    // Like the recorder's ledger: only written sections count; the journal holds the rest.
     for line in &mut ledger.sections {
-        if line.state != SectionState::Done {
+        if !line.state.is_written() {
             line.written = 0;
         }
     }
     ledger.written = ledger.sections.iter().map(|l| l.written).sum();
     m.ledger = Some(ledger);
-    m.state = JobState::Writing;
+    m.state = state;
     m.error = None;
     project.save_manifest()?;
     Ok(wanted)

@@ -218,10 +218,20 @@ impl Theme {
         Style::default().fg(c)
     }
 
-    /// A pane's title.
+    /// A pane's border lines: thick when it has the focus.
+    pub fn border_type(&self, focused: bool) -> ratatui::widgets::BorderType {
+        // Shape as well as colour, so that focus shows in any theme and without colour.
+        if focused {
+            ratatui::widgets::BorderType::Thick
+        } else {
+            ratatui::widgets::BorderType::Plain
+        }
+    }
+
+    /// A pane's title: bold, and underlined when focused.
     pub fn title(&self, focused: bool) -> Style {
         let style = self.border(focused).add_modifier(Modifier::BOLD);
-        if focused && self.plain {
+        if focused {
             style.add_modifier(Modifier::UNDERLINED)
         } else {
             style
