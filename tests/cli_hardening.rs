@@ -198,7 +198,7 @@ async fn a_theme_must_be_a_name_not_a_path() {
 #[cfg(unix)]
 #[tokio::test]
 async fn write_to_a_fifo_goes_through_it() {
-    use crate::cli_write::{agentwrite_plan, prose};
+    use crate::support::prose::{agentwrite_plan, prose};
     let second = prose("Omega", 40);
     let server = ScriptedServer::start(vec![
         Reply::text(agentwrite_plan(2, 40)),

@@ -5,7 +5,7 @@
 //! `E` runs `$EDITOR` (a script here) and saves its text; after a hand-off, `list` says the
 //! worker is writing.
 
-use crate::cli_write::{agentwrite_plan, prose};
+use crate::support::prose::{agentwrite_plan, prose};
 use crate::studio::{cli, only_project, shell_session, Tmux};
 use crate::support::binary;
 use crate::support::scripted::{Reply, ScriptedServer};
