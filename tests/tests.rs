@@ -5,6 +5,7 @@ mod support;
 mod backend_protocol;
 mod cli_errors;
 mod cli_write;
+mod context;
 mod engine;
 mod plan;
 mod real_model;

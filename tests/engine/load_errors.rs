@@ -9,7 +9,7 @@ use std::path::Path;
 fn start(path: &Path) -> String {
     match Worker::start(EngineSettings {
         model_path: path.to_path_buf(),
-        context: 256,
+        context: Some(256),
         threads: None,
     }) {
         Ok(_) => panic!("{} should not load", path.display()),

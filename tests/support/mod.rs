@@ -2,6 +2,7 @@
 //! real `longwriter` binary.
 
 pub mod scripted;
+pub mod windowed;
 
 use std::path::PathBuf;
 use std::process::Output;
