@@ -268,6 +268,10 @@ fn finish(
             )))
         }
         Err(WriterError::Prompt(p)) => Err(CliError::Usage(p.to_string())),
+        Err(e @ WriterError::ContextTooSmall { .. }) => Err(CliError::Usage(format!(
+            "{e}; the text so far is saved: `longwriter resume {}` continues with a larger window",
+            project.id()
+        ))),
         Err(WriterError::Backend(b)) => Err(CliError::Failed(format!(
             "{b}; the text so far is saved: `longwriter resume {}` tries again",
             project.id()

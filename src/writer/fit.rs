@@ -22,6 +22,8 @@ use crate::text::tokens_per_word;
 const LOW_WATER: f64 = 0.55;
 /// Refusals for length tolerated per request before giving up.
 const MAX_OVERFLOWS: u32 = 4;
+/// The shortest answer a summary request may be given room for.
+const MIN_SUMMARY_TOKENS: usize = 160;
 /// Attempts at a summary before the fallback stands in.
 const SUMMARY_ATTEMPTS: u32 = 2;
 
@@ -101,7 +103,7 @@ impl Writer {
         WriterError::ContextTooSmall {
             needed,
             window: b.window,
-            source: b.source,
+            origin: b.source,
         }
     }
 
@@ -122,7 +124,7 @@ impl Writer {
     }
 
     /// Sets how many plan entries the conversation shows, from the window and the plan's size
-    /// (see `plan_horizon`), unless already set.
+    /// (see `plan_horizon`).
     pub(super) fn set_horizon(&self, job: &Job, document: &mut Document) {
         let sections = &document.plan.sections;
         let chars: usize = sections
@@ -328,9 +330,15 @@ impl Writer {
         let mut words: Vec<&str> = text.split_whitespace().collect();
         let mut shown = text.to_string();
         loop {
-            let request = summary_request(&self.prompts, document, index, &shown, job)?;
+            let mut request = summary_request(&self.prompts, document, index, &shown, job)?;
             let prompt = self.measure(job, &request.messages).await;
-            if self.budget(job).fits(prompt, request.max_tokens) {
+            let budget = self.budget(job);
+            if budget.fits(prompt, request.max_tokens) {
+                return Ok(request);
+            }
+            // A shorter answer first, then a shorter text to summarize.
+            if budget.room(prompt) >= MIN_SUMMARY_TOKENS {
+                request.max_tokens = budget.room(prompt) as u32;
                 return Ok(request);
             }
             if words.len() < 40 {

@@ -101,8 +101,11 @@ impl Memory {
 /// dropped), the rest the record; without a record the previous one stays. Both are cut to
 /// their word limits at a sentence end. `None` for an empty reply.
 pub fn parse_summary(reply: &str, previous_record: &str) -> Option<Summary> {
-    let lower = reply.to_lowercase();
-    let (summary, record) = match lower.find("record:") {
+    let marker = ["RECORD:", "Record:", "record:"]
+        .iter()
+        .filter_map(|m| reply.find(m))
+        .min();
+    let (summary, record) = match marker {
         Some(at) => (&reply[..at], reply[at + "record:".len()..].trim()),
         None => (reply, previous_record),
     };

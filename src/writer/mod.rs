@@ -98,7 +98,7 @@ pub enum WriterError {
     /// The context window cannot hold the instruction, the plan, one step and a minimal
     /// section.
     #[error(
-        "the context window of {window} tokens ({source}) is too small: the instruction, the \
+        "the context window of {window} tokens ({origin}) is too small: the instruction, the \
          plan, one step and a minimal section need about {needed} tokens. Raise it: --context N \
          with the built-in engine; start llama-server with a larger -c, vLLM with a larger \
          --max-model-len, Ollama with a larger num_ctx; or, when the server's window is larger \
@@ -111,7 +111,7 @@ pub enum WriterError {
         /// The window.
         window: usize,
         /// Where the window came from.
-        source: String,
+        origin: String,
     },
 }
 
