@@ -300,7 +300,7 @@ mod tests {
         assert!(!opening.contains("Text of section 1.") && !opening.contains("Text of section 2."));
         assert!(opening.contains("Write about a keeper"), "the instruction stays");
         assert!(opening.contains("Now write section 3 of 6"), "{opening}");
-        assert!(!opening.contains("\n1. Introduction"), "the plan starts after the summaries");
+        assert!(!opening.contains("1. Introduction: Introduce the topic"), "the plan starts after the summaries");
         assert!(third.iter().any(|m| m.content == "Text of section 3."));
     }
 
