@@ -198,6 +198,7 @@ pub fn summary_request(
     index: usize,
     text: &str,
     job: &Job,
+    limits: super::memory::Limits,
 ) -> Result<GenerationRequest, PromptError> {
     let content = prompts.render(
         "summarize.md",
@@ -207,12 +208,12 @@ pub fn summary_request(
             "instruction": document.instruction,
             "text": text,
             "record": document.memory.record(index),
-            "summary_words": super::memory::SUMMARY_WORDS * 2 / 3,
-            "record_words": super::memory::RECORD_WORDS * 2 / 3,
+            "summary_words": limits.summary * 2 / 3,
+            "record_words": limits.record * 2 / 3,
             "language": language_name(document.language),
         }),
     )?;
-    let words = super::memory::SUMMARY_WORDS + super::memory::RECORD_WORDS;
+    let words = limits.summary + limits.record;
     Ok(GenerationRequest {
         messages: vec![ChatMessage::user(content)],
         max_tokens: token_budget(words, document.language),

@@ -12,7 +12,7 @@ use super::budget::{Budget, DEFAULT_WINDOW, MIN_GENERATION_TOKENS};
 use super::conversation::{compacted_opening, plan_horizon, section_request, summary_request};
 use super::document::Document;
 use super::generate::{Ending, Generated, Sink};
-use super::memory::{fallback_summary, parse_summary, Summary, RECORD_WORDS};
+use super::memory::{fallback_summary, parse_summary, Limits, Summary, RECORD_WORDS};
 use super::{Job, JobEvent, Writer, WriterError};
 use crate::backend::{ChatMessage, ContextWindow, GenerationRequest};
 use crate::text::tokens_per_word;
@@ -270,10 +270,19 @@ impl Writer {
     async fn summarize(&self, job: &Job, document: &mut Document, index: usize) -> Result<(), WriterError> {
         let text = document.drafts[index].text();
         let previous = document.memory.record(index).to_string();
+        let window_words = self.budget(job).window as f64 / tokens_per_word(document.language);
+        let limits = Limits::new(crate::text::count_words(&text), window_words as usize);
         let mut summary = None;
         let mut failure = String::from("the replies held no summary");
         for _ in 0..SUMMARY_ATTEMPTS {
-            let fitted = self.fit_summary(job, document, index, &text).await?;
+            let fitted = match self.fit_summary(job, document, index, &text, limits).await {
+                Ok(request) => request,
+                Err(e @ WriterError::ContextTooSmall { .. }) => {
+                    failure = e.to_string();
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             let sink = Sink {
                 events: &self.events,
                 section: None,
@@ -287,7 +296,7 @@ impl Writer {
                 }
                 Ok(reply) => {
                     self.calibrate(&fitted.messages, &reply);
-                    summary = parse_summary(&reply.text, &previous);
+                    summary = parse_summary(&reply.text, &previous, limits);
                 }
                 Err(e) => failure = e.to_string(),
             }
@@ -303,7 +312,7 @@ impl Writer {
                     index + 1
                 ),
             });
-            fallback_summary(&text, &previous)
+            fallback_summary(&text, &previous, limits)
         });
         self.store_summary(document, index, summary);
         Ok(())
@@ -326,11 +335,12 @@ impl Writer {
         document: &Document,
         index: usize,
         text: &str,
+        limits: Limits,
     ) -> Result<GenerationRequest, WriterError> {
         let mut words: Vec<&str> = text.split_whitespace().collect();
         let mut shown = text.to_string();
         loop {
-            let mut request = summary_request(&self.prompts, document, index, &shown, job)?;
+            let mut request = summary_request(&self.prompts, document, index, &shown, job, limits)?;
             let prompt = self.measure(job, &request.messages).await;
             let budget = self.budget(job);
             if budget.fits(prompt, request.max_tokens) {

@@ -14,6 +14,27 @@ pub const SUMMARY_WORDS: usize = 120;
 /// Most words the running record keeps.
 pub const RECORD_WORDS: usize = 160;
 
+/// Word limits of one summary: a quarter of the section's words (30 to [`SUMMARY_WORDS`]), so
+/// a summary is always much shorter than its text, and a record of about a twelfth of the
+/// window's words (30 to [`RECORD_WORDS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most words of the summary.
+    pub summary: usize,
+    /// Most words of the record.
+    pub record: usize,
+}
+
+impl Limits {
+    /// The limits for a section of `section_words` in a window of about `window_words`.
+    pub fn new(section_words: usize, window_words: usize) -> Self {
+        Self {
+            summary: (section_words / 4).clamp(30, SUMMARY_WORDS),
+            record: (window_words / 12).clamp(30, RECORD_WORDS),
+        }
+    }
+}
+
 /// One section's summary and the running record as of its end.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -100,7 +121,7 @@ impl Memory {
 /// Reads a summary reply: the text before a `RECORD:` line is the summary (a `SUMMARY:` label
 /// dropped), the rest the record; without a record the previous one stays. Both are cut to
 /// their word limits at a sentence end. `None` for an empty reply.
-pub fn parse_summary(reply: &str, previous_record: &str) -> Option<Summary> {
+pub fn parse_summary(reply: &str, previous_record: &str, limits: Limits) -> Option<Summary> {
     let marker = ["RECORD:", "Record:", "record:"]
         .iter()
         .filter_map(|m| reply.find(m))
@@ -119,8 +140,8 @@ pub fn parse_summary(reply: &str, previous_record: &str) -> Option<Summary> {
         record
     };
     Some(Summary {
-        text: super::length::cut_to_words(summary, SUMMARY_WORDS).to_string(),
-        record: super::length::cut_to_words(record, RECORD_WORDS).to_string(),
+        text: super::length::cut_to_words(summary, limits.summary).to_string(),
+        record: super::length::cut_to_words(record, limits.record).to_string(),
         fallback: false,
     })
 }
@@ -135,13 +156,13 @@ fn strip_label(text: &str) -> &str {
 
 /// What stands in for a summary the model did not give: the section's opening and closing
 /// paragraphs (their first and last sentences when the paragraphs are long), flagged.
-pub fn fallback_summary(text: &str, previous_record: &str) -> Summary {
+pub fn fallback_summary(text: &str, previous_record: &str, limits: Limits) -> Summary {
     let paragraphs: Vec<&str> = text
         .split("\n\n")
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .collect();
-    let half = SUMMARY_WORDS / 2;
+    let half = limits.summary / 2;
     let first = paragraphs.first().copied().unwrap_or("");
     let opening = super::length::cut_to_words(first, half);
     let closing = match paragraphs.last() {
@@ -156,7 +177,7 @@ pub fn fallback_summary(text: &str, previous_record: &str) -> Summary {
         .join(" … ");
     Summary {
         text,
-        record: previous_record.to_string(),
+        record: super::length::cut_to_words(previous_record, limits.record).to_string(),
         fallback: true,
     }
 }
@@ -171,6 +192,11 @@ fn tail_words(text: &str, words: usize) -> String {
 mod tests {
     use super::*;
 
+    const WIDE: Limits = Limits {
+        summary: SUMMARY_WORDS,
+        record: RECORD_WORDS,
+    };
+
     fn summary(text: &str, record: &str) -> Option<Summary> {
         Some(Summary {
             text: text.into(),
@@ -182,26 +208,31 @@ mod tests {
     #[test]
     fn replies_split_into_summary_and_record() {
         let reply = "SUMMARY: Ada reaches the lighthouse and meets Tom.\n\nRECORD: Ada (keeper), Tom (boy); Skerry Rock, 1902; open: the lost letter.";
-        let s = parse_summary(reply, "old").expect("a summary");
+        let s = parse_summary(reply, "old", WIDE).expect("a summary");
         assert_eq!(s.text, "Ada reaches the lighthouse and meets Tom.");
         assert!(s.record.starts_with("Ada (keeper)"), "{}", s.record);
-        let bare = parse_summary("Ada climbs the tower at dusk.", "old").expect("a summary");
+        let bare = parse_summary("Ada climbs the tower at dusk.", "old", WIDE).expect("a summary");
         assert_eq!(bare.record, "old");
-        assert_eq!(parse_summary("  ", "old"), None);
+        assert_eq!(parse_summary("  ", "old", WIDE), None);
     }
 
     #[test]
     fn long_replies_are_cut() {
         let reply = format!("{} RECORD: {}", "Word is here. ".repeat(100), "Name. ".repeat(400));
-        let s = parse_summary(&reply, "").expect("a summary");
+        let s = parse_summary(&reply, "", WIDE).expect("a summary");
         assert!(count_words(&s.text) <= SUMMARY_WORDS);
         assert!(count_words(&s.record) <= RECORD_WORDS);
+        let small = Limits::new(160, 400);
+        assert_eq!(small, Limits { summary: 40, record: 33 });
+        let s = parse_summary(&reply, "", small).expect("a summary");
+        assert!(count_words(&s.text) <= 40 && count_words(&s.record) <= 33);
+        assert_eq!(Limits::new(5000, 50_000), WIDE);
     }
 
     #[test]
     fn the_fallback_keeps_opening_and_closing() {
         let text = "It began at dawn.\n\nThe middle part.\n\nAnd so it ended at night.";
-        let s = fallback_summary(text, "rec");
+        let s = fallback_summary(text, "rec", WIDE);
         assert_eq!(s.text, "It began at dawn. … And so it ended at night.");
         assert!(s.fallback);
         assert_eq!(s.record, "rec");
