@@ -23,7 +23,10 @@ fn plan(n: usize, each: usize) -> String {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
-    let numbers: Vec<usize> = args[..split].iter().filter_map(|a| a.parse().ok()).collect();
+    let numbers: Vec<usize> = args[..split]
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let [window, sections, each] = numbers[..] else {
         eprintln!("usage: windowed_server WINDOW SECTIONS WORDS_EACH -- COMMAND...");
         std::process::exit(2);
@@ -40,14 +43,20 @@ async fn main() {
         ..WindowOptions::default()
     })
     .await;
-    let rest: Vec<String> = rest.iter().map(|a| a.replace("{url}", &server.url)).collect();
+    let rest: Vec<String> = rest
+        .iter()
+        .map(|a| a.replace("{url}", &server.url))
+        .collect();
     let status = tokio::process::Command::new(program)
         .args(&rest)
         .status()
         .await
         .expect("the command runs");
     let seen = server.seen();
-    let mut sizes: Vec<usize> = seen.iter().map(|s| s.prompt_tokens + s.max_tokens).collect();
+    let mut sizes: Vec<usize> = seen
+        .iter()
+        .map(|s| s.prompt_tokens + s.max_tokens)
+        .collect();
     let mut prompts: Vec<usize> = seen.iter().map(|s| s.prompt_tokens).collect();
     sizes.sort_unstable();
     prompts.sort_unstable();

@@ -55,8 +55,14 @@ fn assert_sections_in_order(doc: &str, n: usize) -> usize {
         assert!(at >= last, "section {i} out of order");
         last = at;
     }
-    assert!(!doc.contains("SUMMARY") && !doc.contains("RECORD:"), "no summary is exported");
-    assert!(!doc.contains("maximum context length"), "no error text in the document");
+    assert!(
+        !doc.contains("SUMMARY") && !doc.contains("RECORD:"),
+        "no summary is exported"
+    );
+    assert!(
+        !doc.contains("maximum context length"),
+        "no error text in the document"
+    );
     doc.lines()
         .filter(|l| !l.starts_with('#'))
         .map(count_words)
@@ -65,7 +71,11 @@ fn assert_sections_in_order(doc: &str, n: usize) -> usize {
 
 fn project_dir(config: &Path) -> PathBuf {
     let projects = config.join("data").join("projects");
-    let root = if projects.is_dir() { projects } else { config.join("data") };
+    let root = if projects.is_dir() {
+        projects
+    } else {
+        config.join("data")
+    };
     std::fs::read_dir(&root)
         .expect("the store exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -73,7 +83,12 @@ fn project_dir(config: &Path) -> PathBuf {
         .expect("a project")
 }
 
-async fn write(server: &WindowedServer, words: usize, extra: &[&str], config: &Path) -> std::process::Output {
+async fn write(
+    server: &WindowedServer,
+    words: usize,
+    extra: &[&str],
+    config: &Path,
+) -> std::process::Output {
     let out = config.join("doc.md");
     let instruction = format!("Write a {words}-word history of one lighthouse keeper");
     let mut args = vec!["write", &instruction, "--base-url", &server.url, "-o"];
@@ -101,24 +116,39 @@ async fn a_small_window_is_never_exceeded_and_earlier_sections_become_summaries(
     assert_all_fit(&seen, window);
     let events = events(&output.stdout);
     let summaries = count(&events, "summarized");
-    assert!(count(&events, "compacted") >= 1, "the conversation was compacted");
-    assert!(summaries >= 5, "earlier sections were summarized: {summaries}");
+    assert!(
+        count(&events, "compacted") >= 1,
+        "the conversation was compacted"
+    );
+    assert!(
+        summaries >= 5,
+        "earlier sections were summarized: {summaries}"
+    );
     assert_eq!(
         summaries,
         seen.iter().filter(|s| s.kind == "summary").count(),
         "one summary request per summarized section, none made twice"
     );
     let compactions = count(&events, "compacted");
-    assert!(compactions * 2 < summaries, "several sections per compaction: {compactions} for {summaries}");
+    assert!(
+        compactions * 2 < summaries,
+        "several sections per compaction: {compactions} for {summaries}"
+    );
     let doc = std::fs::read_to_string(dir.path().join("doc.md")).unwrap();
     let words = assert_sections_in_order(&doc, 20);
     assert!((5700..=6300).contains(&words), "{words} words for 6,000");
     let project = project_dir(dir.path());
     let stored = std::fs::read_dir(project.join("sections"))
         .unwrap()
-        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".summary.json")))
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".summary.json"))
+        })
         .count();
-    assert_eq!(stored, summaries, "summaries are stored beside the sections");
+    assert_eq!(
+        stored, summaries,
+        "summaries are stored beside the sections"
+    );
 }
 
 #[tokio::test]
@@ -138,7 +168,10 @@ async fn llama_cpp_windows_are_read_from_props_and_counted_with_tokenize() {
     let events = events(&output.stdout);
     assert!(count(&events, "compacted") >= 1);
     let warnings: Vec<&Value> = events.iter().filter(|e| e["event"] == "warning").collect();
-    assert!(warnings.is_empty(), "the window is known, no warning: {warnings:?}");
+    assert!(
+        warnings.is_empty(),
+        "the window is known, no warning: {warnings:?}"
+    );
     let doc = std::fs::read_to_string(dir.path().join("doc.md")).unwrap();
     assert_sections_in_order(&doc, 12);
 }
@@ -162,10 +195,16 @@ async fn a_window_too_small_is_refused_before_anything_is_generated() {
         .map(|e| e["error"].as_str().unwrap_or("").to_string())
         .unwrap_or_else(|| stderr.to_string());
     assert!(
-        failed.contains("400 tokens") && failed.contains("too small") && failed.contains("--context"),
+        failed.contains("400 tokens")
+            && failed.contains("too small")
+            && failed.contains("--context"),
         "{failed}"
     );
-    assert!(server.seen().is_empty(), "nothing was sent: {:?}", server.seen());
+    assert!(
+        server.seen().is_empty(),
+        "nothing was sent: {:?}",
+        server.seen()
+    );
 }
 
 #[tokio::test]
@@ -182,7 +221,10 @@ async fn a_refusal_for_length_shrinks_the_budget_and_the_text_goes_on() {
     let output = write(&server, 3000, &["--context", "8192"], dir.path()).await;
     assert_success(&output);
     let seen = server.seen();
-    assert!(seen.iter().any(|s| s.refused), "the server refused at least once");
+    assert!(
+        seen.iter().any(|s| s.refused),
+        "the server refused at least once"
+    );
     let last_refused = seen.iter().rposition(|s| s.refused).unwrap_or(0);
     assert_all_fit(&seen[last_refused + 1..], window);
     let doc = std::fs::read_to_string(dir.path().join("doc.md")).unwrap();
@@ -201,15 +243,25 @@ async fn failed_summaries_are_replaced_by_opening_and_closing_paragraphs() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("config.toml"), "[generation]\nmax_attempts = 1\n").unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[generation]\nmax_attempts = 1\n",
+    )
+    .unwrap();
     let output = write(&server, 3000, &[], dir.path()).await;
     assert_success(&output);
     let events = events(&output.stdout);
-    let summarized: Vec<&Value> = events.iter().filter(|e| e["event"] == "summarized").collect();
+    let summarized: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "summarized")
+        .collect();
     assert!(!summarized.is_empty());
     assert!(summarized.iter().all(|e| e["summary"]["fallback"] == true));
     assert!(events.iter().any(|e| e["event"] == "warning"
-        && e["message"].as_str().unwrap_or("").contains("opening and closing paragraphs")));
+        && e["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("opening and closing paragraphs")));
     let doc = std::fs::read_to_string(dir.path().join("doc.md")).unwrap();
     assert_sections_in_order(&doc, 12);
 }

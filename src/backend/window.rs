@@ -70,8 +70,24 @@ impl BackendError {
             return None;
         }
         Some(Overflow {
-            window: number_after(&lower, &["maximum context length is", "n_ctx=", "context holds", "n_ctx\":"]),
-            prompt_tokens: number_after(&lower, &["the prompt is", "n_prompt_tokens=", "tokens (", "input tokens"]),
+            window: number_after(
+                &lower,
+                &[
+                    "maximum context length is",
+                    "n_ctx=",
+                    "context holds",
+                    "n_ctx\":",
+                ],
+            ),
+            prompt_tokens: number_after(
+                &lower,
+                &[
+                    "the prompt is",
+                    "n_prompt_tokens=",
+                    "tokens (",
+                    "input tokens",
+                ],
+            ),
         })
     }
 }
@@ -122,9 +138,11 @@ mod tests {
         let llama = status("the request exceeds the available context size, try increasing it (n_prompt_tokens=9001, n_ctx=8192)");
         assert_eq!(llama.overflow().and_then(|o| o.window), Some(8192));
         assert_eq!(llama.overflow().and_then(|o| o.prompt_tokens), Some(9001));
-        assert!(status("prompt too long; exceeded max context length by 12 tokens")
-            .overflow()
-            .is_some());
+        assert!(
+            status("prompt too long; exceeded max context length by 12 tokens")
+                .overflow()
+                .is_some()
+        );
         let engine = BackendError::Invalid(
             "the prompt is 8254 tokens and the context holds 8192 (…)".into(),
         );

@@ -7,8 +7,8 @@ use super::chat::{ChatError, ChatTemplate};
 use super::sampler::SamplingParams;
 use super::worker::{EngineError, EngineSettings, Event, Finish, Job, Worker};
 use crate::backend::{
-    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest,
-    ContextWindow, FinishReason, GenerationRequest, Sampling, StreamChunk, Usage,
+    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest, ContextWindow,
+    FinishReason, GenerationRequest, Sampling, StreamChunk, Usage,
 };
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -153,7 +153,10 @@ impl Backend for LocalBackend {
     }
 
     fn context_window(&self) -> Option<ContextWindow> {
-        Some(ContextWindow::new(self.worker.context(), self.window_source))
+        Some(ContextWindow::new(
+            self.worker.context(),
+            self.window_source,
+        ))
     }
 
     /// Exact: the conversation through the chat template and the model's tokenizer, as the

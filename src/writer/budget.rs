@@ -67,7 +67,10 @@ impl Budget {
     pub fn shrink(&mut self, overflow: Overflow, messages: &[ChatMessage], measured: usize) {
         let named = overflow.window.filter(|w| *w < self.window);
         self.window = named.unwrap_or(self.window * 9 / 10);
-        self.source = format!("{} (shrunk after the server refused a request)", self.source);
+        self.source = format!(
+            "{} (shrunk after the server refused a request)",
+            self.source
+        );
         if let Some(counted) = overflow.prompt_tokens.filter(|c| *c > measured) {
             self.calibrate(messages, counted as u64);
         }

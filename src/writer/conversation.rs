@@ -165,7 +165,10 @@ pub fn compacted_opening(
     )?;
     let header = header(prompts, document, upto)?;
     let step = step_turn(prompts, document, upto)?;
-    Ok(ChatMessage::user(format!("{header}\n\n{block}\n\n{}", step.content)))
+    Ok(ChatMessage::user(format!(
+        "{header}\n\n{block}\n\n{}",
+        step.content
+    )))
 }
 
 /// The conversation for section `index`: from its start, or from the compaction point (with
@@ -271,11 +274,19 @@ mod tests {
     fn document(sections: usize) -> (Prompts, Document) {
         let prompts = Prompts::builtin();
         let plan = fallback_plan(sections * 800, false);
-        let mut doc = Document::new("Write about a keeper".into(), sections * 800, Language::English, plan);
+        let mut doc = Document::new(
+            "Write about a keeper".into(),
+            sections * 800,
+            Language::English,
+            plan,
+        );
         for i in 0..sections {
             let step = step_turn(&prompts, &doc, i).expect("step");
             doc.drafts[i] = SectionDraft {
-                turns: vec![step, ChatMessage::assistant(format!("Text of section {}.", i + 1))],
+                turns: vec![
+                    step,
+                    ChatMessage::assistant(format!("Text of section {}.", i + 1)),
+                ],
             };
             doc.memory.summaries[i] = Some(Summary {
                 text: format!("Summary of section {}.", i + 1),
@@ -293,15 +304,27 @@ mod tests {
         doc.memory.compacted = 2;
         let third = messages(&prompts, &doc, 3).expect("messages");
         let fourth = messages(&prompts, &doc, 4).expect("messages");
-        assert_eq!(fourth[..third.len()], third[..], "request k is the start of request k+1");
+        assert_eq!(
+            fourth[..third.len()],
+            third[..],
+            "request k is the start of request k+1"
+        );
         assert_eq!(fourth.len(), third.len() + 2);
         let opening = &third[0].content;
-        assert!(opening.contains("Summary of section 1.") && opening.contains("Summary of section 2."));
+        assert!(
+            opening.contains("Summary of section 1.") && opening.contains("Summary of section 2.")
+        );
         assert!(opening.contains("Record after 2.") && !opening.contains("Record after 3."));
         assert!(!opening.contains("Text of section 1.") && !opening.contains("Text of section 2."));
-        assert!(opening.contains("Write about a keeper"), "the instruction stays");
+        assert!(
+            opening.contains("Write about a keeper"),
+            "the instruction stays"
+        );
         assert!(opening.contains("Now write section 3 of 6"), "{opening}");
-        assert!(!opening.contains("1. Introduction: Introduce the topic"), "the plan starts after the summaries");
+        assert!(
+            !opening.contains("1. Introduction: Introduce the topic"),
+            "the plan starts after the summaries"
+        );
         assert!(third.iter().any(|m| m.content == "Text of section 3."));
     }
 

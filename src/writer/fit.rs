@@ -109,10 +109,22 @@ impl Writer {
 
     /// Refuses, before anything is generated, a window that cannot hold the plan request or
     /// the instruction, a plan of the likely size, one step and a minimal section.
-    pub(super) async fn check_window(&self, job: &Job, plan_request: &GenerationRequest) -> Result<(), WriterError> {
+    pub(super) async fn check_window(
+        &self,
+        job: &Job,
+        plan_request: &GenerationRequest,
+    ) -> Result<(), WriterError> {
         let plan_prompt = self.measure(job, &plan_request.messages).await;
-        let likely = crate::plan::fallback_plan(job.target_words, job.language == crate::text::Language::Chinese);
-        let mut document = Document::new(job.instruction.clone(), job.target_words, job.language, likely);
+        let likely = crate::plan::fallback_plan(
+            job.target_words,
+            job.language == crate::text::Language::Chinese,
+        );
+        let mut document = Document::new(
+            job.instruction.clone(),
+            job.target_words,
+            job.language,
+            likely,
+        );
         self.set_horizon(job, &mut document);
         let first = super::conversation::step_turn(&self.prompts, &document, 0)?;
         let write_prompt = self.measure(job, &[first]).await;
@@ -137,7 +149,11 @@ impl Writer {
     }
 
     /// Fits the plan request: its `max_tokens` is cut to the room the prompt leaves.
-    pub(super) async fn fit_plan(&self, job: &Job, request: &mut GenerationRequest) -> Result<(), WriterError> {
+    pub(super) async fn fit_plan(
+        &self,
+        job: &Job,
+        request: &mut GenerationRequest,
+    ) -> Result<(), WriterError> {
         let prompt = self.measure(job, &request.messages).await;
         let room = self.budget(job).room(prompt);
         if room < 256 {
@@ -173,7 +189,9 @@ impl Writer {
                     self.calibrate(&request.messages, &generated);
                     return Ok(generated);
                 }
-                Err(WriterError::Backend(e)) if overflows < MAX_OVERFLOWS && e.overflow().is_some() => {
+                Err(WriterError::Backend(e))
+                    if overflows < MAX_OVERFLOWS && e.overflow().is_some() =>
+                {
                     overflows += 1;
                     let overflow = e.overflow().unwrap_or_default();
                     self.update_budget(|b| b.shrink(overflow, &request.messages, measured));
@@ -207,7 +225,8 @@ impl Writer {
                 return Ok((request, prompt));
             }
             if document.memory.compacted < index {
-                self.compact(job, document, index, request.max_tokens).await?;
+                self.compact(job, document, index, request.max_tokens)
+                    .await?;
                 continue;
             }
             let room = budget.room(prompt);
@@ -230,10 +249,13 @@ impl Writer {
     ) -> Result<(), WriterError> {
         let budget = self.budget(job);
         let room = budget.window.saturating_sub(max_tokens as usize) as f64 * LOW_WATER;
-        let shown_words = ((budget.window as f64 / 16.0 / tokens_per_word(document.language)) as usize).clamp(60, 600);
+        let shown_words = ((budget.window as f64 / 16.0 / tokens_per_word(document.language))
+            as usize)
+            .clamp(60, 600);
         document.memory.shown_words = shown_words;
         // Room for the summaries and the record still to be made.
-        let allowance = ((shown_words + RECORD_WORDS) as f64 * tokens_per_word(document.language)) as usize;
+        let allowance =
+            ((shown_words + RECORD_WORDS) as f64 * tokens_per_word(document.language)) as usize;
         let verbatim: Vec<usize> = document.drafts[..=index]
             .iter()
             .map(|d| budget.estimate(&d.turns))
@@ -267,7 +289,12 @@ impl Writer {
 
     /// Makes section `index`'s summary: asked of the model (twice at most), else its opening
     /// and closing paragraphs, flagged in a warning. Stored in the document and announced.
-    async fn summarize(&self, job: &Job, document: &mut Document, index: usize) -> Result<(), WriterError> {
+    async fn summarize(
+        &self,
+        job: &Job,
+        document: &mut Document,
+        index: usize,
+    ) -> Result<(), WriterError> {
         let text = document.drafts[index].text();
         let previous = document.memory.record(index).to_string();
         let window_words = self.budget(job).window as f64 / tokens_per_word(document.language);
@@ -291,9 +318,11 @@ impl Writer {
                 words_before: 0,
             };
             match self.generator(job).run(&fitted, sink).await {
-                Ok(Generated { ending: Ending::Cancelled, .. }) | Err(WriterError::Cancelled) => {
-                    return Err(WriterError::Cancelled)
-                }
+                Ok(Generated {
+                    ending: Ending::Cancelled,
+                    ..
+                })
+                | Err(WriterError::Cancelled) => return Err(WriterError::Cancelled),
                 Ok(reply) => {
                     self.calibrate(&fitted.messages, &reply);
                     summary = parse_summary(&reply.text, &previous, limits);

@@ -218,12 +218,22 @@ mod tests {
 
     #[test]
     fn long_replies_are_cut() {
-        let reply = format!("{} RECORD: {}", "Word is here. ".repeat(100), "Name. ".repeat(400));
+        let reply = format!(
+            "{} RECORD: {}",
+            "Word is here. ".repeat(100),
+            "Name. ".repeat(400)
+        );
         let s = parse_summary(&reply, "", WIDE).expect("a summary");
         assert!(count_words(&s.text) <= SUMMARY_WORDS);
         assert!(count_words(&s.record) <= RECORD_WORDS);
         let small = Limits::new(160, 400);
-        assert_eq!(small, Limits { summary: 40, record: 33 });
+        assert_eq!(
+            small,
+            Limits {
+                summary: 40,
+                record: 33
+            }
+        );
         let s = parse_summary(&reply, "", small).expect("a summary");
         assert!(count_words(&s.text) <= 40 && count_words(&s.record) <= 33);
         assert_eq!(Limits::new(5000, 50_000), WIDE);
@@ -249,7 +259,10 @@ mod tests {
         ];
         memory.shown_words = 8;
         let (shown, omitted) = memory.shown(3);
-        assert_eq!(shown.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            shown.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert_eq!(omitted, 1);
         assert_eq!(memory.record(3), "r3");
         memory.forget(1);

@@ -5,8 +5,8 @@
 //! that breaks after some text is continued from that text.
 
 use super::conversation::{continue_turn, step_turn};
-use super::fit::SectionSink;
 use super::document::Document;
+use super::fit::SectionSink;
 use super::generate::Ending;
 use super::length::{cut_for_target, cut_to_words, is_short, upper_bound};
 use super::{Job, JobEvent, Writer, WriterError};

@@ -247,7 +247,14 @@ fn a_tiny_window_forces_summaries_on_the_real_model() {
     let gemma = gemma();
     let output = std::process::Command::new(crate::support::binary())
         .args(["resume", &id, "--local", "--model", gemma.to_str().unwrap()])
-        .args(["-o", out.to_str().unwrap(), "--context", "640", "--seed", "1"])
+        .args([
+            "-o",
+            out.to_str().unwrap(),
+            "--context",
+            "640",
+            "--seed",
+            "1",
+        ])
         .env("LONGWRITER_CONFIG_DIR", dir.path())
         .env("LONGWRITER_DATA", dir.path().join("data"))
         .env("NO_COLOR", "1")
@@ -261,14 +268,22 @@ fn a_tiny_window_forces_summaries_on_the_real_model() {
     assert_eq!(doc.matches("## ").count(), 2, "{doc}");
     let project = Store::at(dir.path().join("data")).find(&id).unwrap();
     let summaries: Vec<String> = (1..=2)
-        .filter_map(|n| std::fs::read_to_string(project.join(format!("sections/{n:03}.summary.json"))).ok())
+        .filter_map(|n| {
+            std::fs::read_to_string(project.join(format!("sections/{n:03}.summary.json"))).ok()
+        })
         .collect();
-    assert!(!summaries.is_empty(), "at least one section was summarized: {stderr}");
+    assert!(
+        !summaries.is_empty(),
+        "at least one section was summarized: {stderr}"
+    );
     for json in &summaries {
         let summary: serde_json::Value = serde_json::from_str(json).unwrap();
         let text = summary["text"].as_str().unwrap_or_default();
         assert!(!text.trim().is_empty(), "{json}");
         let fallback = summary["fallback"] == true;
-        assert!(fallback || text.len() < 40 || !doc.contains(text), "a summary is never exported: {text}");
+        assert!(
+            fallback || text.len() < 40 || !doc.contains(text),
+            "a summary is never exported: {text}"
+        );
     }
 }

@@ -176,15 +176,26 @@ async fn chat(State(state): State<AppState>, Json(body): Json<Value>) -> Respons
             "This model's maximum context length is {window} tokens. However, you requested {} tokens ({prompt} in the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
             prompt + max_tokens
         );
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": {"message": message, "type": "BadRequestError", "code": 400}}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"message": message, "type": "BadRequestError", "code": 400}})),
+        )
+            .into_response();
     }
     if fail_summary {
-        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"message": "summary failed on cue"}}))).into_response();
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"message": "summary failed on cue"}})),
+        )
+            .into_response();
     }
     let text = match kind {
         "plan" => state.options.plan.clone(),
         "summary" => summary_reply(last),
-        _ => filler(((max_tokens.saturating_sub(32)) as f64 / 1.4) as usize, messages.len()),
+        _ => filler(
+            ((max_tokens.saturating_sub(32)) as f64 / 1.4) as usize,
+            messages.len(),
+        ),
     };
     sse(&text, prompt)
 }
@@ -204,11 +215,17 @@ fn summary_reply(prompt: &str) -> String {
 
 /// `words` words of plain prose in eight-word sentences; `seed` varies the wording.
 pub fn filler(words: usize, seed: usize) -> String {
-    const WORDS: [&str; 7] = ["river", "stone", "light", "harbor", "winter", "signal", "keeper"];
+    const WORDS: [&str; 7] = [
+        "river", "stone", "light", "harbor", "winter", "signal", "keeper",
+    ];
     let mut out = String::with_capacity(words * 7);
     for i in 0..words.max(1) {
         out.push_str(WORDS[(i + seed) % WORDS.len()]);
-        out.push_str(if i % 8 == 7 || i + 1 == words.max(1) { ". " } else { " " });
+        out.push_str(if i % 8 == 7 || i + 1 == words.max(1) {
+            ". "
+        } else {
+            " "
+        });
     }
     out.trim_end().to_string()
 }

@@ -11,8 +11,8 @@
 mod wire;
 
 use super::{
-    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest,
-    ContextWindow, GenerationRequest, StreamChunk,
+    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest, ContextWindow,
+    GenerationRequest, StreamChunk,
 };
 use async_openai::config::{Config, OpenAIConfig};
 use eventsource_stream::Eventsource;
@@ -120,7 +120,11 @@ impl OpenAiBackend {
     /// role markers; `None` when the server has no such route or it fails.
     async fn tokenize(&self, messages: &[ChatMessage]) -> Option<usize> {
         let url = self.tokenize_url.as_ref()?;
-        let content: String = messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n");
+        let content: String = messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         let response = self
             .http
             .post(url)

@@ -117,7 +117,12 @@ fn message_of(value: &Value) -> Option<String> {
     // llama.cpp gives the sizes of a request too long for its context beside the message.
     let sizes: Vec<String> = ["n_prompt_tokens", "n_ctx"]
         .iter()
-        .filter_map(|key| error.get(key).and_then(Value::as_u64).map(|n| format!("{key}={n}")))
+        .filter_map(|key| {
+            error
+                .get(key)
+                .and_then(Value::as_u64)
+                .map(|n| format!("{key}={n}"))
+        })
         .collect();
     if sizes.is_empty() {
         Some(message)
