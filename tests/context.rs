@@ -265,3 +265,57 @@ async fn failed_summaries_are_replaced_by_opening_and_closing_paragraphs() {
     let doc = std::fs::read_to_string(dir.path().join("doc.md")).unwrap();
     assert_sections_in_order(&doc, 12);
 }
+
+#[tokio::test]
+async fn resume_reuses_the_stored_summaries() {
+    let window = 2600;
+    let server = WindowedServer::start(WindowOptions {
+        window,
+        plan: plan(14, 250),
+        vllm: true,
+        fail_section: Some(10),
+        ..WindowOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[generation]\nmax_attempts = 1\n",
+    )
+    .unwrap();
+    let first = write(&server, 3500, &[], dir.path()).await;
+    assert_ne!(first.status.code(), Some(0), "the tenth section fails");
+    let before = count(&events(&first.stdout), "summarized");
+    assert!(
+        before >= 3,
+        "sections were summarized before the failure: {before}"
+    );
+    let project = project_dir(dir.path());
+    let id = project.file_name().unwrap().to_string_lossy().to_string();
+    let out = dir.path().join("resumed.md");
+    let args = [
+        "resume",
+        &id,
+        "--base-url",
+        &server.url,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let resumed = run_cli(strings(&args), dir.path()).await;
+    assert_success(&resumed);
+    assert_all_fit(&server.seen(), window);
+    let summaries = server.seen().iter().filter(|s| s.kind == "summary").count();
+    let stored = std::fs::read_dir(project.join("sections"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".summary.json"))
+        })
+        .count();
+    assert_eq!(
+        summaries, stored,
+        "no section was summarized twice across the resume"
+    );
+    let doc = std::fs::read_to_string(&out).unwrap();
+    assert_sections_in_order(&doc, 14);
+}

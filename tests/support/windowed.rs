@@ -31,6 +31,9 @@ pub struct WindowOptions {
     pub vllm: bool,
     /// Answer this many summary requests with a 500 before answering them.
     pub failing_summaries: usize,
+    /// Answer the section request with this number (1-based, counted over the server's
+    /// life) with a 500, once.
+    pub fail_section: Option<usize>,
 }
 
 /// One request the server received.
@@ -50,6 +53,7 @@ pub struct Seen {
 struct Inner {
     seen: Vec<Seen>,
     failing_summaries: usize,
+    sections: usize,
 }
 
 /// A running window-enforcing server.
@@ -80,6 +84,7 @@ impl WindowedServer {
         let inner = Arc::new(Mutex::new(Inner {
             seen: Vec::new(),
             failing_summaries: options.failing_summaries,
+            sections: 0,
         }));
         let state = AppState {
             options: Arc::new(options.clone()),
@@ -165,9 +170,13 @@ async fn chat(State(state): State<AppState>, Json(body): Json<Value>) -> Respons
             kind,
             refused,
         });
-        let fail = kind == "summary" && inner.failing_summaries > 0 && !refused;
+        let mut fail = kind == "summary" && inner.failing_summaries > 0 && !refused;
         if fail {
             inner.failing_summaries -= 1;
+        }
+        if kind == "section" && !refused {
+            inner.sections += 1;
+            fail |= state.options.fail_section == Some(inner.sections);
         }
         fail
     };
@@ -185,7 +194,7 @@ async fn chat(State(state): State<AppState>, Json(body): Json<Value>) -> Respons
     if fail_summary {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"error": {"message": "summary failed on cue"}})),
+            Json(json!({"error": {"message": "failed on cue"}})),
         )
             .into_response();
     }
