@@ -61,6 +61,17 @@ async fn main() {
     sizes.sort_unstable();
     prompts.sort_unstable();
     let median = |v: &[usize]| v.get(v.len() / 2).copied().unwrap_or(0);
+    let mut section_prompts: Vec<usize> = seen
+        .iter()
+        .filter(|s| s.kind == "section")
+        .map(|s| s.prompt_tokens)
+        .collect();
+    section_prompts.sort_unstable();
+    eprintln!(
+        "section requests: prompt largest {} median {}",
+        section_prompts.last().copied().unwrap_or(0),
+        median(&section_prompts)
+    );
     eprintln!(
         "requests: {} (refused {}, summaries {}, sections {}); prompt+max_tokens: largest {} median {}; prompt alone: largest {} median {}; window {window}; exit {status}",
         seen.len(),

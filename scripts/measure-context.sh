@@ -26,7 +26,7 @@ unset LONGWRITER_BASE_URL LONGWRITER_MODEL
     tail -20 "$tmp/stderr"
     exit 1
 }
-grep -E "^requests:" "$tmp/stderr"
+grep -E "^requests:|^section requests:" "$tmp/stderr"
 grep -E "Elapsed \(wall|Maximum resident" "$tmp/stderr"
 python3 - "$tmp/doc.md" "$tmp/events.jsonl" "$SECTIONS" "$TOTAL" <<'PY'
 import json, re, sys
