@@ -314,6 +314,24 @@ mod tests {
     }
 
     #[test]
+    fn windows_and_token_counts_from_llama_cpp_and_vllm() {
+        let props = r#"{"default_generation_settings":{"n_ctx":8192,"params":{}},"total_slots":1}"#;
+        assert_eq!(props_n_ctx(props), Some(8192));
+        assert_eq!(props_n_ctx(r#"{"n_ctx":4096}"#), Some(4096));
+        assert_eq!(props_n_ctx(r#"{"error":"no"}"#), None);
+        let models = r#"{"data":[{"id":"a","max_model_len":32768},{"id":"b"}]}"#;
+        assert_eq!(max_model_len(models, "a"), Some(32768));
+        assert_eq!(max_model_len(models, "b"), None);
+        assert_eq!(token_count(r#"{"tokens":[1,2,3]}"#), Some(3));
+        let refusal = r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9001,"n_ctx":8192}}"#;
+        let message = error_message(refusal);
+        assert!(
+            message.ends_with("(n_prompt_tokens=9001, n_ctx=8192)"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn error_messages_from_bodies() {
         assert_eq!(
             error_message(r#"{"error":{"message":"bad key","type":"auth"}}"#),
