@@ -129,10 +129,10 @@ fn plan_entries(plan: &Plan, from: usize, end: usize) -> Vec<serde_json::Value> 
 }
 
 /// The plan entries a conversation can afford to show: all when the whole plan takes at most
-/// a quarter of `window_tokens` (estimated at `tokens_per_entry` each), else as many as fit
-/// in that quarter, at least 6.
+/// an eighth of `window_tokens` (estimated at `tokens_per_entry` each), else as many as fit
+/// in that eighth, at least 6.
 pub fn plan_horizon(sections: usize, tokens_per_entry: usize, window_tokens: usize) -> usize {
-    let affordable = window_tokens / 4 / tokens_per_entry.max(1);
+    let affordable = window_tokens / 8 / tokens_per_entry.max(1);
     if sections <= affordable {
         0
     } else {

@@ -249,7 +249,7 @@ impl Writer {
     ) -> Result<(), WriterError> {
         let budget = self.budget(job);
         let room = budget.window.saturating_sub(max_tokens as usize) as f64 * LOW_WATER;
-        let shown_words = ((budget.window as f64 / 16.0 / tokens_per_word(document.language))
+        let shown_words = ((budget.window as f64 / 24.0 / tokens_per_word(document.language))
             as usize)
             .clamp(60, 600);
         document.memory.shown_words = shown_words;
