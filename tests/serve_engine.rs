@@ -173,6 +173,17 @@ async fn engine_serve_refuses_what_it_should_with_the_right_status() {
     assert_eq!(client.get(&models).send().await.unwrap().status(), 401);
     let wrong = client.get(&models).bearer_auth("sk-nope").send().await;
     assert_eq!(wrong.unwrap().status(), 401);
+    // The window is announced as vLLM does, so clients fit their requests into it.
+    let listed: Value = client
+        .get(&models)
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"][0]["max_model_len"], 256, "{listed}");
     let user = json!([{"role": "user", "content": "hi"}]);
     let cases = [
         (

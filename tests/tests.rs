@@ -7,6 +7,7 @@ mod cli_completions;
 mod cli_errors;
 mod cli_hardening;
 mod cli_write;
+mod context;
 mod engine;
 mod plan;
 mod real_model;

@@ -7,9 +7,11 @@
 pub mod openai;
 mod retry;
 mod sampling;
+mod window;
 
 pub use retry::RetryPolicy;
 pub use sampling::{SamplingValueError, Temperature, TopP};
+pub use window::{ContextWindow, Overflow};
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -194,6 +196,20 @@ pub trait Backend: Send + Sync {
         request: CompletionRequest,
     ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
         self.stream(request.into_chat())
+    }
+
+    /// The context window the backend learned when it started or connected (the engine's
+    /// context, llama.cpp's `n_ctx` per slot, vLLM's `max_model_len`); `None` when it could
+    /// not tell, and the writer falls back to the configured or a conservative window.
+    fn context_window(&self) -> Option<ContextWindow> {
+        None
+    }
+
+    /// The exact prompt tokens of `messages` as this backend will see them, where it can count
+    /// them (the engine's tokenizer, llama.cpp's `/tokenize`); `None` means "estimate".
+    fn count_tokens<'a>(&'a self, messages: &'a [ChatMessage]) -> BoxFuture<'a, Option<usize>> {
+        let _ = messages;
+        Box::pin(async { None })
     }
 }
 

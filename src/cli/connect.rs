@@ -54,6 +54,12 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         writer.sampling.top_p = p.get();
     }
     writer.sampling.seed = args.seed.or(writer.sampling.seed);
+    writer.context = args.context.or(file.backend.context);
+    if writer.context == Some(0) {
+        return Err(CliError::Usage(
+            "--context 0 leaves no room for a prompt; give the window in tokens (e.g. --context 8192)".into(),
+        ));
+    }
     Ok(Setup {
         file,
         prompts: Arc::new(prompts),

@@ -209,6 +209,10 @@ fn finish(id: &str, end: RunEnd, stop: &StopSignal, options: &RunOptions) -> Res
             )))
         }
         Err(WriterError::Prompt(p)) => Err(CliError::Usage(p.to_string())),
+        Err(e @ WriterError::ContextTooSmall { .. }) => Err(CliError::Usage(format!(
+            "{e}; the text so far is saved: `longwriter resume {}` continues with a larger window",
+            project.id()
+        ))),
         Err(WriterError::Backend(b)) => Err(CliError::Failed(format!(
             "{b}; the text so far is saved: `longwriter resume {id}` tries again"
         ))),

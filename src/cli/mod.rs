@@ -103,9 +103,12 @@ pub struct BackendArgs {
         default_value = "cpu"
     )]
     pub device: crate::engine::device::DeviceChoice,
-    /// With --local: context size in tokens (KV cache positions).
-    #[arg(long, global = true, value_name = "TOKENS", default_value_t = 8192)]
-    pub context: usize,
+    /// Context window in tokens. With the built-in engine: its KV cache positions (default:
+    /// the model's trained context within a 1 GiB cache budget); with a server: overrides
+    /// what the server reports (llama.cpp's /props, vLLM's /v1/models) and the config's
+    /// `[backend] context`.
+    #[arg(long, global = true, value_name = "TOKENS")]
+    pub context: Option<usize>,
     /// With --local: a built-in chat template (gemma, llama3, llama2, glm4, chatml) instead of
     /// the model file's own.
     #[arg(long, global = true, value_name = "NAME")]

@@ -132,6 +132,18 @@ impl Tally {
                 "retrying {attempt}/{max_attempts} in {:.1} s: {error}",
                 *delay_ms as f64 / 1000.0
             )),
+            JobEvent::Summarized { index, summary } => Some(format!(
+                "section {} summarized for the rolling memory{}",
+                index + 1,
+                if summary.fallback { " (fallback: opening and closing paragraphs)" } else { "" }
+            )),
+            JobEvent::Compacted {
+                summarized,
+                prompt_tokens,
+                window,
+            } => Some(format!(
+                "context: sections 1-{summarized} now stand as summaries ({prompt_tokens} of {window} tokens)"
+            )),
             JobEvent::Warning { message } => Some(format!("warning: {message}")),
             JobEvent::Failed { error } => Some(format!("failed: {error}")),
             JobEvent::Done { ledger } => Some(ledger_table(ledger)),

@@ -32,6 +32,7 @@ fn job_error(e: WriterError) -> CliError {
     match e {
         WriterError::Cancelled => CliError::Interrupted("stopped by Ctrl-C".into()),
         WriterError::Prompt(p) => CliError::Usage(p.to_string()),
+        e @ WriterError::ContextTooSmall { .. } => CliError::Usage(e.to_string()),
         WriterError::Backend(b) => CliError::Failed(b.to_string()),
     }
 }

@@ -48,6 +48,9 @@ pub struct BackendFile {
     pub model: Option<String>,
     /// Name of the environment variable that holds the API key.
     pub api_key_env: Option<String>,
+    /// The server's context window in tokens, when it does not report one (or reports it
+    /// wrong); `--context` overrides it.
+    pub context: Option<usize>,
 }
 
 /// The `[generation]` table.

@@ -7,8 +7,8 @@ use super::chat::{ChatError, ChatTemplate};
 use super::sampler::SamplingParams;
 use super::worker::{EngineError, EngineSettings, Event, Finish, Job, Worker};
 use crate::backend::{
-    Backend, BackendError, BackendInfo, ChunkStream, CompletionRequest, FinishReason,
-    GenerationRequest, Sampling, StreamChunk, Usage,
+    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest, ContextWindow,
+    FinishReason, GenerationRequest, Sampling, StreamChunk, Usage,
 };
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -29,6 +29,10 @@ pub struct LocalBackend {
     worker: Worker,
     template: ChatTemplate,
     info: BackendInfo,
+    /// The model's tokenizer, shared with the counting threads.
+    tokenizer: std::sync::Arc<super::tokenizer::Tokenizer>,
+    /// Whether the context was asked for (`--context`) or is the default, for messages.
+    window_source: &'static str,
 }
 
 impl LocalBackend {
@@ -46,6 +50,10 @@ impl LocalBackend {
     /// `template` by name, else the file's own, else the family's.
     pub fn start(settings: EngineSettings, template: Option<&str>) -> Result<Self, LocalError> {
         let path = settings.model_path.clone();
+        let window_source = match settings.context {
+            Some(_) => "--context",
+            None => "the model's trained context within the engine's memory budget",
+        };
         let worker = Worker::start(settings)?;
         let template = match template {
             Some(name) => ChatTemplate::by_name(name)?,
@@ -57,7 +65,9 @@ impl LocalBackend {
             .map(str::to_string)
             .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "local".into());
+        let tokenizer = std::sync::Arc::new(worker.tokenizer().clone());
         Ok(Self {
+            tokenizer,
             worker,
             template,
             info: BackendInfo {
@@ -65,6 +75,7 @@ impl LocalBackend {
                 model,
                 endpoint: path.display().to_string(),
             },
+            window_source,
         })
     }
 
@@ -139,6 +150,30 @@ impl Backend for LocalBackend {
         request: GenerationRequest,
     ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
         Box::pin(async move { self.run(self.chat_job(&request)?) })
+    }
+
+    fn context_window(&self) -> Option<ContextWindow> {
+        Some(ContextWindow::new(
+            self.worker.context(),
+            self.window_source,
+        ))
+    }
+
+    /// Exact: the conversation through the chat template and the model's tokenizer, as the
+    /// worker will see it, on a blocking thread (a long prompt takes milliseconds).
+    fn count_tokens<'a>(&'a self, messages: &'a [ChatMessage]) -> BoxFuture<'a, Option<usize>> {
+        Box::pin(async move {
+            let prompt = self.template.render(messages).ok()?;
+            let tokenizer = self.tokenizer.clone();
+            let count = tokio::task::spawn_blocking(move || {
+                let bos = tokenizer
+                    .bos_id()
+                    .and_then(|id| tokenizer.token_text(id))
+                    .is_none_or(|b| !prompt.starts_with(b));
+                tokenizer.encode_with(&prompt, bos, true).len()
+            });
+            count.await.ok()
+        })
     }
 
     /// The prompt text as it is: no chat template, and no repetition penalty (the OpenAI API

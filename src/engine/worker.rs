@@ -18,8 +18,9 @@ use tokio::sync::mpsc;
 pub struct EngineSettings {
     /// The GGUF file.
     pub model_path: PathBuf,
-    /// KV cache positions (clamped to the model's trained context).
-    pub context: usize,
+    /// KV cache positions (clamped to the model's trained context); `None`: the trained
+    /// context capped by [`KV_BUDGET_BYTES`] (see [`default_context`]).
+    pub context: Option<usize>,
     /// CPU threads for the matmuls and attention; `None`: the physical cores.
     pub threads: Option<usize>,
     /// Where the model runs.
@@ -129,6 +130,34 @@ fn inspect(settings: &EngineSettings) -> Result<(GgufFile, Tokenizer), EngineErr
     Ok((gguf, tokenizer))
 }
 
+/// The memory the default context may take for its KV cache (f16 keys and values of every
+/// layer): 1 GiB. Gemma 3 270M (18 layers, one 256-wide KV head) needs 18 KiB a position, so its
+/// default is its whole trained context, 32,768 positions (576 MiB); bigger models get fewer.
+pub const KV_BUDGET_BYTES: usize = 1 << 30;
+
+/// The context when none is asked for: the trained context (`{arch}.context_length`), capped
+/// so the KV cache fits [`KV_BUDGET_BYTES`], at least 2,048 and a multiple of 1,024.
+pub fn default_context(gguf: &GgufFile) -> usize {
+    let arch = gguf.architecture().unwrap_or("llama");
+    let get = |key: &str| {
+        let key = format!("{arch}.{key}");
+        gguf.get_u32(&key)
+            .map(|n| n as usize)
+            .or_else(|| gguf.get_u64(&key).map(|n| n as usize))
+    };
+    let trained = get("context_length").unwrap_or(8192);
+    let layers = get("block_count").unwrap_or(32);
+    let heads = get("attention.head_count").unwrap_or(32).max(1);
+    let kv_heads = get("attention.head_count_kv").unwrap_or(heads);
+    let head_dim = get("attention.key_length")
+        .or_else(|| get("embedding_length").map(|e| e / heads))
+        .unwrap_or(128);
+    // Keys and values, f16, every layer.
+    let per_position = (2 * layers * kv_heads * head_dim * 2).max(1);
+    let fits = KV_BUDGET_BYTES / per_position / 1024 * 1024;
+    trained.min(fits).max(2048)
+}
+
 struct Request {
     job: Job,
     reply: mpsc::UnboundedSender<Event>,
@@ -138,6 +167,7 @@ struct Request {
 #[derive(Clone)]
 pub struct Worker {
     jobs: std_mpsc::Sender<Request>,
+    context: usize,
     tokenizer: Tokenizer,
     gguf: std::sync::Arc<GgufFile>,
 }
@@ -156,6 +186,7 @@ impl Worker {
         let path = settings.model_path.display().to_string();
         settings.device.built()?;
         let (gguf, tokenizer) = inspect(&settings)?;
+        let context = settings.context.unwrap_or_else(|| default_context(&gguf));
         // candle's matmuls and our attention use candle's pool, sized from CANDLE_NUM_THREADS,
         // which the binary sets before any thread starts (`threads::set_candle_threads`); the
         // rest uses rayon's global pool, configured here. Both can be set once per process,
@@ -171,9 +202,9 @@ impl Worker {
         let tok = tokenizer.clone();
         std::thread::Builder::new()
             .name("longwriter-engine".into())
-            .spawn(move || match load(&settings) {
+            .spawn(move || match load(&settings, context) {
                 Ok(model) => {
-                    let _ = ready_tx.send(Ok(()));
+                    let _ = ready_tx.send(Ok(model.context()));
                     serve(model, tok, inbox);
                 }
                 Err(e) => {
@@ -184,12 +215,18 @@ impl Worker {
                 path: path.clone(),
                 reason: format!("cannot start the engine thread: {e}"),
             })?;
-        ready_rx.recv().map_err(|_| EngineError::Stopped)??;
+        let context = ready_rx.recv().map_err(|_| EngineError::Stopped)??;
         Ok(Worker {
             jobs,
+            context,
             tokenizer,
             gguf: std::sync::Arc::new(gguf),
         })
+    }
+
+    /// The context the model was loaded with, in positions.
+    pub fn context(&self) -> usize {
+        self.context
     }
 
     /// The tokenizer built from the file.
@@ -214,10 +251,10 @@ impl Worker {
 
 /// Opens the device and loads the model onto it, on the engine thread (a GPU context belongs
 /// to the thread that made it).
-fn load(settings: &EngineSettings) -> Result<Box<dyn Model>, EngineError> {
+fn load(settings: &EngineSettings, context: usize) -> Result<Box<dyn Model>, EngineError> {
     let started = std::time::Instant::now();
     let device = settings.device.open()?;
-    let model = models::load(&settings.model_path, settings.context, &device)?;
+    let model = models::load(&settings.model_path, context, &device)?;
     tracing::info!(
         "engine: loaded {} on {} in {:.1} s ({} positions of context)",
         settings.model_path.display(),

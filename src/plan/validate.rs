@@ -24,16 +24,20 @@ const FALLBACK_MIDDLE_ZH: &str =
     "深入展开主题的下一个重要方面，给出具体细节和例子，避免重复前文内容。";
 const FALLBACK_LAST_ZH: &str = "总结全文要点，呼应开头，完整收尾。";
 
+/// The most words a section may plan: AgentWrite keeps paragraphs within 200-1,000 words
+/// because models write about 2,000 words per request at most; longer texts get more
+/// sections, not longer ones.
+pub const MAX_SECTION_WORDS: usize = 1000;
+
 /// The (min, max) words per section for a text of `total_words`.
 ///
 /// min = total/100 clamped to 50..=200 (never above the total);
-/// max = total/3 clamped to 2,000..=4,000 (about what one model call writes
-/// well), but at least total/100 so that splitting never needs more than 100
-/// extra sections.
+/// max = [`MAX_SECTION_WORDS`], but at least total/(MAX_SECTIONS/2) so that
+/// splitting never needs more than 100 extra sections (texts above 100,000
+/// words).
 pub fn section_bounds(total_words: usize) -> (usize, usize) {
     let min = (total_words / 100).clamp(50, 200).min(total_words).max(1);
-    let max = (total_words / 3)
-        .clamp(2000, 4000)
+    let max = MAX_SECTION_WORDS
         .max(total_words.div_ceil(MAX_SECTIONS / 2))
         .max(min);
     (min, max)

@@ -14,6 +14,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("write.md", include_str!("../../prompts/write.md")),
     ("step.md", include_str!("../../prompts/step.md")),
     ("continue.md", include_str!("../../prompts/continue.md")),
+    ("memory.md", include_str!("../../prompts/memory.md")),
+    ("summarize.md", include_str!("../../prompts/summarize.md")),
 ];
 
 /// Errors of loading or rendering a template.
@@ -48,7 +50,7 @@ pub enum PromptError {
         reason: String,
     },
     /// An override names no template the pipeline uses.
-    #[error("{origin}: there is no built-in template called {name:?}; known: plan.md, write.md, step.md, continue.md")]
+    #[error("{origin}: there is no built-in template called {name:?}; known: plan.md, write.md, step.md, continue.md, memory.md, summarize.md")]
     UnknownTemplate {
         /// Where the override came from.
         origin: String,

@@ -37,15 +37,19 @@ pub async fn completion(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `GET /v1/models`: the one served model.
+/// `GET /v1/models`: the one served model, with its context window as vLLM's
+/// `max_model_len` when the backend knows it (so clients can fit their requests).
 pub async fn models(State(app): State<Arc<App>>) -> Response {
-    Json(json!({"object": "list", "data": [{
+    let mut entry = json!({
         "id": app.policy.model,
         "object": "model",
         "created": 0,
         "owned_by": "longwriter",
-    }]}))
-    .into_response()
+    });
+    if let Some(window) = app.backend.context_window() {
+        entry["max_model_len"] = json!(window.tokens);
+    }
+    Json(json!({"object": "list", "data": [entry]})).into_response()
 }
 
 /// `GET /health`: open without a key, for load balancers and scripts.

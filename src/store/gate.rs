@@ -65,6 +65,17 @@ impl Backend for GatedBackend {
         self.inner.info()
     }
 
+    fn context_window(&self) -> Option<crate::backend::ContextWindow> {
+        self.inner.context_window()
+    }
+
+    fn count_tokens<'a>(
+        &'a self,
+        messages: &'a [crate::backend::ChatMessage],
+    ) -> BoxFuture<'a, Option<usize>> {
+        self.inner.count_tokens(messages)
+    }
+
     fn stream(
         &self,
         request: GenerationRequest,

@@ -9,7 +9,7 @@ use super::StoreError;
 use crate::plan::SectionState;
 use crate::prompt::Prompts;
 use crate::text::Language;
-use crate::writer::{self, Document, WriterSettings};
+use crate::writer::{self, Document, Summary, WriterSettings};
 use std::path::{Path, PathBuf};
 
 const MANIFEST: &str = "project.toml";
@@ -360,6 +360,38 @@ impl Project {
         read_section(&self.dir, index)
     }
 
+    /// Path of a section's summary for the rolling memory (`sections/NNN.summary.json`): it
+    /// is never exported.
+    pub fn summary_path(&self, index: usize) -> PathBuf {
+        self.dir
+            .join(SECTIONS)
+            .join(format!("{:03}.summary.json", index + 1))
+    }
+
+    /// Saves a section's summary atomically, or removes it (`None`).
+    pub fn write_summary(&self, index: usize, summary: Option<&Summary>) -> Result<(), StoreError> {
+        let path = self.summary_path(index);
+        let Some(summary) = summary else {
+            return match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(&path, e)),
+                _ => Ok(()),
+            };
+        };
+        let dir = self.dir.join(SECTIONS);
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        let json = serde_json::to_string_pretty(summary).map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        write_atomic(&path, json.as_bytes()).map_err(|e| StoreError::io(&path, e))
+    }
+
+    /// A section's summary, if saved and readable (an unreadable one is made again).
+    pub fn read_summary(&self, index: usize) -> Option<Summary> {
+        let text = std::fs::read_to_string(self.summary_path(index)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
     /// The journal as it is now, read without changing it.
     pub fn read_journal(&self) -> Result<Recovered, StoreError> {
         let path = self.journal_path();
@@ -423,6 +455,9 @@ impl Project {
             }
             doc.drafts[i] = writer::restore_draft(prompts, &doc, i, text)
                 .map_err(|e| StoreError::Prompt(e.to_string()))?;
+            if doc.plan.sections[i].state == SectionState::Done {
+                doc.memory.summaries[i] = self.read_summary(i);
+            }
         }
         Ok(Some(doc))
     }

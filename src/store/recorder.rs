@@ -1,5 +1,6 @@
 //! Turns a job's events into store files: the plan into the manifest, every delta into the
-//! journal, every finished section into its own file.
+//! journal, every finished section into its own file, every section summary into its file
+//! beside the section's (a section started afresh loses its old summary).
 //!
 //! Runs as one task between the writer's event channel and whoever shows the events (it
 //! forwards each event after recording it). Every delta is written to the journal as it arrives
@@ -15,7 +16,7 @@ use super::manifest::JobState;
 use super::project::Project;
 use super::StoreError;
 use crate::plan::SectionState;
-use crate::writer::{JobEvent, Ledger, LedgerLine};
+use crate::writer::{JobEvent, Ledger, LedgerLine, Summary};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -42,6 +43,8 @@ pub struct Recorder {
     replay: Option<String>,
     /// Finished sections whose files are not written yet.
     unsaved: BTreeMap<usize, String>,
+    /// Summaries to write (`Some`) or remove (`None`, the section is written afresh).
+    summaries: BTreeMap<usize, Option<Summary>>,
     manifest_dirty: bool,
     /// The journal still holds records of sections already saved in their files.
     journal_stale: bool,
@@ -90,6 +93,7 @@ impl Recorder {
             current,
             replay: None,
             unsaved: BTreeMap::new(),
+            summaries: BTreeMap::new(),
             manifest_dirty: false,
             journal_stale: false,
             failing: None,
@@ -201,6 +205,10 @@ impl Recorder {
                 self.current = None;
                 save_now = true;
             }
+            JobEvent::Summarized { index, summary } => {
+                self.summaries.insert(*index, Some(summary.clone()));
+                save_now = true;
+            }
             JobEvent::Failed { error } => {
                 self.project.manifest.error = Some(error.clone());
                 self.manifest_dirty = true;
@@ -227,6 +235,7 @@ impl Recorder {
             _ => {
                 // The journal is cleared by the save that follows (off the runtime), after any
                 // finished sections are in their files.
+                self.summaries.insert(index, None);
                 self.current = Some((index, String::new()));
                 self.journal_stale = true;
             }
@@ -300,6 +309,10 @@ impl Recorder {
         while let Some((&index, text)) = self.unsaved.iter().next() {
             self.project.write_section(index, text)?;
             self.unsaved.remove(&index);
+        }
+        while let Some((&index, summary)) = self.summaries.iter().next() {
+            self.project.write_summary(index, summary.as_ref())?;
+            self.summaries.remove(&index);
         }
         if self.manifest_dirty {
             self.project.save_manifest()?;

@@ -5,6 +5,7 @@
 //! the text is what makes request k+1 begin with exactly request k plus its answer, so servers
 //! with prefix caching compute only the new step.
 
+use super::memory::Memory;
 use crate::backend::{BackendInfo, ChatMessage, Role};
 use crate::plan::{Plan, SectionState};
 use crate::text::{count_words, Language};
@@ -52,12 +53,16 @@ pub struct Document {
     pub drafts: Vec<SectionDraft>,
     /// What wrote it.
     pub backend: Option<BackendInfo>,
+    /// Summaries of sections and how many leading sections they replace in the conversation.
+    #[serde(default)]
+    pub memory: Memory,
 }
 
 impl Document {
     /// A document with empty drafts for `plan`.
     pub fn new(instruction: String, target_words: usize, language: Language, plan: Plan) -> Self {
         let drafts = vec![SectionDraft::default(); plan.sections.len()];
+        let memory = Memory::new(plan.sections.len());
         Self {
             instruction,
             target_words,
@@ -65,6 +70,7 @@ impl Document {
             plan,
             drafts,
             backend: None,
+            memory,
         }
     }
 

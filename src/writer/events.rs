@@ -4,6 +4,7 @@
 //! stream. Serialized as JSON lines with an `event` tag.
 
 use super::document::Ledger;
+use super::memory::Summary;
 use crate::backend::{BackendInfo, Usage};
 use crate::plan::Plan;
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,24 @@ pub enum JobEvent {
         text: String,
         /// Token counts summed over the section's requests, where reported.
         usage: Option<Usage>,
+    },
+    /// A finished section was summarized for the rolling memory (made once; stored beside the
+    /// section's text, never exported).
+    Summarized {
+        /// Zero-based index.
+        index: usize,
+        /// The summary and the running record as of the section's end.
+        summary: Summary,
+    },
+    /// The conversation was compacted: its first `summarized` sections are now replaced by
+    /// their summaries.
+    Compacted {
+        /// Sections replaced by summaries.
+        summarized: usize,
+        /// Prompt tokens of the section request after the compaction.
+        prompt_tokens: usize,
+        /// The window, in tokens.
+        window: usize,
     },
     /// A request failed and will be tried again.
     Retrying {

@@ -5,17 +5,21 @@
 //! and the store consume the same events. See `conversation` for the request layout that keeps
 //! servers' prefix caches warm.
 
+pub mod budget;
 mod conversation;
 mod document;
 mod events;
+mod fit;
 mod generate;
 pub mod length;
 mod limits;
+pub mod memory;
 mod section;
 
 pub use document::{Document, Ledger, LedgerLine, SectionDraft};
 pub use events::JobEvent;
 pub use limits::{JobError, TargetWords, MAX_WORDS};
+pub use memory::{Memory, Summary};
 
 use crate::backend::{Backend, BackendError, RetryPolicy, Sampling};
 use crate::plan::{self, Plan};
@@ -23,7 +27,7 @@ use crate::prompt::{PromptError, Prompts};
 use crate::text::Language;
 use generate::{Generator, Sink};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -49,6 +53,10 @@ pub struct WriterSettings {
     pub retry: RetryPolicy,
     /// Continuations allowed per section after `length` or a broken stream.
     pub max_continuations: u32,
+    /// The context window in tokens, when the user set one (`--context`, `[backend]
+    /// context`); else the backend's own, else [`budget::DEFAULT_WINDOW`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<usize>,
 }
 
 impl Default for WriterSettings {
@@ -57,6 +65,7 @@ impl Default for WriterSettings {
             sampling: Sampling::default(),
             retry: RetryPolicy::default(),
             max_continuations: 3,
+            context: None,
         }
     }
 }
@@ -88,6 +97,24 @@ pub enum WriterError {
     /// The user stopped the job.
     #[error("stopped by the user")]
     Cancelled,
+    /// The context window cannot hold the instruction, the plan, one step and a minimal
+    /// section.
+    #[error(
+        "the context window of {window} tokens ({origin}) is too small: the instruction, the \
+         plan, one step and a minimal section need about {needed} tokens. Raise it: --context N \
+         with the built-in engine; start llama-server with a larger -c, vLLM with a larger \
+         --max-model-len, Ollama with a larger num_ctx; or, when the server's window is larger \
+         than it says, --context N or [backend] context in config.toml. A shorter instruction \
+         or a smaller target also needs less"
+    )]
+    ContextTooSmall {
+        /// Tokens needed.
+        needed: usize,
+        /// The window.
+        window: usize,
+        /// Where the window came from.
+        origin: String,
+    },
 }
 
 /// Drops plan entries that only echo the plan request's own wording: its example lines with
@@ -135,6 +162,8 @@ pub struct Writer {
     prompts: Arc<Prompts>,
     events: UnboundedSender<JobEvent>,
     cancel: CancellationToken,
+    /// The context budget, learned on first use and shared by clones.
+    budget: Arc<Mutex<fit::BudgetState>>,
 }
 
 impl Writer {
@@ -150,6 +179,7 @@ impl Writer {
             prompts,
             events,
             cancel,
+            budget: Arc::default(),
         }
     }
 
@@ -175,7 +205,11 @@ impl Writer {
         let mut reason = String::new();
         for attempt in 1..=2 {
             self.emit(JobEvent::Planning { attempt });
-            let request = conversation::plan_request(&self.prompts, job, &reason)?;
+            let mut request = conversation::plan_request(&self.prompts, job, &reason)?;
+            if attempt == 1 {
+                self.check_window(job, &request).await?;
+            }
+            self.fit_plan(job, &mut request).await?;
             let sink = Sink {
                 events: &self.events,
                 section: None,
@@ -220,6 +254,7 @@ impl Writer {
     /// Writes every section of `document` that is not written (done or stale), strictly in order.
     pub async fn write(&self, job: &Job, mut document: Document) -> WriteOutcome {
         document.backend = Some(self.backend.info());
+        self.set_horizon(job, &mut document);
         for index in 0..document.plan.sections.len() {
             // A stale section keeps its text until the user asks for a rewrite.
             if document.plan.sections[index].state.is_written() {

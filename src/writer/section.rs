@@ -4,9 +4,10 @@
 //! continued once; one past 150% is cut at the last sentence end under that bound; a stream
 //! that breaks after some text is continued from that text.
 
-use super::conversation::{continue_turn, section_request, step_turn};
+use super::conversation::{continue_turn, step_turn};
 use super::document::Document;
-use super::generate::{Ending, Sink};
+use super::fit::SectionSink;
+use super::generate::Ending;
 use super::length::{cut_for_target, cut_to_words, is_short, upper_bound};
 use super::{Job, JobEvent, Writer, WriterError};
 use crate::backend::{ChatMessage, FinishReason, Role, Usage};
@@ -29,6 +30,7 @@ pub(super) async fn write_section(
     let target = document.plan.sections[index].target_words;
     let bound = upper_bound(target);
     document.plan.sections[index].state = SectionState::Writing;
+    document.memory.forget(index);
     let draft_has_text = document.drafts[index].words() > 0;
     if document.drafts[index].turns.is_empty() {
         let turn = step_turn(&writer.prompts, document, index)?;
@@ -59,15 +61,14 @@ pub(super) async fn write_section(
         let before = document.drafts[index].text();
         let words_before = count_words(&before);
         let wanted = target.saturating_sub(words_before).max(24);
-        let request = section_request(document, index, job, wanted);
-        let sink = Sink {
-            events: &writer.events,
-            section: Some(index),
-            before: Some(&before),
-            max_words: Some(bound),
+        let sink = SectionSink {
+            before: &before,
+            max_words: bound,
             words_before,
         };
-        let generated = writer.generator(job).run(&request, sink).await?;
+        let generated = writer
+            .run_section(job, document, index, wanted, sink)
+            .await?;
         usage = add_usage(usage, generated.usage);
         document.drafts[index]
             .turns

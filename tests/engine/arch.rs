@@ -164,7 +164,7 @@ async fn the_worker_generates_with_every_architecture() {
         let path = file(dir.path(), &spec);
         let worker = Worker::start(EngineSettings {
             model_path: path,
-            context: 256,
+            context: Some(256),
             threads: None,
             device: DeviceChoice::Cpu,
         })

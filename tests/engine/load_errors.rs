@@ -14,7 +14,7 @@ fn start(path: &Path) -> String {
 fn start_on(path: &Path, device: DeviceChoice) -> String {
     match Worker::start(EngineSettings {
         model_path: path.to_path_buf(),
-        context: 256,
+        context: Some(256),
         threads: None,
         device,
     }) {

@@ -231,3 +231,59 @@ fn a_detached_local_run_with_a_broken_model_fails_before_detaching() {
     assert!(stderr.contains("broken.gguf"), "{stderr}");
     assert!(output.stdout.is_empty(), "no project id is printed");
 }
+
+/// The CI run of the rolling memory on the real model: a window so small (640 tokens) that the
+/// second section only fits once the first is summarized. The summaries are stored beside
+/// the sections and are not in the exported document.
+#[test]
+fn a_tiny_window_forces_summaries_on_the_real_model() {
+    if skipped() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let titles = ["The Keeper Arrives", "The Last Night"];
+    let id = planned_project(&dir.path().join("data"), &titles, 150, Default::default());
+    let out = dir.path().join("doc.md");
+    let gemma = gemma();
+    let output = std::process::Command::new(crate::support::binary())
+        .args(["resume", &id, "--local", "--model", gemma.to_str().unwrap()])
+        .args([
+            "-o",
+            out.to_str().unwrap(),
+            "--context",
+            "640",
+            "--seed",
+            "1",
+        ])
+        .env("LONGWRITER_CONFIG_DIR", dir.path())
+        .env("LONGWRITER_DATA", dir.path().join("data"))
+        .env("NO_COLOR", "1")
+        .env_remove("LONGWRITER_BASE_URL")
+        .env_remove("LONGWRITER_MODEL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let doc = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(doc.matches("## ").count(), 2, "{doc}");
+    let project = Store::at(dir.path().join("data")).find(&id).unwrap();
+    let summaries: Vec<String> = (1..=2)
+        .filter_map(|n| {
+            std::fs::read_to_string(project.join(format!("sections/{n:03}.summary.json"))).ok()
+        })
+        .collect();
+    assert!(
+        !summaries.is_empty(),
+        "at least one section was summarized: {stderr}"
+    );
+    for json in &summaries {
+        let summary: serde_json::Value = serde_json::from_str(json).unwrap();
+        let text = summary["text"].as_str().unwrap_or_default();
+        assert!(!text.trim().is_empty(), "{json}");
+        let fallback = summary["fallback"] == true;
+        assert!(
+            fallback || text.len() < 40 || !doc.contains(text),
+            "a summary is never exported: {text}"
+        );
+    }
+}

@@ -15,7 +15,8 @@ pub struct Case {
     pub sections: usize,
     /// Expected titles of the first built sections.
     pub titles: &'static [&'static str],
-    /// Text expected inside the main points of the first built sections.
+    /// Text expected inside the main points of the first built sections (continued parts of
+    /// a split entry skipped).
     pub points: &'static [&'static str],
     /// Expected raw word counts of the first entries.
     pub counts: &'static [Option<usize>],
@@ -79,7 +80,12 @@ fn check_plan(case: &Case, plan: &Plan) -> Result<(), String> {
             case.titles
         ));
     }
-    for (s, want) in plan.sections.iter().zip(case.points) {
+    // Parts after the first of a split entry repeat its point, "(continued)".
+    let firsts = plan
+        .sections
+        .iter()
+        .filter(|s| !s.main_point.ends_with("(continued)") && !s.main_point.ends_with("（续）"));
+    for (s, want) in firsts.zip(case.points) {
         if !s.main_point.contains(want) {
             return Err(format!("point {:?} lacks {want:?}", s.main_point));
         }

@@ -170,16 +170,16 @@ async fn a_full_disk_pauses_generation_until_space_returns() {
         return;
     }
     let _unmount = Unmount(mount.clone());
-    let text = prose("Full", 1500);
+    let text = prose("Full", 1000);
     let server =
-        ScriptedServer::start(vec![Reply::text(agentwrite_plan(1, 1500)), slow(&text, 2)]).await;
+        ScriptedServer::start(vec![Reply::text(agentwrite_plan(1, 1000)), slow(&text, 2)]).await;
     let mut child = KillOnDrop(spawn(
         dir.path(),
         &[
             "write",
             "A story",
             "--words",
-            "1500",
+            "1000",
             "--base-url",
             &server.url,
         ],

@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod prose;
 pub mod scripted;
+pub mod windowed;
 
 use std::path::PathBuf;
 use std::process::Output;

@@ -11,8 +11,8 @@
 mod wire;
 
 use super::{
-    Backend, BackendError, BackendInfo, ChunkStream, CompletionRequest, GenerationRequest,
-    StreamChunk,
+    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest, ContextWindow,
+    GenerationRequest, StreamChunk,
 };
 use async_openai::config::{Config, OpenAIConfig};
 use eventsource_stream::Eventsource;
@@ -51,7 +51,15 @@ pub struct OpenAiBackend {
     has_key: bool,
     http: reqwest::Client,
     model: String,
+    /// The window the server reported, if it did.
+    window: Option<ContextWindow>,
+    /// llama.cpp's `/tokenize`, when the server answered `/props` (so it is llama.cpp).
+    tokenize_url: Option<String>,
 }
+
+/// Prompt tokens added per message for the chat template's role markers, when counting with
+/// `/tokenize` (which sees the contents only).
+const TEMPLATE_TOKENS_PER_MESSAGE: usize = 8;
 
 impl OpenAiBackend {
     /// Checks the server (it must answer `/models` with JSON) and resolves the model.
@@ -69,9 +77,22 @@ impl OpenAiBackend {
             has_key,
             http,
             model: String::new(),
+            window: None,
+            tokenize_url: None,
         };
-        let available = backend.list_models().await?;
-        backend.model = choose_model(settings.model, available, &backend.config.url("/models"))?;
+        let body = backend.models_body().await?;
+        let url = backend.config.url("/models");
+        let available = wire::parse_model_list(&body).map_err(|_| BackendError::NotAnApi {
+            url: url.clone(),
+            excerpt: excerpt(&body),
+        })?;
+        backend.model = choose_model(settings.model, available, &url)?;
+        backend.window = wire::max_model_len(&body, &backend.model)
+            .map(|n| ContextWindow::new(n, "the server's /v1/models max_model_len"));
+        if let Some(n_ctx) = backend.props_n_ctx().await {
+            backend.window = Some(ContextWindow::new(n_ctx, "llama.cpp /props n_ctx per slot"));
+            backend.tokenize_url = Some(format!("{}/tokenize", backend.server_root()));
+        }
         Ok(backend)
     }
 
@@ -85,8 +106,67 @@ impl OpenAiBackend {
         headers
     }
 
+    /// The server root: the API base without its trailing `/v1`, where llama.cpp serves
+    /// `/props` and `/tokenize`.
+    fn server_root(&self) -> String {
+        let base = self.config.api_base().trim_end_matches('/');
+        base.strip_suffix("/v1").unwrap_or(base).to_string()
+    }
+
+    /// llama.cpp's context per slot from `/props`; `None` for servers without it.
+    async fn props_n_ctx(&self) -> Option<usize> {
+        let url = format!("{}/props", self.server_root());
+        let response = self
+            .http
+            .get(&url)
+            .headers(self.headers())
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        wire::props_n_ctx(&response.text().await.ok()?)
+    }
+
+    /// Exact token count of `messages` through llama.cpp's `/tokenize`, plus the template's
+    /// role markers; `None` when the server has no such route or it fails.
+    async fn tokenize(&self, messages: &[ChatMessage]) -> Option<usize> {
+        let url = self.tokenize_url.as_ref()?;
+        let content: String = messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let response = self
+            .http
+            .post(url)
+            .headers(self.headers())
+            .json(&serde_json::json!({ "content": content, "add_special": true }))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let tokens = wire::token_count(&response.text().await.ok()?)?;
+        Some(tokens + TEMPLATE_TOKENS_PER_MESSAGE * (messages.len() + 1))
+    }
+
     /// The models the server lists, in its order.
     pub async fn list_models(&self) -> Result<Vec<String>, BackendError> {
+        let url = self.config.url("/models");
+        let body = self.models_body().await?;
+        wire::parse_model_list(&body).map_err(|_| BackendError::NotAnApi {
+            url,
+            excerpt: excerpt(&body),
+        })
+    }
+
+    /// The raw answer of `/models`.
+    async fn models_body(&self) -> Result<String, BackendError> {
         let url = self.config.url("/models");
         let response = self
             .http
@@ -96,14 +176,7 @@ impl OpenAiBackend {
             .await
             .map_err(|e| transport_error(&url, &e))?;
         let response = check_status(response).await?;
-        let body = response
-            .text()
-            .await
-            .map_err(|e| transport_error(&url, &e))?;
-        wire::parse_model_list(&body).map_err(|_| BackendError::NotAnApi {
-            url,
-            excerpt: excerpt(&body),
-        })
+        response.text().await.map_err(|e| transport_error(&url, &e))
     }
 
     async fn open_stream(&self, request: GenerationRequest) -> Result<ChunkStream, BackendError> {
@@ -180,6 +253,14 @@ impl Backend for OpenAiBackend {
         request: CompletionRequest,
     ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
         Box::pin(self.open_completion(request))
+    }
+
+    fn context_window(&self) -> Option<ContextWindow> {
+        self.window.clone()
+    }
+
+    fn count_tokens<'a>(&'a self, messages: &'a [ChatMessage]) -> BoxFuture<'a, Option<usize>> {
+        Box::pin(self.tokenize(messages))
     }
 }
 

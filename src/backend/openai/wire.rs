@@ -60,6 +60,35 @@ pub fn parse_model_list(body: &str) -> Result<Vec<String>, serde_json::Error> {
     Ok(list.data.into_iter().map(|m| m.id).collect())
 }
 
+/// vLLM's `max_model_len` of `model` in a `/models` answer.
+pub fn max_model_len(body: &str, model: &str) -> Option<usize> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    let entries = value.get("data")?.as_array()?;
+    let entry = entries
+        .iter()
+        .find(|m| m.get("id").and_then(Value::as_str) == Some(model))?;
+    entry.get("max_model_len")?.as_u64().map(|n| n as usize)
+}
+
+/// llama.cpp's context per slot in a `/props` answer: `default_generation_settings.n_ctx`
+/// (or a top-level `n_ctx` in older servers).
+pub fn props_n_ctx(body: &str) -> Option<usize> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    value
+        .get("default_generation_settings")
+        .and_then(|s| s.get("n_ctx"))
+        .or_else(|| value.get("n_ctx"))
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+        .map(|n| n as usize)
+}
+
+/// The number of tokens in a `/tokenize` answer (`{"tokens": [...]}`).
+pub fn token_count(body: &str) -> Option<usize> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    value.get("tokens")?.as_array().map(Vec::len)
+}
+
 /// The most useful message in an error body: `error.message`, `error` as a string,
 /// `message`, `detail`, or the start of the body itself.
 pub fn error_message(body: &str) -> String {
@@ -82,9 +111,24 @@ fn message_of(value: &Value) -> Option<String> {
     if let Some(s) = error.as_str() {
         return Some(s.to_string());
     }
-    ["message", "detail", "msg"]
+    let message = ["message", "detail", "msg"]
         .iter()
-        .find_map(|key| error.get(key).and_then(Value::as_str).map(str::to_string))
+        .find_map(|key| error.get(key).and_then(Value::as_str).map(str::to_string))?;
+    // llama.cpp gives the sizes of a request too long for its context beside the message.
+    let sizes: Vec<String> = ["n_prompt_tokens", "n_ctx"]
+        .iter()
+        .filter_map(|key| {
+            error
+                .get(key)
+                .and_then(Value::as_u64)
+                .map(|n| format!("{key}={n}"))
+        })
+        .collect();
+    if sizes.is_empty() {
+        Some(message)
+    } else {
+        Some(format!("{message} ({})", sizes.join(", ")))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -267,6 +311,24 @@ mod tests {
     fn malformed_chunk_is_reported() {
         let (_, _, errors) = feed_all(&["{not json"]);
         assert!(matches!(errors[0], BackendError::Malformed(_)));
+    }
+
+    #[test]
+    fn windows_and_token_counts_from_llama_cpp_and_vllm() {
+        let props = r#"{"default_generation_settings":{"n_ctx":8192,"params":{}},"total_slots":1}"#;
+        assert_eq!(props_n_ctx(props), Some(8192));
+        assert_eq!(props_n_ctx(r#"{"n_ctx":4096}"#), Some(4096));
+        assert_eq!(props_n_ctx(r#"{"error":"no"}"#), None);
+        let models = r#"{"data":[{"id":"a","max_model_len":32768},{"id":"b"}]}"#;
+        assert_eq!(max_model_len(models, "a"), Some(32768));
+        assert_eq!(max_model_len(models, "b"), None);
+        assert_eq!(token_count(r#"{"tokens":[1,2,3]}"#), Some(3));
+        let refusal = r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9001,"n_ctx":8192}}"#;
+        let message = error_message(refusal);
+        assert!(
+            message.ends_with("(n_prompt_tokens=9001, n_ctx=8192)"),
+            "{message}"
+        );
     }
 
     #[test]

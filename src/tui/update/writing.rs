@@ -254,7 +254,11 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
         }
         JobEvent::Warning { message } => state.say(Level::Warning, message),
         JobEvent::Failed { error } => state.say(Level::Error, error),
-        JobEvent::Done { .. } | JobEvent::PlanReady { .. } | JobEvent::Planning { .. } => {}
+        JobEvent::Done { .. }
+        | JobEvent::PlanReady { .. }
+        | JobEvent::Planning { .. }
+        | JobEvent::Summarized { .. }
+        | JobEvent::Compacted { .. } => {}
     }
     Vec::new()
 }
