@@ -210,8 +210,7 @@ fn finish(id: &str, end: RunEnd, stop: &StopSignal, options: &RunOptions) -> Res
         }
         Err(WriterError::Prompt(p)) => Err(CliError::Usage(p.to_string())),
         Err(e @ WriterError::ContextTooSmall { .. }) => Err(CliError::Usage(format!(
-            "{e}; the text so far is saved: `longwriter resume {}` continues with a larger window",
-            project.id()
+            "{e}; the text so far is saved: `longwriter resume {id}` continues with a larger window"
         ))),
         Err(WriterError::Backend(b)) => Err(CliError::Failed(format!(
             "{b}; the text so far is saved: `longwriter resume {id}` tries again"

@@ -87,7 +87,7 @@ fn a_gpu_without_its_feature_names_the_feature() {
     );
     let settings = EngineSettings {
         model_path: dir.path().join("any.gguf"),
-        context: 256,
+        context: Some(256),
         threads: None,
         device: DeviceChoice::Cuda(0),
     };
