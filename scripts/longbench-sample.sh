@@ -11,7 +11,7 @@ eval "$(scripts/setup-test-model.sh)"
 cargo build --release --quiet
 source scripts/lib/llama-server.sh
 start_llama_server
-data="../shared/data/longbench-write/longbench_write_en.jsonl"
+data="data/longbench-write/longbench_write_en.jsonl"
 python3 - "$data" "$count" >"$outdir/prompts.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]

@@ -5,6 +5,8 @@
 # set up and cached by setup-test-model.sh). Each step's time is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Nothing may refer to a folder outside the repository: a clean clone must pass alone.
+scripts/check-standalone.sh
 scripts/setup-ci-tools.sh
 eval "$(scripts/setup-test-model.sh)"
 export GEMMA_GGUF LLAMA_SERVER

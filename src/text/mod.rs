@@ -77,7 +77,7 @@ mod tests {
     /// Path of a LongBench-Write data file, from the crate root.
     fn data_path(name: &str) -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/longbench-write")
+            .join("data/longbench-write")
             .join(name)
     }
 
