@@ -69,6 +69,9 @@ pub struct DocumentResult {
     /// The judge's scores, if any.
     #[serde(flatten)]
     pub verdict: Verdict,
+    /// The text scored (section headings and text); it stays in its project, not the report.
+    #[serde(skip)]
+    pub response: String,
 }
 
 /// The whole run's summary.
@@ -201,6 +204,7 @@ mod tests {
             sections_off_target: 0,
             sections: 3,
             verdict,
+            response: String::new(),
         }
     }
 
