@@ -3,6 +3,7 @@
 //! Raw flags become validated settings here (an empty instruction or an absurd `--words` is a
 //! usage error before anything is sent); `main` only maps `CliError` to an exit code.
 
+pub mod completions;
 mod connect;
 pub mod detach;
 mod job;
@@ -12,6 +13,7 @@ mod run;
 mod serve;
 mod studio;
 
+pub use completions::{CompletionsArgs, ManArgs};
 pub use detach::{ResumeArgs, WorkerArgs};
 pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
 pub use serve::ServeArgs;
@@ -140,6 +142,10 @@ pub enum Command {
     Attach(ProjectArg),
     /// Serve an OpenAI-compatible API (over the built-in engine or an upstream server).
     Serve(ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write every page into a folder with --dir.
+    Man(ManArgs),
     /// Internal: the background worker of a detached run.
     #[command(name = "__worker", hide = true)]
     Worker(WorkerArgs),
@@ -193,6 +199,8 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Stop(args)) => projects::stop(args).await,
         Some(Command::Attach(args)) => projects::attach(args).await,
         Some(Command::Serve(args)) => serve::serve(&cli.backend, args).await,
+        Some(Command::Completions(args)) => completions::completions(args),
+        Some(Command::Man(args)) => completions::man(args),
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
         None => studio::run(&cli.backend, cli.theme, cli.project).await,
     }
