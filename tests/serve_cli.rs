@@ -2,7 +2,7 @@
 //! unsafe bind is refused with exit 2, SIGTERM stops it with exit 0, and `longwriter write`
 //! runs end to end through it.
 
-use crate::cli_write::{agentwrite_plan, prose, tag};
+use crate::support::prose::{agentwrite_plan, prose, tag};
 use crate::support::scripted::{Reply, ScriptedServer};
 use crate::support::{binary, cached, listening_address, run_cli, strings};
 use std::process::Stdio;

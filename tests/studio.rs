@@ -4,19 +4,19 @@
 //! reopens. A hang-up leaves the streamed text in the journal; the hand-off key continues the
 //! job in a detached worker. Also: without a terminal the studio refuses cleanly.
 
-use crate::cli_write::{agentwrite_plan, prose};
+use crate::support::prose::{agentwrite_plan, prose};
 use crate::support::scripted::{Reply, ScriptedServer};
 use crate::support::{binary, run_cli, strings};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
 }
 
 impl Tmux {
-    fn cmd(&self, args: &[&str]) -> String {
+    pub(crate) fn cmd(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .arg("-L")
             .arg(&self.socket)
@@ -26,12 +26,12 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn capture(&self) -> String {
+    pub(crate) fn capture(&self) -> String {
         self.cmd(&["capture-pane", "-p", "-t", "studio"])
     }
 
     /// Polls the pane until `done` holds for its text, or fails after `secs` with the pane.
-    fn wait_for(&self, what: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, what: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let pane = self.capture();
@@ -56,7 +56,7 @@ impl Drop for Tmux {
 }
 
 /// A tmux session of 120×40 running a clean shell.
-fn shell_session(tag: &str) -> Tmux {
+pub(crate) fn shell_session(tag: &str) -> Tmux {
     let tmux = Tmux {
         socket: format!("longwriter-test-{}-{tag}", std::process::id()),
     };
@@ -238,7 +238,7 @@ fn run_studio_session(url: String, dir: std::path::PathBuf) {
 }
 
 /// Runs the binary with `LONGWRITER_DATA=dir`; returns stdout.
-fn cli(dir: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn cli(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(binary())
         .args(args)
         .env("LONGWRITER_CONFIG_DIR", dir)
@@ -250,7 +250,7 @@ fn cli(dir: &std::path::Path, args: &[&str]) -> String {
 }
 
 /// The id of the one project in the store at `dir`.
-fn only_project(dir: &std::path::Path) -> String {
+pub(crate) fn only_project(dir: &std::path::Path) -> String {
     let projects = longwriter::store::Store::at(dir).list();
     assert_eq!(projects.len(), 1, "{projects:?}");
     projects[0].id.clone()

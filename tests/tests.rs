@@ -5,6 +5,7 @@ mod support;
 mod backend_protocol;
 mod cli_completions;
 mod cli_errors;
+mod cli_hardening;
 mod cli_write;
 mod engine;
 mod plan;
@@ -13,6 +14,9 @@ mod serve;
 mod serve_cli;
 #[cfg(feature = "candle")]
 mod serve_engine;
+mod serve_guard;
 mod serve_limits;
 mod store;
 mod studio;
+mod studio_keeps;
+mod writer;

@@ -6,8 +6,10 @@
 
 pub mod openai;
 mod retry;
+mod sampling;
 
 pub use retry::RetryPolicy;
+pub use sampling::{SamplingValueError, Temperature, TopP};
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;

@@ -26,15 +26,16 @@ pub struct Setup {
 
 /// Reads the config file and prompt overrides and applies the flags.
 pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
+    if let Some(var) = &args.api_key_env {
+        check_key_var("--api-key-env", var)?;
+    }
     let dir = config::config_dir();
-    let path = args
-        .config
-        .clone()
-        .or_else(|| dir.as_ref().map(|d| d.join("config.toml")));
-    let file = match path {
-        Some(p) => ConfigFile::load(&p).map_err(|e| CliError::Usage(e.to_string()))?,
-        None => ConfigFile::default(),
-    };
+    let file = match (&args.config, &dir) {
+        (Some(given), _) => ConfigFile::load_given(given),
+        (None, Some(d)) => ConfigFile::load(&d.join("config.toml")),
+        (None, None) => Ok(ConfigFile::default()),
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     let overrides = match &dir {
         Some(d) => config::prompt_overrides(d).map_err(|e| CliError::Usage(e.to_string()))?,
         None => Vec::new(),
@@ -45,19 +46,12 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         retry: file.retry(),
         ..WriterSettings::default()
     };
+    // Checked by their types when the flags were parsed.
     if let Some(t) = args.temperature {
-        if !(0.0..=2.0).contains(&t) {
-            return Err(CliError::Usage(format!(
-                "--temperature {t} is outside 0..2"
-            )));
-        }
-        writer.sampling.temperature = t;
+        writer.sampling.temperature = t.get();
     }
     if let Some(p) = args.top_p {
-        if !(0.0..=1.0).contains(&p) || p == 0.0 {
-            return Err(CliError::Usage(format!("--top-p {p} must be in (0, 1]")));
-        }
-        writer.sampling.top_p = p;
+        writer.sampling.top_p = p.get();
     }
     writer.sampling.seed = args.seed.or(writer.sampling.seed);
     Ok(Setup {
@@ -166,14 +160,7 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
         .clone()
         .or_else(|| setup.file.backend.api_key_env.clone());
     let api_key = match &key_var {
-        Some(var) => match std::env::var(var) {
-            Ok(key) if !key.is_empty() => Some(key),
-            _ => {
-                return Err(CliError::Usage(format!(
-                    "--api-key-env names {var}, but that environment variable is not set (export {var}=...)"
-                )))
-            }
-        },
+        Some(var) => Some(read_key("--api-key-env", var)?),
         None => None,
     };
     let settings = OpenAiSettings {
@@ -199,6 +186,37 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
             Err(e) => return Err(CliError::Usage(e.to_string())),
         }
     }
+}
+
+/// The API key in the environment variable `var`, which `flag` named. A `var` that is not a
+/// variable name is most likely the key itself, pasted in the wrong place: it is never echoed
+/// (stderr ends up in logs).
+pub fn read_key(flag: &str, var: &str) -> Result<String, CliError> {
+    check_key_var(flag, var)?;
+    match std::env::var(var) {
+        Ok(key) if !key.trim().is_empty() => Ok(key.trim().to_string()),
+        _ => Err(CliError::Usage(format!(
+            "{flag} names {var}, but that environment variable is not set (export {var}=...)"
+        ))),
+    }
+}
+
+/// Checks that `var`, given to `flag`, is an environment variable's name; the error never
+/// shows it, since a value that is not a name is most likely the key itself.
+pub fn check_key_var(flag: &str, var: &str) -> Result<(), CliError> {
+    let is_name = var
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if is_name {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "{flag} takes the NAME of an environment variable that holds the key, and what was \
+         given is not a variable name (not shown: it may be the key itself). Put the key in a \
+         variable and name it: export LW_KEY=... then {flag} LW_KEY"
+    )))
 }
 
 /// How to use a server instead of the built-in engine, for messages.
@@ -336,6 +354,7 @@ fn engine_settings(
         model_path,
         context: args.context,
         threads: args.threads,
+        device: args.device,
     }
 }
 
@@ -366,10 +385,12 @@ fn check_engine(model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError>
         .map_err(|e| CliError::Usage(e.to_string()))
 }
 
-/// Without the engine there is nothing to check (`backend` says how to get it).
+/// Without the engine there is nothing to check (`backend` says how to get it) but the device.
 #[cfg(not(feature = "candle"))]
-fn check_engine(_model_path: PathBuf, _args: &BackendArgs) -> Result<(), CliError> {
-    Ok(())
+fn check_engine(_model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError> {
+    args.device
+        .built()
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// Without the engine, say how to get it.

@@ -8,14 +8,15 @@
 //! studio's hand-off: it detaches a project the studio was writing.
 
 use super::job::{self, RunOptions};
-use super::run::OutputFile;
+use super::progress::OutputFile;
 use super::{BackendArgs, CliError, EXIT_OK};
+use crate::engine::device::DeviceChoice;
 use crate::export::Format;
 use crate::store::{lock::live_holder, JobState, Project};
 use clap::Args;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Flags of `resume`.
 #[derive(Debug, Clone, Args)]
@@ -70,10 +71,10 @@ pub async fn resume(args: &BackendArgs, r: ResumeArgs) -> Result<i32, CliError> 
                 project.id()
             )));
         }
-        let mut spawn = WorkerSpawn::new(args.config.clone());
+        let mut spawn = WorkerSpawn::new(args);
         spawn.output = output;
         spawn.restart_section = r.restart_section;
-        let pid = spawn_worker(&project, &spawn)?;
+        let pid = spawn_worker(&project, &spawn).await?;
         println!("{}", project.id());
         eprintln!(
             "longwriter: project {} continues in the background (pid {pid}); `longwriter attach {}` follows it",
@@ -131,14 +132,14 @@ pub async fn worker(args: &BackendArgs, w: WorkerArgs) -> Result<i32, CliError> 
 }
 
 /// `write --detach`: the project exists; start its worker and return.
-pub(super) fn start(
+pub(super) async fn start(
     project: &Project,
     args: &BackendArgs,
     output: Option<&OutputFile>,
 ) -> Result<i32, CliError> {
-    let mut spawn = WorkerSpawn::new(args.config.clone());
+    let mut spawn = WorkerSpawn::new(args);
     spawn.output = output.cloned();
-    let pid = spawn_worker(project, &spawn)?;
+    let pid = spawn_worker(project, &spawn).await?;
     println!("{}", project.id());
     eprintln!(
         "longwriter: writing in the background (pid {pid}, log {}); `longwriter attach {}` follows it, `longwriter stop {}` ends it",
@@ -150,17 +151,23 @@ pub(super) fn start(
 }
 
 /// What a worker is started with.
+#[derive(Clone)]
 pub struct WorkerSpawn {
     config: Option<PathBuf>,
+    /// The engine's device, passed on as `--device` (so the worker's environment cannot
+    /// override the flag the user gave).
+    device: DeviceChoice,
     output: Option<OutputFile>,
     restart_section: bool,
 }
 
 impl WorkerSpawn {
-    /// A worker reading settings from `config` (or the default config file).
-    pub fn new(config: Option<PathBuf>) -> Self {
+    /// A worker reading settings from the `--config` of `args` (or the default config file),
+    /// on the engine device of `args`.
+    pub fn new(args: &BackendArgs) -> Self {
         Self {
-            config,
+            config: args.config.clone(),
+            device: args.device,
             output: None,
             restart_section: false,
         }
@@ -170,7 +177,7 @@ impl WorkerSpawn {
 /// Starts a background worker for `project` and waits until it holds the project's lock;
 /// returns its pid. The worker inherits this process's environment (so the API key's variable)
 /// and nothing else: no terminal, no session, no open pipes.
-pub fn spawn_worker(project: &Project, spawn: &WorkerSpawn) -> Result<u32, CliError> {
+pub async fn spawn_worker(project: &Project, spawn: &WorkerSpawn) -> Result<u32, CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::Failed(format!("cannot find the longwriter binary: {e}")))?;
     let log_path = project.log_path();
@@ -184,6 +191,7 @@ pub fn spawn_worker(project: &Project, spawn: &WorkerSpawn) -> Result<u32, CliEr
         .map_err(|e| CliError::Failed(format!("cannot open {}: {e}", log_path.display())))?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("__worker").arg(project.id());
+    cmd.arg("--device").arg(spawn.device.to_string());
     if let Some(config) = &spawn.config {
         cmd.arg("--config").arg(absolute(config));
     }
@@ -210,29 +218,45 @@ pub fn spawn_worker(project: &Project, spawn: &WorkerSpawn) -> Result<u32, CliEr
             Ok(())
         });
     }
-    let mut child = cmd
+    let mut child = tokio::process::Command::from(cmd)
         .spawn()
         .map_err(|e| CliError::Failed(format!("cannot start the background worker: {e}")))?;
-    let pid = child.id();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(15) {
-        if live_holder(project.dir()).is_some_and(|h| h.pid == pid) {
-            return Ok(pid);
+    let pid = child.id().unwrap_or_default();
+    // The lock file is the worker's only sign of life, so it is looked at on a timer; the
+    // worker's exit is awaited as the event it is. Both wait without holding a thread.
+    let mut look = tokio::time::interval(LOOK_EVERY);
+    let give_up = tokio::time::sleep(START_WITHIN);
+    tokio::pin!(give_up);
+    loop {
+        tokio::select! {
+            _ = look.tick() => {
+                if live_holder(project.dir()).is_some_and(|h| h.pid == pid) {
+                    return Ok(pid);
+                }
+            }
+            status = child.wait() => {
+                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                return Err(CliError::Failed(format!(
+                    "the background worker exited ({status}) before starting; see {}:\n{}",
+                    log_path.display(),
+                    tail(&log_path)
+                )));
+            }
+            _ = &mut give_up => {
+                return Err(CliError::Failed(format!(
+                    "the background worker (pid {pid}) did not start within {} s; see {}",
+                    START_WITHIN.as_secs(),
+                    log_path.display()
+                )));
+            }
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(CliError::Failed(format!(
-                "the background worker exited ({status}) before starting; see {}:\n{}",
-                log_path.display(),
-                tail(&log_path)
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    Err(CliError::Failed(format!(
-        "the background worker (pid {pid}) did not start within 15 s; see {}",
-        log_path.display()
-    )))
 }
+
+/// How often the lock is looked at while a worker starts.
+const LOOK_EVERY: Duration = Duration::from_millis(20);
+/// How long a worker may take to load its settings, connect and take the lock.
+const START_WITHIN: Duration = Duration::from_secs(15);
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())

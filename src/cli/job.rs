@@ -5,14 +5,11 @@
 //! (the terminal went away) flushes the journal and exits at once.
 
 use super::connect::{self, Setup};
-use super::progress::Reporter;
-use super::run::{show_events, OutputFile};
+use super::progress::{show_events, OutputFile, Reporter};
 use super::{BackendArgs, CliError, EXIT_OK};
 use crate::backend::Backend;
-use crate::store::{
-    GatedBackend, JobState, PauseGate, Project, ProjectLock, Recorder, RecorderOptions, StoreError,
-};
-use crate::writer::{Document, Job, JobEvent, Writer, WriterError};
+use crate::store::{self, Project, ProjectLock, RunEnd, RunSpec, StoreError};
+use crate::writer::{JobEvent, WriterError};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc::unbounded_channel;
@@ -83,7 +80,7 @@ impl StopSignal {
 /// are failures.
 pub fn store_error(e: StoreError) -> CliError {
     match e {
-        StoreError::Io { .. } => CliError::Failed(e.to_string()),
+        StoreError::Io { .. } | StoreError::Recorder(_) => CliError::Failed(e.to_string()),
         _ => CliError::Usage(e.to_string()),
     }
 }
@@ -146,18 +143,10 @@ pub async fn run(
             recovered.cut_bytes
         );
     }
-    let m = &project.manifest;
-    let job = Job {
-        instruction: m.instruction.clone(),
-        target_words: m.target_words,
-        language: m.language,
-        settings: m.settings.clone(),
-    };
+    let job = project.manifest.job();
     let document = project
         .document(&setup.prompts, &recovered, options.restart_section)
         .map_err(store_error)?;
-    let gate = PauseGate::new();
-    let backend: Arc<dyn Backend> = Arc::new(GatedBackend::new(backend, gate.clone()));
     let (show_tx, show_rx) = unbounded_channel();
     if let Some(doc) = &document {
         let _ = show_tx.send(JobEvent::PlanReady {
@@ -170,80 +159,33 @@ pub async fn run(
         options.output.clone(),
         document.clone(),
     ));
-    let give_up = CancellationToken::new();
-    let recorder_options = RecorderOptions {
-        gate,
-        forward: Some(show_tx),
-        give_up: give_up.clone(),
+    let id = project.id().to_string();
+    let spec = RunSpec {
+        backend,
+        prompts: setup.prompts.clone(),
+        job,
+        document,
+        restart_section: options.restart_section,
+        forward: show_tx,
+        cancel: stop.token.clone(),
+        // The store's writes are retried after the writer ends only until a signal: the
+        // recorder looks at this token only then, so a stop (the first signal or a second one
+        // while saving) gives up on a store that cannot be written.
+        give_up: stop.token.clone(),
     };
-    let recorder = Recorder::new(
-        project,
-        &recovered,
-        options.restart_section,
-        recorder_options,
-    )
-    .map_err(store_error)?;
-    let (tx, rx) = unbounded_channel();
-    let recording = tokio::spawn(recorder.run(rx));
-    let writer = Writer::new(backend, setup.prompts.clone(), tx, stop.token.clone());
-    let outcome = write_all(&writer, &job, document).await;
-    drop(writer);
-    // A second signal while saving gives up on a store that cannot be written.
-    let stop_twice = stop.clone();
-    tokio::spawn(async move {
-        stop_twice.token.cancelled().await;
-        give_up.cancel();
-    });
-    let project = recording
+    let end = store::record(project, lock, recovered, spec)
         .await
-        .map_err(|e| CliError::Failed(format!("the store recorder failed: {e}")))?;
+        .map_err(store_error)?;
     let _ = shower.await;
-    finish(project, lock, outcome, &stop, &options)
+    finish(&id, end, &stop, &options)
 }
 
-async fn write_all(
-    writer: &Writer,
-    job: &Job,
-    document: Option<Document>,
-) -> (Option<Document>, Result<(), WriterError>) {
-    let document = match document {
-        Some(d) => d,
-        None => match writer.plan(job).await {
-            Ok(plan) => Document::new(
-                job.instruction.clone(),
-                job.target_words,
-                job.language,
-                plan,
-            ),
-            Err(e) => return (None, Err(e)),
-        },
-    };
-    let outcome = writer.write(job, document).await;
-    (Some(outcome.document), outcome.result)
-}
-
-fn finish(
-    mut project: Project,
-    lock: ProjectLock,
-    (document, result): (Option<Document>, Result<(), WriterError>),
-    stop: &StopSignal,
-    options: &RunOptions,
-) -> Result<i32, CliError> {
-    let m = &mut project.manifest;
-    match &result {
-        Ok(()) => m.state = JobState::Done,
-        Err(WriterError::Cancelled) => m.state = JobState::Stopped,
-        Err(e) => {
-            m.state = JobState::Failed;
-            m.error = Some(e.to_string());
-        }
-    }
-    if let Err(e) = project.save_manifest() {
+fn finish(id: &str, end: RunEnd, stop: &StopSignal, options: &RunOptions) -> Result<i32, CliError> {
+    if let Err(e) = &end.saved {
         eprintln!("longwriter: {e}");
     }
-    drop(lock);
     let hangup = stop.reason() == HANGUP;
-    if let Some(doc) = &document {
+    if let Some(doc) = &end.document {
         match &options.output {
             Some(out) => out.save(doc)?,
             None if options.print && !options.json && !hangup => {
@@ -254,7 +196,7 @@ fn finish(
             None => {}
         }
     }
-    match result {
+    match end.result {
         Ok(()) => Ok(EXIT_OK),
         Err(WriterError::Cancelled) => {
             let how = match stop.reason() {
@@ -263,14 +205,12 @@ fn finish(
                 _ => "stopped by Ctrl-C",
             };
             Err(CliError::Interrupted(format!(
-                "{how}; the text so far is saved: `longwriter resume {}` continues",
-                project.id()
+                "{how}; the text so far is saved: `longwriter resume {id}` continues"
             )))
         }
         Err(WriterError::Prompt(p)) => Err(CliError::Usage(p.to_string())),
         Err(WriterError::Backend(b)) => Err(CliError::Failed(format!(
-            "{b}; the text so far is saved: `longwriter resume {}` tries again",
-            project.id()
+            "{b}; the text so far is saved: `longwriter resume {id}` tries again"
         ))),
     }
 }

@@ -18,7 +18,9 @@ pub use detach::{ResumeArgs, WorkerArgs};
 pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
 pub use serve::ServeArgs;
 
+use crate::backend::{Temperature, TopP};
 use crate::export::Format;
+use crate::writer::TargetWords;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -30,10 +32,6 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code after Ctrl-C.
 pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// Largest total length accepted: the product's range tops out at 100,000 words; this leaves
-/// room while refusing typos like an extra zero.
-pub const MAX_WORDS: usize = 200_000;
 
 /// Command-line errors, each with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -67,8 +65,9 @@ pub struct Cli {
     /// Backend and generation flags, shared by every command.
     #[command(flatten)]
     pub backend: BackendArgs,
-    /// Studio theme: dark, light, high-contrast, or NAME.toml in <config dir>/themes.
-    #[arg(long, value_name = "NAME")]
+    /// Studio theme: dark, light, high-contrast, or NAME.toml in <config dir>/themes (a name,
+    /// not a path).
+    #[arg(long, value_name = "NAME", value_parser = theme_name)]
     pub theme: Option<String>,
     /// Open this saved project (id, unique id prefix, or title) in the studio.
     #[arg(value_name = "PROJECT")]
@@ -94,6 +93,16 @@ pub struct BackendArgs {
     /// With --local: CPU threads for the engine (default: the physical cores).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// With --local (and `serve --model`): where the engine runs: cpu, cuda, cuda:N (the NVIDIA
+    /// GPU of index N; needs the `cuda` feature) or metal (needs the `metal` feature).
+    #[arg(
+        long,
+        global = true,
+        env = "LONGWRITER_DEVICE",
+        value_name = "DEVICE",
+        default_value = "cpu"
+    )]
+    pub device: crate::engine::device::DeviceChoice,
     /// With --local: context size in tokens (KV cache positions).
     #[arg(long, global = true, value_name = "TOKENS", default_value_t = 8192)]
     pub context: usize,
@@ -105,12 +114,12 @@ pub struct BackendArgs {
     /// command line).
     #[arg(long, global = true, value_name = "VAR")]
     pub api_key_env: Option<String>,
-    /// Sampling temperature.
+    /// Sampling temperature, 0..=2.
     #[arg(long, global = true, value_name = "T")]
-    pub temperature: Option<f32>,
-    /// Nucleus sampling mass.
+    pub temperature: Option<Temperature>,
+    /// Nucleus sampling mass, in (0, 1].
     #[arg(long, global = true, value_name = "P")]
-    pub top_p: Option<f32>,
+    pub top_p: Option<TopP>,
     /// Sampling seed, for servers that honour it.
     #[arg(long, global = true, value_name = "N")]
     pub seed: Option<u64>,
@@ -156,9 +165,10 @@ pub enum Command {
 pub struct PlanArgs {
     /// What to write.
     pub instruction: String,
-    /// Total length in words (字 for Chinese); default: read from the instruction.
+    /// Total length in words (字 for Chinese), 1 to 200,000; default: read from the
+    /// instruction.
     #[arg(long, value_name = "N")]
-    pub words: Option<usize>,
+    pub words: Option<TargetWords>,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -169,9 +179,10 @@ pub struct PlanArgs {
 pub struct WriteArgs {
     /// What to write.
     pub instruction: String,
-    /// Total length in words (字 for Chinese); default: read from the instruction.
+    /// Total length in words (字 for Chinese), 1 to 200,000; default: read from the
+    /// instruction.
     #[arg(long, value_name = "N")]
-    pub words: Option<usize>,
+    pub words: Option<TargetWords>,
     /// Output file; default: the document goes to stdout at the end.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -203,5 +214,35 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Man(args)) => completions::man(args),
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
         None => studio::run(&cli.backend, cli.theme, cli.project).await,
+    }
+}
+
+/// `--theme`'s parser: a theme name, never a path.
+fn theme_name(name: &str) -> Result<String, String> {
+    crate::tui::theme::check_name(name)
+        .map(|()| name.to_string())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(args: &[&str]) -> String {
+        let argv = std::iter::once("longwriter").chain(args.iter().copied());
+        match Cli::try_parse_from(argv) {
+            Ok(_) => panic!("{args:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn flags_are_range_checked_by_their_types() {
+        assert!(refusal(&["--temperature", "3", "list"]).contains("outside 0..=2"));
+        assert!(refusal(&["--top-p", "0", "list"]).contains("outside (0, 1]"));
+        assert!(refusal(&["write", "x", "--words", "0"]).contains("out of range"));
+        let cli = Cli::try_parse_from(["longwriter", "--temperature", "0", "plan", "x"])
+            .expect("a valid command line");
+        assert_eq!(cli.backend.temperature.map(Temperature::get), Some(0.0));
     }
 }

@@ -2,11 +2,19 @@
 //! scripts.
 //!
 //! Bars go to stderr and only when stderr is a terminal; `--json` prints every event on stdout.
+//! `show_events` drives a `Reporter` from a job's event channel and, with an `OutputFile`,
+//! saves the document after every section; `run` (plan, write), `job` (the recorded run) and
+//! `detach` (resume, the worker) all show their jobs through it.
 
-use crate::writer::JobEvent;
+use super::CliError;
+use crate::backend::ChatMessage;
+use crate::export::{self, Format};
+use crate::writer::{Document, JobEvent, SectionDraft};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::Instant;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// How events are shown.
 pub enum Reporter {
@@ -215,4 +223,65 @@ impl Reporter {
             bar.finish_and_clear();
         }
     }
+}
+
+/// Where and how the document is saved while it is written.
+#[derive(Clone)]
+pub(super) struct OutputFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+}
+
+impl OutputFile {
+    /// Renders and replaces the file atomically.
+    pub(super) fn save(&self, document: &Document) -> Result<(), CliError> {
+        export::write_atomic(&self.path, &export::render(document, self.format))
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", self.path.display())))
+    }
+}
+
+/// Shows events until the writer is dropped; with an output file, saves the document after
+/// every finished section from the events' own copy of the text.
+pub(super) async fn show_events(
+    mut rx: UnboundedReceiver<JobEvent>,
+    mut reporter: Reporter,
+    output: Option<OutputFile>,
+    mut mirror: Option<Document>,
+) {
+    while let Some(event) = rx.recv().await {
+        reporter.show(&event);
+        match &event {
+            JobEvent::PlanReady { plan } if mirror.is_none() => {
+                mirror = Some(Document::new(
+                    String::new(),
+                    plan.total_target(),
+                    crate::text::Language::English,
+                    plan.clone(),
+                ));
+            }
+            JobEvent::SectionDone { index, text, .. } => {
+                if let (Some(doc), Some(out)) = (mirror.as_mut(), &output) {
+                    if let Some(draft) = doc.drafts.get_mut(*index) {
+                        *draft = SectionDraft {
+                            turns: vec![ChatMessage::assistant(text.clone())],
+                        };
+                    }
+                    // A FIFO or a device gets the document once, at the end (a FIFO's reader
+                    // reads one document; a device keeps no draft safe).
+                    if !export::is_replaced(&out.path) {
+                        continue;
+                    }
+                    if let Err(e) = out.save(doc) {
+                        reporter.show(&JobEvent::Warning {
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    reporter.finish();
 }

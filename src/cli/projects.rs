@@ -105,7 +105,9 @@ pub fn show(a: ProjectArg) -> Result<i32, CliError> {
     if let Some(h) = &holder {
         out.push_str(&format!("writer:      {h}\n"));
     }
-    if let Some(e) = &m.error {
+    // The error of a failed job; a stop is not an error, and a live writer has moved on.
+    let failed = m.state == store::JobState::Failed && holder.is_none();
+    if let (Some(e), true) = (&m.error, failed) {
         out.push_str(&format!("last error:  {e}\n"));
     }
     out.push_str(&format!("instruction: {}\n", m.instruction));
@@ -126,7 +128,7 @@ pub fn show(a: ProjectArg) -> Result<i32, CliError> {
         out.push_str("sections:\n");
         for (i, s) in plan.sections.iter().enumerate() {
             let written = match project.read_section(i) {
-                Some(text) if s.state == crate::plan::SectionState::Done => count_words(&text),
+                Some(text) if s.state.is_written() => count_words(&text),
                 _ => count_words(&journal.text_of(i)),
             };
             out.push_str(&format!(

@@ -4,37 +4,27 @@
 use super::connect::{self, Setup};
 use super::detach;
 use super::job::{self, RunOptions};
-use super::progress::Reporter;
-use super::{BackendArgs, CliError, PlanArgs, WriteArgs, EXIT_OK, MAX_WORDS};
-use crate::backend::ChatMessage;
-use crate::export::{self, Format};
+use super::progress::{show_events, OutputFile, Reporter};
+use super::{BackendArgs, CliError, PlanArgs, WriteArgs, EXIT_OK};
+use crate::export;
 use crate::plan::Plan;
 use crate::store::{NewProject, Store};
-use crate::text::{detect_language, target_length_or_default};
-use crate::writer::{Document, Job, JobEvent, SectionDraft, Writer, WriterError};
-use std::path::{Path, PathBuf};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use crate::writer::{Job, JobError, TargetWords, Writer, WriterError, MAX_WORDS};
+use std::path::Path;
+use tokio::sync::mpsc::unbounded_channel;
 use tokio_util::sync::CancellationToken;
 
-/// Validates the instruction and length and makes the job.
-fn make_job(instruction: &str, words: Option<usize>, setup: &Setup) -> Result<Job, CliError> {
-    let instruction = instruction.trim();
-    if instruction.is_empty() {
-        return Err(CliError::Usage(
-            "the instruction is empty; say what to write, e.g. longwriter write \"A 3000-word history of tea\"".into(),
-        ));
-    }
-    let target_words = words.unwrap_or_else(|| target_length_or_default(instruction));
-    if target_words == 0 || target_words > MAX_WORDS {
-        return Err(CliError::Usage(format!(
-            "--words {target_words} is out of range: give a length between 1 and {MAX_WORDS}"
-        )));
-    }
-    Ok(Job {
-        instruction: instruction.to_string(),
-        target_words,
-        language: detect_language(instruction),
-        settings: setup.writer.clone(),
+/// Makes the job (which checks the instruction and the length); its refusals are usage errors.
+fn make_job(instruction: &str, words: Option<TargetWords>, setup: &Setup) -> Result<Job, CliError> {
+    Job::new(instruction, words, setup.writer.clone()).map_err(|e| match e {
+        // `--words` was checked by clap: an out-of-range length is the instruction's own.
+        JobError::OutOfRange(n) => CliError::Usage(format!(
+            "the instruction asks for {n} words, which is out of range: pass --words with a length between 1 and {MAX_WORDS}"
+        )),
+        JobError::EmptyInstruction => CliError::Usage(format!(
+            "{e}; for example: longwriter write \"A 3000-word history of tea\""
+        )),
+        JobError::NotANumber(_) => CliError::Usage(e.to_string()),
     })
 }
 
@@ -103,20 +93,6 @@ fn plan_listing(plan: &Plan) -> String {
     out
 }
 
-/// Where and how the document is saved while it is written.
-#[derive(Clone)]
-pub(super) struct OutputFile {
-    pub path: PathBuf,
-    pub format: Format,
-}
-
-impl OutputFile {
-    pub(super) fn save(&self, document: &Document) -> Result<(), CliError> {
-        export::write_atomic(&self.path, &export::render(document, self.format))
-            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", self.path.display())))
-    }
-}
-
 /// `longwriter write`: connects, creates the project in the store, then runs it here or, with
 /// `--detach`, in a background worker.
 pub async fn write(args: &BackendArgs, w: WriteArgs) -> Result<i32, CliError> {
@@ -153,7 +129,7 @@ pub async fn write(args: &BackendArgs, w: WriteArgs) -> Result<i32, CliError> {
         project.dir().display()
     );
     let Some(backend) = backend else {
-        return detach::start(&project, args, output.as_ref());
+        return detach::start(&project, args, output.as_ref()).await;
     };
     let lock = job::lock(&project)?;
     let options = RunOptions {
@@ -173,45 +149,6 @@ fn check_output(path: &Path) -> Result<(), CliError> {
             path.display()
         ))
     })
-}
-
-/// Shows events until the writer is dropped; with an output file, saves the document after
-/// every finished section from the events' own copy of the text.
-pub(super) async fn show_events(
-    mut rx: UnboundedReceiver<JobEvent>,
-    mut reporter: Reporter,
-    output: Option<OutputFile>,
-    mut mirror: Option<Document>,
-) {
-    while let Some(event) = rx.recv().await {
-        reporter.show(&event);
-        match &event {
-            JobEvent::PlanReady { plan } if mirror.is_none() => {
-                mirror = Some(Document::new(
-                    String::new(),
-                    plan.total_target(),
-                    crate::text::Language::English,
-                    plan.clone(),
-                ));
-            }
-            JobEvent::SectionDone { index, text, .. } => {
-                if let (Some(doc), Some(out)) = (mirror.as_mut(), &output) {
-                    if let Some(draft) = doc.drafts.get_mut(*index) {
-                        *draft = SectionDraft {
-                            turns: vec![ChatMessage::assistant(text.clone())],
-                        };
-                    }
-                    if let Err(e) = out.save(doc) {
-                        reporter.show(&JobEvent::Warning {
-                            message: e.to_string(),
-                        });
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    reporter.finish();
 }
 
 #[cfg(test)]
@@ -236,8 +173,9 @@ mod tests {
 
     #[test]
     fn absurd_lengths_are_refused() {
-        assert!(make_job("x", Some(0), &setup()).is_err());
-        assert!(make_job("x", Some(MAX_WORDS + 1), &setup()).is_err());
+        let err = make_job("Write 900000 words on tea", None, &setup()).unwrap_err();
+        assert_eq!(err.exit_code(), super::super::EXIT_USAGE);
+        assert!(err.to_string().contains("--words"), "{err}");
         assert_eq!(
             make_job("Write 3000 words on tea", None, &setup())
                 .unwrap()

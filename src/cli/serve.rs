@@ -9,6 +9,7 @@ use super::{BackendArgs, CliError, EXIT_OK};
 use crate::server::{self, ServerConfig};
 use clap::Args;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 /// Flags of `serve`. The global `--model` names a GGUF file for the built-in engine (or the
 /// upstream's model), and the global `--api-key-env` names the variable holding the key that
@@ -45,14 +46,34 @@ pub struct ServeArgs {
     /// Requests generating at once; default 1 for the built-in engine, --queue for an upstream.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Send CORS headers allowing this origin (none are sent without it).
+    /// Send CORS headers allowing this origin, e.g. https://app.example (none are sent without
+    /// it); requests from any other web origin get 403.
     #[arg(long, value_name = "ORIGIN")]
     pub cors: Option<String>,
+    /// On a loopback bind, also answer requests for this host name (repeatable; `*`: any).
+    /// Others than localhost, 127.0.0.1 and [::1] get 403 (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+    /// Seconds a client may take to send a request head (slow clients are cut off).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds a keep-alive connection may sit idle between requests.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub idle_timeout: u64,
+    /// Seconds a client may take to send a request body (408 after that).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub body_timeout: u64,
+    /// Connections open at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub max_connections: usize,
 }
 
 /// Runs `serve` until SIGINT or SIGTERM; exits 0 after a clean shutdown.
 pub async fn serve(global: &BackendArgs, args: ServeArgs) -> Result<i32, CliError> {
     let api_key = client_key(global)?;
+    if let Some(var) = &args.upstream_key_env {
+        connect::check_key_var("--upstream-key-env", var)?;
+    }
     let ip = parse_host(&args.host)?;
     if !ip.is_loopback() && api_key.is_none() && !args.insecure {
         return Err(CliError::Usage(format!(
@@ -60,29 +81,15 @@ pub async fn serve(global: &BackendArgs, args: ServeArgs) -> Result<i32, CliErro
              Set one with --api-key-env VAR (export VAR=...), or pass --insecure if you mean it"
         )));
     }
-    for (name, value) in [
-        ("--queue", args.queue),
-        ("--max-messages", args.max_messages),
-        ("--max-body", args.max_body),
-    ] {
-        if value == 0 {
-            return Err(CliError::Usage(format!("{name} must be at least 1")));
-        }
-    }
+    let mut config = settings(&args, api_key)?;
+    // Everything that can be wrong with the flags is found before any upstream is contacted,
+    // any model loaded or any port bound.
+    server::check_config(&config).map_err(|e| CliError::Usage(e.to_string()))?;
     let ServingBackend { backend, local } = connect::serving_backend(global, &args).await?;
-    let concurrency = args
+    config.concurrency = args
         .concurrency
-        .unwrap_or(if local { 1 } else { args.queue });
-    let config = ServerConfig {
-        api_key,
-        cors_origin: args.cors.clone(),
-        max_body: args.max_body,
-        max_tokens: args.max_tokens.max(1),
-        max_messages: args.max_messages,
-        queue: args.queue,
-        concurrency: concurrency.max(1),
-        ..ServerConfig::default()
-    };
+        .unwrap_or(if local { 1 } else { args.queue })
+        .max(1);
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, args.port))
         .await
         .map_err(|e| CliError::Usage(format!("cannot listen on {ip}:{}: {e}", args.port)))?;
@@ -100,16 +107,86 @@ pub async fn serve(global: &BackendArgs, args: ServeArgs) -> Result<i32, CliErro
     Ok(EXIT_OK)
 }
 
+/// The server's settings from the flags, checked (the concurrency is set once the backend is
+/// known).
+fn settings(args: &ServeArgs, api_key: Option<String>) -> Result<ServerConfig, CliError> {
+    for (name, value) in [
+        ("--queue", args.queue),
+        ("--max-messages", args.max_messages),
+        ("--max-body", args.max_body),
+        ("--max-connections", args.max_connections),
+        ("--header-timeout", args.header_timeout as usize),
+        ("--idle-timeout", args.idle_timeout as usize),
+        ("--body-timeout", args.body_timeout as usize),
+    ] {
+        if value == 0 {
+            return Err(CliError::Usage(format!("{name} must be at least 1")));
+        }
+    }
+    if let Some(bad) = args.allow_host.iter().find(|h| !valid_host_name(h)) {
+        return Err(CliError::Usage(format!(
+            "--allow-host {bad:?} is not a host name (give a name such as box.lan, without a \
+             scheme or port, or * for any)"
+        )));
+    }
+    Ok(ServerConfig {
+        api_key,
+        cors_origin: args.cors.clone(),
+        max_body: args.max_body,
+        max_tokens: args.max_tokens.max(1),
+        max_messages: args.max_messages,
+        queue: args.queue,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        max_connections: fit_descriptors(args.max_connections),
+        allowed_hosts: args.allow_host.clone(),
+        ..ServerConfig::default()
+    })
+}
+
+/// Descriptors kept free for the listener, upstream connections, logs and the model file.
+const SPARE_DESCRIPTORS: u64 = 32;
+
+/// `max` lowered, with a warning, to what the process's open-file limit allows, so that the
+/// cap (not `accept` failing with "Too many open files") is what holds connections back.
+fn fit_descriptors(max: usize) -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the call to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return max;
+    }
+    let room = usize::try_from(limit.rlim_cur.saturating_sub(SPARE_DESCRIPTORS))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if max > room {
+        eprintln!(
+            "longwriter serve: --max-connections {max} lowered to {room}: the open-file limit \
+             is {} (raise it with ulimit -n)",
+            limit.rlim_cur
+        );
+        return room;
+    }
+    max
+}
+
+fn valid_host_name(host: &str) -> bool {
+    host == "*"
+        || (!host.is_empty()
+            && (host.starts_with('[') || !host.contains(':'))
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':')))
+}
+
 /// The key clients must present, from the variable `--api-key-env` names.
 fn client_key(global: &BackendArgs) -> Result<Option<String>, CliError> {
-    let Some(var) = &global.api_key_env else {
-        return Ok(None);
-    };
-    match std::env::var(var) {
-        Ok(key) if !key.trim().is_empty() => Ok(Some(key.trim().to_string())),
-        _ => Err(CliError::Usage(format!(
-            "--api-key-env names {var}, but that environment variable is not set (export {var}=...)"
-        ))),
+    match &global.api_key_env {
+        Some(var) => connect::read_key("--api-key-env", var).map(Some),
+        None => Ok(None),
     }
 }
 

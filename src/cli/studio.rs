@@ -36,9 +36,14 @@ pub async fn run(
         .and_then(|v| std::env::var(v).ok())
         .into_iter()
         .collect();
-    let config_file = args.config.clone();
+    // The studio calls its hand-off on the blocking pool, where waiting for the worker on the
+    // runtime's handle holds no runtime worker.
+    let runtime = tokio::runtime::Handle::current();
+    let spawn = WorkerSpawn::new(&args);
     let hand_off: HandOff = Arc::new(move |project| {
-        spawn_worker(project, &WorkerSpawn::new(config_file.clone())).map_err(|e| e.to_string())
+        runtime
+            .block_on(spawn_worker(project, &spawn))
+            .map_err(|e| e.to_string())
     });
     let studio = Studio {
         backend,

@@ -5,7 +5,7 @@
 //! error that names the file and the key. Secrets never live here: the file names the
 //! environment variable that holds the API key, not the key.
 
-use crate::backend::{RetryPolicy, Sampling};
+use crate::backend::{RetryPolicy, Sampling, Temperature, TopP};
 use crate::prompt::{TemplateOverride, BUILTIN};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -21,6 +21,12 @@ pub enum ConfigError {
         path: PathBuf,
         /// The OS's words.
         reason: String,
+    },
+    /// `--config` names a file that does not exist.
+    #[error("the config file {path} (given with --config) does not exist; check the path, or leave --config out to use the one in the config folder")]
+    Missing {
+        /// The file.
+        path: PathBuf,
     },
     /// The file is not valid TOML or has a wrong key or value.
     #[error("{path}: {reason}\nFix the file or move it away to use the defaults.")]
@@ -48,10 +54,10 @@ pub struct BackendFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerationFile {
-    /// Sampling temperature.
-    pub temperature: Option<f32>,
-    /// Nucleus mass.
-    pub top_p: Option<f32>,
+    /// Sampling temperature, range-checked as the flag is.
+    pub temperature: Option<Temperature>,
+    /// Nucleus mass, range-checked as the flag is.
+    pub top_p: Option<TopP>,
     /// Sampling seed.
     pub seed: Option<u64>,
     /// Attempts per request, the first included.
@@ -92,8 +98,19 @@ impl ConfigFile {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            reason: redact_quoted_lines(&e.to_string()),
         })
+    }
+
+    /// Reads `path`, which the user named (`--config`): unlike `load`, a missing file is an
+    /// error.
+    pub fn load_given(path: &Path) -> Result<Self, ConfigError> {
+        if !path.exists() {
+            return Err(ConfigError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::load(path)
     }
 
     /// Reads `path`; a missing file gives the defaults.
@@ -112,8 +129,11 @@ impl ConfigFile {
     pub fn sampling(&self) -> Sampling {
         let d = Sampling::default();
         Sampling {
-            temperature: self.generation.temperature.unwrap_or(d.temperature),
-            top_p: self.generation.top_p.unwrap_or(d.top_p),
+            temperature: self
+                .generation
+                .temperature
+                .map_or(d.temperature, Temperature::get),
+            top_p: self.generation.top_p.map_or(d.top_p, TopP::get),
             seed: self.generation.seed.or(d.seed),
         }
     }
@@ -131,6 +151,62 @@ impl ConfigFile {
             max_delay_ms: d.max_delay_ms,
         }
     }
+}
+
+/// Key names whose values are secrets (matched anywhere in the name, in lower case).
+const SECRET_NAMES: [&str; 6] = ["key", "token", "secret", "password", "auth", "credential"];
+
+/// Hides secrets in the file lines a TOML error quotes (`12 | api_key = "sk-..."`): a line
+/// whose key names a secret, or whose value looks like an API key, keeps only its key. The
+/// error goes to stderr, which ends up in logs.
+fn redact_quoted_lines(message: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for line in message.lines() {
+        let quoted = line.split_once('|').filter(|(number, _)| {
+            let number = number.trim();
+            !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+        });
+        match quoted {
+            Some((number, text)) if is_secret_line(text) => {
+                let key = text.split('=').next().unwrap_or("").trim_end();
+                out.push(format!("{number}| {} = <redacted>", key.trim_start()));
+            }
+            _ => out.push(redact_words(line)),
+        }
+    }
+    out.join("\n")
+}
+
+/// `line` with every word that looks like an API key replaced (serde quotes a wrong value in
+/// its message: `invalid type: string "sk-...", expected u64`).
+fn redact_words(line: &str) -> String {
+    let mut out = line.to_string();
+    for word in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+        if looks_like_key(word) {
+            out = out.replace(word, "<redacted>");
+        }
+    }
+    out
+}
+
+fn is_secret_line(text: &str) -> bool {
+    let Some((key, value)) = text.split_once('=') else {
+        return looks_like_key(text);
+    };
+    let key = key.to_ascii_lowercase();
+    SECRET_NAMES.iter().any(|s| key.contains(s)) || looks_like_key(value)
+}
+
+/// Whether text contains something shaped like a provider's API key.
+fn looks_like_key(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .any(|word| {
+            [
+                "sk-", "sk_", "hf_", "ghp_", "gho_", "xoxb-", "xoxp-", "AIza",
+            ]
+            .iter()
+            .any(|prefix| word.starts_with(prefix) && word.len() >= prefix.len() + 8)
+        })
 }
 
 /// The folder of `config.toml`, `prompts/` and `themes/`.
@@ -205,12 +281,73 @@ mod tests {
     }
 
     #[test]
+    fn out_of_range_sampling_values_are_refused_like_the_flags() {
+        for (text, key) in [
+            ("[generation]\ntemperature = 3.0\n", "temperature"),
+            ("[generation]\ntop_p = 0\n", "top_p"),
+            ("[generation]\ntop_p = 1.5\n", "top_p"),
+        ] {
+            let err = ConfigFile::parse(text, Path::new("/u/config.toml"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains("/u/config.toml") && err.contains(key) && err.contains("outside"),
+                "{text}: {err}"
+            );
+        }
+        let c = ConfigFile::parse("[generation]\ntemperature = 0\ntop_p = 1\n", Path::new("c"))
+            .unwrap();
+        assert_eq!((c.sampling().temperature, c.sampling().top_p), (0.0, 1.0));
+    }
+
+    #[test]
     fn studio_and_keys_tables() {
         let text = "[studio]\ntheme = \"light\"\n[keys.global]\n\"ctrl-q\" = \"quit\"\n";
         let c = ConfigFile::parse(text, Path::new("c.toml")).unwrap();
         assert_eq!(c.studio.theme.as_deref(), Some("light"));
         assert_eq!(c.keys["global"]["ctrl-q"], "quit");
         assert!(ConfigFile::parse("[studio]\nthem = 1\n", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn secrets_in_quoted_lines_are_redacted() {
+        let key = "sk-proj-abcdefghijklmnop";
+        for text in [
+            format!("[backend]\napi_key = \"{key}\"\n"),
+            format!("[backend]\nmodel = \"{key}\" x\n"),
+            format!("[generation]\ntoken = \"{key}\"\n"),
+            format!("[generation]\nseed = \"{key}\"\n"),
+        ] {
+            let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err();
+            let shown = err.to_string();
+            assert!(!shown.contains("abcdefghijklmnop"), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+        let err = ConfigFile::parse(
+            "[backend]\napi_key = \"sk-proj-abcdefghijklmnop\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("api_key"),
+            "the key's name is still shown: {err}"
+        );
+        let plain = ConfigFile::parse("[backend]\nbase_ur = \"http://h\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            plain.contains("base_ur = \"http://h\""),
+            "other lines stay quoted: {plain}"
+        );
+    }
+
+    #[test]
+    fn a_given_file_must_exist() {
+        let err = ConfigFile::load_given(Path::new("/nonexistent/dir/config.toml")).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing { .. }), "{err}");
+        assert!(err.to_string().contains("--config"), "{err}");
     }
 
     #[test]

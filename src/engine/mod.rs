@@ -1,10 +1,12 @@
 //! The built-in inference engine. Pure building blocks: reading GGUF model files (`gguf`) and
-//! turning text into token ids and back exactly as llama.cpp does (`tokenizer`). With the
+//! turning text into token ids and back exactly as llama.cpp does (`tokenizer`), and the
+//! `--device` choice (`device`). With the
 //! `candle` feature: the models on candle tensors (`models`) run by a worker thread that owns
 //! them (`worker`), rendered chat templates (`chat`), sampling (`sampler`) and the
 //! `LocalBackend` the CLI registers.
 
 pub mod chat;
+pub mod device;
 pub mod gguf;
 pub mod sampler;
 pub mod threads;

@@ -1,8 +1,23 @@
 //! How many threads the engine's matmuls use by default: the physical cores. Two hardware
 //! threads of one core share its vector units, so on SMT machines the logical CPU count
 //! oversubscribes the kernels and each thread spins at candle's barriers waiting for its twin.
+//!
+//! candle sizes its pool from `CANDLE_NUM_THREADS`, which it reads from its own threads. The
+//! environment is not safe to change while other threads run, so the binary sets it once, in
+//! `main`, before the async runtime starts (`set_candle_threads`); the engine never does.
 
 use std::collections::HashSet;
+
+/// Sets `CANDLE_NUM_THREADS` to `threads` (`--threads`), or to the physical cores when the
+/// variable is not set already. Call it first thing in `main`, while the process has one
+/// thread: changing the environment while other threads may read it is undefined behaviour.
+pub fn set_candle_threads(threads: Option<usize>) {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_some() && threads.is_none() {
+        return;
+    }
+    let n = threads.unwrap_or_else(physical_cores);
+    std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+}
 
 /// Physical cores from `/proc/cpuinfo` (distinct `physical id`/`core id` pairs), else the
 /// number of CPUs the process may use.

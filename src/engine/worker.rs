@@ -4,11 +4,11 @@
 //! generated, and computes only what follows the longest common prefix of the next prompt.
 //! A request whose reply channel is dropped is cancelled at the next token.
 
+use super::device::{DeviceChoice, DeviceError};
 use super::gguf::GgufFile;
 use super::models::{self, Model, ModelError};
 use super::sampler::{Sampler, SamplingParams};
 use super::tokenizer::{TokenOutputStream, Tokenizer, TokenizerError};
-use candle_core::Device;
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use tokio::sync::mpsc;
@@ -22,6 +22,8 @@ pub struct EngineSettings {
     pub context: usize,
     /// CPU threads for the matmuls and attention; `None`: the physical cores.
     pub threads: Option<usize>,
+    /// Where the model runs.
+    pub device: DeviceChoice,
 }
 
 /// Everything that can go wrong starting the engine or generating.
@@ -30,6 +32,9 @@ pub enum EngineError {
     /// The model could not be loaded or run.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The device is not built in, or cannot be opened.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
     /// The tokenizer metadata is missing or unusable.
     #[error("{path}: {source}")]
     Tokenizer {
@@ -142,22 +147,22 @@ impl Worker {
     /// header parses, its architecture is supported and its tokenizer builds. For a caller
     /// that hands the model to another process (`write --detach`).
     pub fn check(settings: &EngineSettings) -> Result<(), EngineError> {
+        settings.device.built()?;
         inspect(settings).map(|_| ())
     }
 
     /// Starts the thread and waits until the model is loaded (or failed to load).
     pub fn start(settings: EngineSettings) -> Result<Worker, EngineError> {
         let path = settings.model_path.display().to_string();
+        settings.device.built()?;
         let (gguf, tokenizer) = inspect(&settings)?;
-        // candle's matmuls and our attention use candle's pool, sized from
-        // CANDLE_NUM_THREADS; the rest uses rayon's global pool. Both can be set once per
-        // process, before first use. Default: the physical cores.
+        // candle's matmuls and our attention use candle's pool, sized from CANDLE_NUM_THREADS,
+        // which the binary sets before any thread starts (`threads::set_candle_threads`); the
+        // rest uses rayon's global pool, configured here. Both can be set once per process,
+        // before first use. Default: the physical cores.
         let n = settings
             .threads
             .unwrap_or_else(super::threads::physical_cores);
-        if std::env::var_os("CANDLE_NUM_THREADS").is_none() || settings.threads.is_some() {
-            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
-        }
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global();
@@ -166,22 +171,13 @@ impl Worker {
         let tok = tokenizer.clone();
         std::thread::Builder::new()
             .name("longwriter-engine".into())
-            .spawn(move || {
-                let started = std::time::Instant::now();
-                match models::load(&settings.model_path, settings.context, &Device::Cpu) {
-                    Ok(model) => {
-                        tracing::info!(
-                            "engine: loaded {} in {:.1} s ({} positions of context)",
-                            settings.model_path.display(),
-                            started.elapsed().as_secs_f64(),
-                            model.context()
-                        );
-                        let _ = ready_tx.send(Ok(()));
-                        serve(model, tok, inbox);
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
+            .spawn(move || match load(&settings) {
+                Ok(model) => {
+                    let _ = ready_tx.send(Ok(()));
+                    serve(model, tok, inbox);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
                 }
             })
             .map_err(|e| ModelError::Io {
@@ -214,6 +210,22 @@ impl Worker {
             .map_err(|_| EngineError::Stopped)?;
         Ok(rx)
     }
+}
+
+/// Opens the device and loads the model onto it, on the engine thread (a GPU context belongs
+/// to the thread that made it).
+fn load(settings: &EngineSettings) -> Result<Box<dyn Model>, EngineError> {
+    let started = std::time::Instant::now();
+    let device = settings.device.open()?;
+    let model = models::load(&settings.model_path, settings.context, &device)?;
+    tracing::info!(
+        "engine: loaded {} on {} in {:.1} s ({} positions of context)",
+        settings.model_path.display(),
+        settings.device,
+        started.elapsed().as_secs_f64(),
+        model.context()
+    );
+    Ok(model)
 }
 
 /// The token ids in the model's KV cache, position by position.

@@ -1,11 +1,14 @@
 //! Turning a document into files: markdown (section titles as headings) and plain text.
 //!
-//! Pure rendering plus one atomic file write (temp file in the same folder, fsync, rename), so a
-//! reader never sees half a file and a crash never leaves one.
+//! Pure rendering here; `output` writes the file (atomically for regular files, through for
+//! devices and FIFOs, following symbolic links), so a reader never sees half a file, a crash
+//! never leaves one, and `-o /dev/null` stays a device.
+
+mod output;
+
+pub use output::{check_writable, is_replaced, write_atomic};
 
 use crate::writer::Document;
-use std::io::Write;
-use std::path::Path;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,69 +45,6 @@ pub fn render(document: &Document, format: Format) -> String {
     out.truncate(trimmed);
     out.push('\n');
     out
-}
-
-/// Checks, before any generation, that `path` can be written: its folder exists and takes a new
-/// file, and an existing file there is writable.
-pub fn check_writable(path: &Path) -> std::io::Result<()> {
-    let dir = parent_dir(path);
-    if path.is_dir() {
-        return Err(std::io::Error::other("it is a directory"));
-    }
-    let (probe_path, _) = tempfile_in(dir)?;
-    drop(Probe(probe_path));
-    if path.exists() {
-        std::fs::OpenOptions::new().append(true).open(path)?;
-    }
-    Ok(())
-}
-
-/// Writes `contents` to `path` atomically.
-pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
-    let dir = parent_dir(path);
-    let (tmp_path, mut file) = tempfile_in(dir)?;
-    let result = (|| {
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp_path, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp_path);
-    }
-    result
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Creates a new hidden temp file in `dir`; the caller removes or renames it.
-fn tempfile_in(dir: &Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let path = dir.join(format!(".longwriter-{}-{n}.tmp", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    Ok((path, file))
-}
-
-/// A writability probe that cleans up after itself.
-struct Probe(std::path::PathBuf);
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 #[cfg(test)]
@@ -151,18 +91,5 @@ mod tests {
     fn fallback_is_flagged() {
         assert!(render(&doc(true), Format::Md).starts_with("<!-- longwriter: The model's plan"));
         assert!(render(&doc(true), Format::Txt).starts_with("[longwriter:"));
-    }
-
-    #[test]
-    fn atomic_write_and_checks() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.md");
-        check_writable(&path).unwrap();
-        write_atomic(&path, "hello").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello");
-        assert!(check_writable(&dir.path().join("missing/out.md")).is_err());
-        assert!(check_writable(dir.path()).is_err());
-        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 1, "no temp files left behind");
     }
 }

@@ -46,6 +46,14 @@ pub enum SectionState {
     Stale,
 }
 
+impl SectionState {
+    /// The section has finished text (in the store: its own file): done, or stale, which
+    /// keeps its text until the user asks for a rewrite.
+    pub fn is_written(self) -> bool {
+        matches!(self, Self::Done | Self::Stale)
+    }
+}
+
 /// One validated section of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Section {

@@ -61,6 +61,35 @@ impl ApiError {
         .code("request_too_large")
     }
 
+    /// 403: a request from where this server does not take requests (a web page's `Origin`,
+    /// a `Host` a loopback server does not answer to).
+    pub fn forbidden(message: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "invalid_request_error", message).code("forbidden")
+    }
+
+    /// 415: a POST body not declared as JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request_error",
+            "the request body must be JSON: send it with `Content-Type: application/json`",
+        )
+        .code("unsupported_media_type")
+    }
+
+    /// 408: the body did not arrive in time.
+    pub fn body_timeout(timeout: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request_error",
+            format!(
+                "the request body did not arrive within {}s (set by --body-timeout)",
+                timeout.as_secs_f64()
+            ),
+        )
+        .code("request_timeout")
+    }
+
     /// 400: the body could not be read at all.
     pub fn unreadable(reason: &str) -> Self {
         Self::new(

@@ -47,14 +47,22 @@ pub async fn require_key(State(app): State<Arc<App>>, request: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     match presented {
         Some(key) if keys_match(key, expected) => next.run(request).await,
         Some(_) => ApiError::unauthorized("incorrect API key").into_response(),
         None => ApiError::unauthorized("missing API key: send it as `Authorization: Bearer <key>`")
             .into_response(),
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is matched in any case
+/// (RFC 7235: auth schemes are case-insensitive).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// Adds `Access-Control-Allow-Origin` for the configured origin and answers preflights.
@@ -86,7 +94,22 @@ pub async fn cors(State(origin): State<HeaderValue>, request: Request, next: Nex
 
 #[cfg(test)]
 mod tests {
-    use super::keys_match;
+    use super::{bearer_token, keys_match};
+
+    #[test]
+    fn bearer_scheme_in_any_case() {
+        for value in [
+            "Bearer sk-1",
+            "bearer sk-1",
+            "BEARER  sk-1 ",
+            " Bearer sk-1",
+        ] {
+            assert_eq!(bearer_token(value), Some("sk-1"), "{value:?}");
+        }
+        assert_eq!(bearer_token("Basic c2stMQ=="), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearersk-1"), None);
+    }
 
     #[test]
     fn keys_match_only_when_equal() {

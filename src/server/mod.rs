@@ -4,10 +4,13 @@
 //! Laid out like mini-redis: `serve` takes a bound listener and a shutdown future (tests bind
 //! port 0 and pass a channel); `request` turns a body into a checked request and `sse` formats
 //! replies, both pure; `routes` connects them to the backend; `error` is the one place that
-//! picks status codes; `middleware` logs, authenticates and adds CORS headers. Nothing imports
-//! this module but `cli`.
+//! picks status codes; `middleware` logs, authenticates and adds CORS headers; `guard` refuses
+//! web pages (Host, Origin, Content-Type) and slow bodies; `conn` accepts connections under a
+//! cap and closes slow or idle ones. Nothing imports this module but `cli`.
 
+mod conn;
 mod error;
+mod guard;
 mod middleware;
 mod request;
 mod routes;
@@ -15,6 +18,7 @@ pub mod shutdown;
 mod sse;
 
 pub use error::ApiError;
+pub use guard::Gate;
 pub use middleware::keys_match;
 pub use request::{parse, Endpoint, Generation, ParsedRequest, Policy, RequestError};
 pub use sse::Encoder;
@@ -52,6 +56,18 @@ pub struct ServerConfig {
     pub retry_after_secs: u64,
     /// How long in-flight replies get to end after the shutdown signal before the server stops.
     pub shutdown_grace: Duration,
+    /// How long a request head may take, from the connection's accept or the first byte after
+    /// a reply (slow-header clients are cut off after it).
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may sit idle between requests.
+    pub idle_timeout: Duration,
+    /// How long a request body may take to arrive, from the end of its head (408 after it).
+    pub body_timeout: Duration,
+    /// Connections open at once; more wait in the kernel's backlog until one closes.
+    pub max_connections: usize,
+    /// Host names a loopback server answers to besides localhost, 127.0.0.1 and [::1]
+    /// (`*`: any). A server on a non-loopback address checks no `Host`.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -64,6 +80,11 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_messages", &self.max_messages)
             .field("queue", &self.queue)
             .field("concurrency", &self.concurrency)
+            .field("header_timeout", &self.header_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +101,11 @@ impl Default for ServerConfig {
             concurrency: 16,
             retry_after_secs: 1,
             shutdown_grace: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 128,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -114,23 +140,32 @@ pub(crate) struct App {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then gives in-flight replies up to
-/// `shutdown_grace` to end (streams are cut cleanly at once) and returns.
+/// `shutdown_grace` to end (streams are cut cleanly at once) and returns. On a loopback
+/// listener only requests for a loopback host name (or `allowed_hosts`) are answered.
 pub async fn serve(
     listener: TcpListener,
     backend: Arc<dyn Backend>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let loopback = listener.local_addr()?.ip().is_loopback();
     let stopping = CancellationToken::new();
-    let router = router(backend, &config, stopping.clone())?;
+    let router = router(backend, &config, loopback, stopping.clone())?;
+    let limits = conn::Limits {
+        header: config.header_timeout,
+        idle: config.idle_timeout,
+        max_connections: config.max_connections,
+    };
     let signal = stopping.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let watch = async move {
         shutdown.await;
         signal.cancel();
-    });
+        std::future::pending::<()>().await
+    };
     let grace = config.shutdown_grace;
     tokio::select! {
-        result = server => result.map_err(ServerError::Io),
+        result = conn::run(listener, router, limits, stopping.clone()) => result.map_err(ServerError::Io),
+        _ = watch => Ok(()),
         _ = async {
             stopping.cancelled().await;
             tokio::time::sleep(grace).await;
@@ -141,12 +176,45 @@ pub async fn serve(
     }
 }
 
+/// Checks the settings that can be wrong before anything is contacted or bound: the CORS
+/// origin must be a valid header value.
+pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
+    cors_origin(config).map(|_| ())
+}
+
+fn cors_origin(config: &ServerConfig) -> Result<Option<HeaderValue>, ServerError> {
+    let Some(origin) = &config.cors_origin else {
+        return Ok(None);
+    };
+    let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+        && !origin.trim_end_matches('/').contains(char::is_whitespace);
+    match HeaderValue::from_str(origin.trim_end_matches('/')) {
+        Ok(value) if valid => Ok(Some(value)),
+        _ => Err(ServerError::Config(format!(
+            "--cors {origin:?} is not a valid origin: give the scheme, host and port of the web \
+             page, e.g. --cors https://app.example or --cors http://localhost:3000"
+        ))),
+    }
+}
+
 /// The routes and layers over `backend`.
 fn router(
     backend: Arc<dyn Backend>,
     config: &ServerConfig,
+    loopback: bool,
     stopping: CancellationToken,
 ) -> Result<Router, ServerError> {
+    let origin = cors_origin(config)?;
+    let gate = Arc::new(Gate {
+        origin: origin.clone(),
+        hosts: loopback.then(|| {
+            config
+                .allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
+        }),
+    });
     let info = backend.info();
     let app = Arc::new(App {
         proxied: info.kind == "openai",
@@ -174,14 +242,18 @@ fn router(
             middleware::require_key,
         ))
         .layer(DefaultBodyLimit::max(config.max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            config.body_timeout,
+            guard::body_deadline,
+        ))
         .with_state(app);
-    if let Some(origin) = &config.cors_origin {
-        let origin = HeaderValue::from_str(origin)
-            .map_err(|_| ServerError::Config(format!("--cors {origin:?} is not a valid origin")))?;
+    if let Some(origin) = origin {
         router = router.layer(axum::middleware::from_fn_with_state(
             origin,
             middleware::cors,
         ));
     }
-    Ok(router.layer(axum::middleware::from_fn(middleware::access_log)))
+    Ok(router
+        .layer(axum::middleware::from_fn_with_state(gate, guard::gate))
+        .layer(axum::middleware::from_fn(middleware::access_log)))
 }

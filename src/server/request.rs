@@ -7,7 +7,9 @@
 //! name of `max_tokens`, the `developer` role as `system`. Unknown fields are ignored, as
 //! OpenAI-compatible servers do.
 
-use crate::backend::{ChatMessage, CompletionRequest, GenerationRequest, Role, Sampling};
+use crate::backend::{
+    ChatMessage, CompletionRequest, GenerationRequest, Role, Sampling, Temperature, TopP,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -275,23 +277,14 @@ fn sampling(
     seed: Option<u64>,
 ) -> Result<Sampling, RequestError> {
     // OpenAI's documented defaults, not the writer's: a client that sends nothing expects them.
-    let temperature = temperature.unwrap_or(1.0);
-    if !(0.0..=2.0).contains(&temperature) {
-        return Err(RequestError::invalid(
-            "temperature",
-            format!("temperature = {temperature} is outside 0..=2"),
-        ));
-    }
-    let top_p = top_p.unwrap_or(1.0);
-    if !(top_p > 0.0 && top_p <= 1.0) {
-        return Err(RequestError::invalid(
-            "top_p",
-            format!("top_p = {top_p} is outside (0, 1]"),
-        ));
-    }
+    // The ranges are the ones flags and config.toml are checked against.
+    let temperature = Temperature::try_from(temperature.unwrap_or(1.0) as f32)
+        .map_err(|e| RequestError::invalid("temperature", e.to_string()))?;
+    let top_p = TopP::try_from(top_p.unwrap_or(1.0) as f32)
+        .map_err(|e| RequestError::invalid("top_p", e.to_string()))?;
     Ok(Sampling {
-        temperature: temperature as f32,
-        top_p: top_p as f32,
+        temperature: temperature.get(),
+        top_p: top_p.get(),
         seed,
     })
 }

@@ -9,7 +9,6 @@ use super::journal::decode;
 use super::lock::live_holder;
 use super::manifest::Manifest;
 use super::project::Project;
-use crate::plan::SectionState;
 use futures::Stream;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -104,9 +103,9 @@ impl Follower {
         let sections = &mut self.snapshot.sections;
         sections.resize(plan.sections.len(), None);
         for (i, s) in plan.sections.iter().enumerate() {
-            if s.state == SectionState::Done && sections[i].is_none() {
+            if s.state.is_written() && sections[i].is_none() {
                 sections[i] = project.read_section(i).map(Arc::from);
-            } else if s.state != SectionState::Done {
+            } else if !s.state.is_written() {
                 sections[i] = None;
             }
         }

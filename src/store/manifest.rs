@@ -6,7 +6,7 @@ use super::StoreError;
 use crate::backend::BackendInfo;
 use crate::plan::Plan;
 use crate::text::Language;
-use crate::writer::{Ledger, WriterSettings};
+use crate::writer::{Job, Ledger, WriterSettings};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -19,6 +19,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub enum JobState {
     /// Created; the plan is not there yet.
     New,
+    /// A plan made and reviewed in the studio, not written yet: `longwriter <id>` reopens it
+    /// for review, `resume` writes it.
+    Draft,
     /// Planned or writing (or a writer died while it was: see the lock).
     Writing,
     /// Stopped by the user (Ctrl-C, `stop`, SIGHUP); `resume` continues.
@@ -34,6 +37,7 @@ impl JobState {
     pub fn label(self) -> &'static str {
         match self {
             Self::New => "new",
+            Self::Draft => "draft",
             Self::Writing => "writing",
             Self::Stopped => "stopped",
             Self::Failed => "failed",
@@ -131,6 +135,16 @@ impl Manifest {
     /// The manifest as TOML.
     pub fn to_toml(&self) -> Result<String, StoreError> {
         toml::to_string(self).map_err(|e| StoreError::Encode(e.to_string()))
+    }
+
+    /// The job this project runs: what was asked, as it was checked when the project was made.
+    pub fn job(&self) -> Job {
+        Job {
+            instruction: self.instruction.clone(),
+            target_words: self.target_words,
+            language: self.language,
+            settings: self.settings.clone(),
+        }
     }
 
     /// Words written, from the ledger.

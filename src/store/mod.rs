@@ -5,7 +5,9 @@
 //! section), `journal.log` (the append-only journal of the section being written), `lock` (the
 //! writer's pid and host) and, for detached runs, `worker.log`. Writes replace files
 //! atomically; the journal's records carry a length and a checksum. The `recorder` turns a
-//! job's events into these files; `follow` reads them back live for `attach` and the studio.
+//! job's events into these files; `run` is the one recorded run that `write`, `resume`, the
+//! detached worker and the studio share; `follow` reads the files back live for `attach` and the
+//! studio.
 //! Nothing here knows the terminal or a concrete backend.
 
 mod follow;
@@ -16,6 +18,7 @@ pub mod lock;
 mod manifest;
 mod project;
 mod recorder;
+mod run;
 
 pub use follow::{follow, Follower, Snapshot};
 pub use fsio::{format_time, now_secs, write_atomic};
@@ -24,6 +27,7 @@ pub use lock::{Holder, ProjectLock};
 pub use manifest::{BackendRecord, JobState, Manifest, FORMAT_VERSION};
 pub use project::{display_state, NewProject, Project, ProjectSummary, Store};
 pub use recorder::{Recorder, RecorderOptions};
+pub use run::{record, RunEnd, RunSpec};
 
 use std::path::{Path, PathBuf};
 
@@ -73,6 +77,14 @@ pub enum StoreError {
         /// The matching ids.
         matches: String,
     },
+    /// The data folder cannot hold projects (it is a file, or it is read-only).
+    #[error("the data folder {path} cannot be used: {reason}. Make it a writable folder, or set LONGWRITER_DATA to one")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// No data directory could be determined.
     #[error("no data directory could be found for this user; set LONGWRITER_DATA to a folder")]
     NoDataDir,
@@ -82,6 +94,9 @@ pub enum StoreError {
     /// A prompt could not be rendered while rebuilding the conversation.
     #[error("cannot rebuild the conversation: {0}")]
     Prompt(String),
+    /// The recorder's task died (a bug); what it wrote before stays in the store.
+    #[error("the store recorder failed: {0}")]
+    Recorder(String),
 }
 
 impl StoreError {

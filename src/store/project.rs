@@ -77,7 +77,7 @@ impl Store {
 
     /// Creates a project folder with its first manifest.
     pub fn create(&self, new: NewProject) -> Result<Project, StoreError> {
-        std::fs::create_dir_all(&self.root).map_err(|e| StoreError::io(&self.root, e))?;
+        std::fs::create_dir_all(&self.root).map_err(|e| self.unusable(e))?;
         let (id, dir) = self.new_folder()?;
         let now = now_secs();
         let manifest = Manifest {
@@ -102,6 +102,19 @@ impl Store {
         Ok(project)
     }
 
+    /// The store's folder could not be made or written to: a setup problem, not a failed job.
+    fn unusable(&self, e: std::io::Error) -> StoreError {
+        let reason = if self.root.exists() && !self.root.is_dir() {
+            "it is a file, not a folder".to_string()
+        } else {
+            e.to_string()
+        };
+        StoreError::DataDir {
+            path: self.root.clone(),
+            reason,
+        }
+    }
+
     fn new_folder(&self) -> Result<(String, PathBuf), StoreError> {
         let millis = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -118,7 +131,7 @@ impl Store {
                     return Ok((id, dir));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => salt += 7,
-                Err(e) => return Err(StoreError::io(&dir, e)),
+                Err(e) => return Err(self.unusable(e)),
             }
         }
         Err(StoreError::io(
@@ -215,20 +228,22 @@ fn summarize(dir: &Path) -> ProjectSummary {
 
 /// Words journaled for the first unfinished section.
 fn words_in_progress(dir: &Path, m: &Manifest) -> usize {
-    let Some(i) = m.plan.as_ref().and_then(|p| {
-        p.sections
-            .iter()
-            .position(|s| s.state != SectionState::Done)
-    }) else {
+    let Some(i) = m
+        .plan
+        .as_ref()
+        .and_then(|p| p.sections.iter().position(|s| !s.state.is_written()))
+    else {
         return 0;
     };
     journal::read(&dir.join(JOURNAL)).map_or(0, |j| crate::text::count_words(&j.text_of(i)))
 }
 
-/// The state to show: a `writing` job without a live writer was interrupted.
+/// The state to show: a live writer means `writing`, whatever the manifest still says from
+/// the run before (a worker taking over a stopped job has the lock before its first save);
+/// a `writing` job without a live writer was interrupted.
 pub fn display_state(state: JobState, holder: Option<&Holder>) -> &'static str {
     match (state, holder) {
-        (JobState::New | JobState::Writing, Some(_)) => "writing",
+        (_, Some(_)) => "writing",
         (JobState::New | JobState::Writing, None) => "interrupted",
         (s, _) => s.label(),
     }
@@ -359,7 +374,7 @@ impl Project {
         let mut promoted = false;
         if let Some(plan) = self.manifest.plan.as_mut() {
             for (i, s) in plan.sections.iter_mut().enumerate() {
-                if s.state != SectionState::Done && section_path(&self.dir, i).exists() {
+                if !s.state.is_written() && section_path(&self.dir, i).exists() {
                     s.state = SectionState::Done;
                     promoted = true;
                 }
@@ -388,7 +403,7 @@ impl Project {
         doc.backend = m.backend.served_by.clone();
         let mut current = None;
         for i in 0..doc.plan.sections.len() {
-            let text = if doc.plan.sections[i].state == SectionState::Done {
+            let text = if doc.plan.sections[i].state.is_written() {
                 self.read_section(i).unwrap_or_default()
             } else if current.is_none() {
                 current = Some(i);
@@ -401,7 +416,7 @@ impl Project {
                 String::new()
             };
             if text.is_empty() {
-                if doc.plan.sections[i].state == SectionState::Done {
+                if doc.plan.sections[i].state.is_written() {
                     doc.plan.sections[i].state = SectionState::Planned;
                 }
                 continue;

@@ -3,9 +3,11 @@
 //!
 //! Runs as one task between the writer's event channel and whoever shows the events (it
 //! forwards each event after recording it). Every delta is written to the journal as it arrives
-//! (retried every 100 ms after a failure), fsynced every 500 ms and at every section end. When a write fails (disk full,
-//! read-only) the recorder closes the `PauseGate`, which pauses generation, keeps the unsaved
-//! text in memory, retries every second, and opens the gate again once writing works.
+//! (retried every 100 ms after a failure), fsynced every 500 ms and at every section end; the
+//! saves that fsync run on tokio's blocking pool, off the runtime's workers. When a write fails
+//! (disk full, read-only) the recorder closes the `PauseGate`, which pauses generation, keeps
+//! the unsaved text in memory, retries every second, and opens the gate again once writing
+//! works.
 
 use super::gate::PauseGate;
 use super::journal::{Journal, Recovered};
@@ -56,13 +58,21 @@ const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 impl Recorder {
     /// A recorder for `project`, whose journal was recovered as `journal` (call
-    /// `Project::recover` first). With `restart_section`, the section in progress starts over.
+    /// `Project::recover` first); marks the project `writing`. With `restart_section`, the
+    /// section in progress starts over.
     pub fn new(
-        project: Project,
+        mut project: Project,
         journal: &Recovered,
         restart_section: bool,
         options: RecorderOptions,
     ) -> Result<Self, StoreError> {
+        // From the first token on, the project is being written: `list`, `show` and the
+        // dashboard say so, not the state the last run (or a hand-off) left.
+        if project.manifest.state != JobState::Writing || project.manifest.error.is_some() {
+            project.manifest.state = JobState::Writing;
+            project.manifest.error = None;
+            project.save_manifest()?;
+        }
         let path = project.journal_path();
         let mut j = Journal::open(&path).map_err(|e| StoreError::io(&path, e))?;
         let current = first_unfinished(&project).map(|i| (i, journal.text_of(i)));
@@ -90,21 +100,36 @@ impl Recorder {
     }
 
     /// Records events until the channel closes, then saves everything (retrying failed writes
-    /// until they work or `give_up` fires) and returns the project.
+    /// until they work or `give_up` fires) and returns the project. Every save, with its
+    /// fsyncs, runs on tokio's blocking pool, never on a runtime worker; the next event waits in
+    /// the channel meanwhile, so each is still forwarded only once it is recorded.
     pub async fn run(mut self, mut events: UnboundedReceiver<JobEvent>) -> Project {
         let mut tick = tokio::time::interval(FLUSH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let event = tokio::select! {
                 event = events.recv() => match event {
-                    Some(event) => self.handle(event),
+                    Some(event) => Some(event),
                     None => break,
                 },
-                _ = tick.tick() => self.on_tick(),
+                _ = tick.tick() => None,
+            };
+            match event {
+                Some(event) => {
+                    if self.handle(&event) {
+                        self = self.persist_off_runtime(true).await;
+                    }
+                    self.forward(event);
+                }
+                None => {
+                    if let Some(sync) = self.tick_due() {
+                        self = self.persist_off_runtime(sync).await;
+                    }
+                }
             }
         }
         loop {
-            self.persist(true);
+            self = self.persist_off_runtime(true).await;
             if self.failing.is_none() || self.options.give_up.is_cancelled() {
                 break;
             }
@@ -116,17 +141,36 @@ impl Recorder {
         self.project
     }
 
-    fn on_tick(&mut self) {
-        if self.failing.is_some() && self.last_retry.elapsed() < RETRY_EVERY {
-            return;
+    /// `persist` on the blocking pool: its writes end in fsyncs.
+    async fn persist_off_runtime(self, sync: bool) -> Self {
+        let mut recorder = self;
+        let saving = tokio::task::spawn_blocking(move || {
+            recorder.persist(sync);
+            recorder
+        });
+        match saving.await {
+            Ok(recorder) => recorder,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // A blocking task is cancelled only when the runtime shuts down, which drops this
+            // task at its next await as well.
+            Err(_) => std::future::pending().await,
         }
-        let sync = self.last_sync.elapsed() >= SYNC_EVERY;
-        self.persist(sync);
     }
 
-    fn handle(&mut self, event: JobEvent) {
+    /// Whether the tick should save, and with an fsync; `None` while failed writes wait for
+    /// their next retry.
+    fn tick_due(&self) -> Option<bool> {
+        if self.failing.is_some() && self.last_retry.elapsed() < RETRY_EVERY {
+            return None;
+        }
+        Some(self.last_sync.elapsed() >= SYNC_EVERY)
+    }
+
+    /// Applies an event to the records in memory; `true` when it should be saved before it is
+    /// forwarded.
+    fn handle(&mut self, event: &JobEvent) -> bool {
         let mut save_now = false;
-        match &event {
+        match event {
             JobEvent::Started { backend, .. } => {
                 self.project.manifest.backend.served_by = Some(backend.clone());
                 self.manifest_dirty = true;
@@ -171,10 +215,7 @@ impl Recorder {
             }
             _ => {}
         }
-        if save_now && (self.failing.is_none() || self.last_retry.elapsed() >= RETRY_EVERY) {
-            self.persist(true);
-        }
-        self.forward(event);
+        save_now && (self.failing.is_none() || self.last_retry.elapsed() >= RETRY_EVERY)
     }
 
     fn section_started(&mut self, index: usize) {
@@ -184,15 +225,10 @@ impl Recorder {
                 self.replay = Some(text.clone());
             }
             _ => {
+                // The journal is cleared by the save that follows (off the runtime), after any
+                // finished sections are in their files.
                 self.current = Some((index, String::new()));
-                if self.unsaved.is_empty() && self.failing.is_none() {
-                    if let Err(e) = self.journal.clear() {
-                        self.journal_stale = true;
-                        self.fail(e.to_string());
-                    }
-                } else {
-                    self.journal_stale = true;
-                }
+                self.journal_stale = true;
             }
         }
     }
@@ -271,7 +307,7 @@ impl Recorder {
         }
         if self.journal_stale {
             self.journal.clear().map_err(io)?;
-            if let Some((i, text)) = &self.current {
+            if let Some((i, text)) = self.current.as_ref().filter(|(_, t)| !t.is_empty()) {
                 self.journal.push(*i, text);
                 self.journal.sync().map_err(io)?;
             }
@@ -307,7 +343,7 @@ fn first_unfinished(project: &Project) -> Option<usize> {
         .as_ref()?
         .sections
         .iter()
-        .position(|s| s.state != SectionState::Done)
+        .position(|s| !s.state.is_written())
 }
 
 /// The ledger from the plan and the finished sections' words.

@@ -86,6 +86,12 @@ pub enum Action {
     Dashboard,
     /// Hand the running job to a detached worker that survives the terminal.
     HandOff,
+    /// Scroll the help overlay to this row (already limited to what the size needs).
+    #[serde(skip)]
+    HelpTo(usize),
+    /// SIGTERM: quit without asking, saving the section editor's text first.
+    #[serde(skip)]
+    Terminate,
     /// A key for the focused text editor.
     #[serde(skip)]
     Input(Input),
@@ -111,9 +117,22 @@ pub enum Action {
         /// It stopped because the user paused or stopped it.
         cancelled: bool,
     },
-    /// An export ended.
+    /// An export ended: the file's absolute path, or why it failed.
     #[serde(skip)]
     Exported(Result<PathBuf, String>),
+    /// An export would replace an existing file: ask first.
+    #[serde(skip)]
+    ExportWouldReplace {
+        /// The existing file.
+        path: PathBuf,
+        /// The export's format.
+        format: crate::export::Format,
+        /// What to export.
+        document: Box<Document>,
+    },
+    /// An `Effect::Save` ended: the project's id, or why it failed.
+    #[serde(skip)]
+    Saved(Result<String, String>),
     /// The runner created (or opened) the stored project this studio writes.
     #[serde(skip)]
     ProjectOpened(String),

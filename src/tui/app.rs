@@ -7,7 +7,7 @@
 
 use super::action::Action;
 use super::effect::Effect;
-use super::keymap::Context;
+use super::keymap::{Context, Keymap};
 use super::runner::Runner;
 use super::state::{Overlay, Screen, State};
 use super::terminal;
@@ -39,7 +39,7 @@ const SPIN_LIMIT: u32 = 5_000;
 pub async fn run(
     studio: Studio,
     mut state: State,
-    mut theme: Theme,
+    (mut theme, keymap): (Theme, Keymap),
     first: Vec<Effect>,
 ) -> Result<Exit, TuiError> {
     let mut terminal = terminal::enter().map_err(TuiError::Terminal)?;
@@ -52,7 +52,7 @@ pub async fn run(
     let result = event_loop(
         &mut terminal,
         &mut state,
-        &mut theme,
+        (&mut theme, &keymap),
         &mut runner,
         &mut action_rx,
         &mut job_rx,
@@ -72,7 +72,7 @@ pub async fn run(
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     state: &mut State,
-    theme: &mut Theme,
+    (theme, keymap): (&mut Theme, &Keymap),
     runner: &mut Runner,
     action_rx: &mut UnboundedReceiver<Action>,
     job_rx: &mut UnboundedReceiver<JobEvent>,
@@ -101,7 +101,7 @@ async fn event_loop(
                     if spin_count > SPIN_LIMIT {
                         return Ok(Exit::TerminalLost);
                     }
-                    actions.extend(translate(state, event));
+                    actions.extend(translate(state, keymap, event));
                 }
                 Some(Err(_)) | None => return Ok(Exit::TerminalLost),
             },
@@ -116,11 +116,13 @@ async fn event_loop(
                 let now = start.elapsed().as_millis() as u64;
                 if dirty || now >= last_draw + 1000 {
                     update(state, Action::Tick(now));
-                    terminal.draw(|f| view::draw(f, state, theme)).map_err(TuiError::Terminal)?;
+                    terminal
+                        .draw(|f| view::draw(f, state, theme, keymap))
+                        .map_err(TuiError::Terminal)?;
                     (dirty, last_draw) = (false, now);
                 }
             }
-            _ = sigterm.recv() => actions.push(Action::Quit),
+            _ = sigterm.recv() => actions.push(Action::Terminate),
             _ = sighup.recv() => return Ok(Exit::HungUp),
         }
         for action in actions {
@@ -131,6 +133,11 @@ async fn event_loop(
                 };
                 match effect {
                     Effect::Quit => return Ok(Exit::Normal),
+                    Effect::Save(request) => {
+                        // Synchronous: the edit is on disk before the next key is read.
+                        let saved = runner.save(&request);
+                        update(state, saved);
+                    }
                     Effect::SetTheme(name) => {
                         let dir = runner.studio.config_dir.clone();
                         let (t, err) = Theme::load(&name, dir.as_deref(), ColorSupport::detect());
@@ -142,7 +149,10 @@ async fn event_loop(
                     Effect::ExternalEdit { index, text } => {
                         drop(events);
                         let edited = external_edit(&text);
-                        terminal::resume(terminal).map_err(TuiError::Terminal)?;
+                        if let Err(e) = terminal::resume(terminal) {
+                            terminal::leave();
+                            return Err(TuiError::Terminal(e));
+                        }
                         events = EventStream::new();
                         let _ = runner.actions.send(Action::ExternallyEdited {
                             index,
@@ -202,18 +212,24 @@ pub fn context(state: &State) -> Context {
 }
 
 /// Turns a terminal event into actions through the keymap.
-pub fn translate(state: &State, event: Event) -> Option<Action> {
+pub fn translate(state: &State, keymap: &Keymap, event: Event) -> Option<Action> {
     match event {
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
         Event::Key(key) if key.kind != KeyEventKind::Release => {
             let input = Input::from(key);
-            if matches!(state.overlay, Overlay::Help | Overlay::Error(_)) {
+            if matches!(state.overlay, Overlay::Confirm { .. }) {
+                // A question takes one key, whatever the keymap says.
+                return Some(Action::Input(input));
+            }
+            if let Overlay::Help { top } = state.overlay {
+                return Some(help_key(state, keymap, top, &input));
+            }
+            if matches!(state.overlay, Overlay::Error(_)) {
                 let quit = input.ctrl && input.key == Key::Char('c');
                 return Some(if quit { Action::Quit } else { Action::Cancel });
             }
             let context = context(state);
-            state
-                .keymap
+            keymap
                 .action(context, &input)
                 .or_else(|| (context == Context::Editor).then_some(Action::Input(input)))
         }
@@ -223,5 +239,23 @@ pub fn translate(state: &State, event: Event) -> Option<Action> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// Keys in the help overlay: scrolling keys scroll it (as far as the terminal's size needs),
+/// ctrl-c quits, any other key closes it.
+fn help_key(state: &State, keymap: &Keymap, top: usize, input: &Input) -> Action {
+    let area = ratatui::layout::Rect::new(0, 0, state.size.0, state.size.1);
+    let max_top = view::help_scroll_limit(state, keymap, area);
+    let to = |top: usize| Action::HelpTo(top.min(max_top));
+    match (input.key, input.ctrl) {
+        (Key::Char('c'), true) => Action::Quit,
+        (Key::Char('d'), true) | (Key::PageDown, _) | (Key::Char(' '), false) => to(top + 10),
+        (Key::Char('u'), true) | (Key::PageUp, _) => to(top.saturating_sub(10)),
+        (Key::Char('j'), false) | (Key::Down, _) => to(top + 1),
+        (Key::Char('k'), false) | (Key::Up, _) => to(top.saturating_sub(1)),
+        (Key::Char('g'), false) | (Key::Home, _) => to(0),
+        (Key::Char('G'), false) | (Key::End, _) => to(max_top),
+        _ => Action::Cancel,
     }
 }

@@ -10,13 +10,18 @@ use std::path::PathBuf;
 pub enum Effect {
     /// Ask the model for a plan.
     Plan(Box<Job>),
-    /// Write every section of `document` that is not done.
+    /// Write every section of `document` that is not written.
     Write {
         /// The job.
         job: Box<Job>,
         /// The document to continue.
         document: Box<Document>,
+        /// The stored project it belongs to; `None`: create one.
+        project: Option<String>,
     },
+    /// Save the document as it stands into its project (creating the project for a new one):
+    /// a plan under review, or a hand edit. Done at once, before the next key.
+    Save(Box<Save>),
     /// Stop the running writer after the current token.
     Cancel,
     /// Save the document to a file.
@@ -27,6 +32,8 @@ pub enum Effect {
         format: Format,
         /// What to save.
         document: Box<Document>,
+        /// Replace an existing file; without it, an existing file is a question to the user.
+        overwrite: bool,
     },
     /// Suspend the terminal and edit a section's text in `$EDITOR`.
     ExternalEdit {
@@ -47,4 +54,17 @@ pub enum Effect {
     SetTheme(String),
     /// Leave the studio.
     Quit,
+}
+
+/// What `Effect::Save` saves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Save {
+    /// The stored project; `None`: create one.
+    pub project: Option<String>,
+    /// The job (for a new project's manifest).
+    pub job: Job,
+    /// The document with every edit.
+    pub document: Document,
+    /// Nothing was written yet: the project is a draft.
+    pub draft: bool,
 }

@@ -10,15 +10,18 @@ use crate::writer::{JobEvent, WriterSettings};
 use ratatui_textarea::{Input, Key};
 use std::collections::BTreeMap;
 
-/// A fresh studio with the default keys and theme.
+/// A fresh studio with the default theme.
 pub fn fresh() -> State {
-    let (keymap, _) = Keymap::load(&BTreeMap::new());
     State::new(
         "openai · scripted @ http://127.0.0.1:8000/v1".into(),
         WriterSettings::default(),
-        keymap,
         "dark",
     )
+}
+
+/// The default keys.
+pub fn keymap() -> Keymap {
+    Keymap::load(&BTreeMap::new()).0
 }
 
 /// Types `text` into the focused editor.

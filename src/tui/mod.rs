@@ -13,6 +13,8 @@ pub mod keymap;
 mod open;
 mod record;
 mod runner;
+mod save;
+pub mod sections;
 pub mod state;
 pub mod terminal;
 pub mod theme;
@@ -35,9 +37,8 @@ pub use app::translate;
 pub use state::State;
 pub use theme::Theme;
 
-/// Largest total length accepted (the CLI's bound, repeated here because nothing in the
-/// studio may import `cli`).
-pub const MAX_WORDS: usize = 200_000;
+/// Largest total length accepted: the writer's bound, the same for flags and the studio.
+pub use crate::writer::MAX_WORDS;
 
 /// Errors that end the studio.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +106,7 @@ pub async fn run(studio: Studio) -> Result<Exit, TuiError> {
     );
     let info = studio.backend.info();
     let label = format!("{} · {} @ {}", info.kind, info.model, info.endpoint);
-    let mut state = State::new(label, studio.settings.clone(), keymap, &theme.name);
+    let mut state = State::new(label, studio.settings.clone(), &theme.name);
     let problems: Vec<String> = theme_error
         .iter()
         .map(ToString::to_string)
@@ -119,5 +120,5 @@ pub async fn run(studio: Studio) -> Result<Exit, TuiError> {
         None => Vec::new(),
     };
     terminal::install_crash_reporter(studio.data_dir.clone(), studio.secrets.clone());
-    app::run(studio, state, theme, first).await
+    app::run(studio, state, (theme, keymap), first).await
 }

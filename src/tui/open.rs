@@ -8,7 +8,6 @@ use super::update::start_following;
 use crate::plan::SectionState;
 use crate::prompt::Prompts;
 use crate::store::{lock::live_holder, JobState as StoredState, Project, ProjectLock, StoreError};
-use crate::text::count_words;
 use crate::writer::{Document, Job};
 use std::path::Path;
 
@@ -57,9 +56,6 @@ fn show(state: &mut State, project: &Project, document: Option<Document>) {
             s.state = SectionState::Planned;
         }
     }
-    state.texts = document.drafts.iter().map(|d| d.text()).collect();
-    state.words_written = state.texts.iter().map(|t| count_words(t)).collect();
-    state.revisions = vec![0; state.texts.len()];
     let unfinished = document
         .plan
         .sections
@@ -67,7 +63,19 @@ fn show(state: &mut State, project: &Project, document: Option<Document>) {
         .position(|s| s.state != SectionState::Done);
     state.selected = unfinished.unwrap_or(0);
     state.stream.section = state.selected;
-    state.document = Some(document);
+    state.set_document(Some(document));
+    if m.state == StoredState::Draft {
+        state.screen = Screen::Review;
+        state.job_state = JobState::Idle;
+        state.say(
+            Level::Info,
+            format!(
+                "opened draft {} \"{}\": review the plan, then w to write",
+                m.id, m.title
+            ),
+        );
+        return;
+    }
     state.screen = Screen::Writing;
     state.job_state = match (unfinished, m.state) {
         (None, _) => JobState::Done,

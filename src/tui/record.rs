@@ -1,20 +1,17 @@
 //! Writing through the store: each studio write run locks the project, brings the store in
-//! line with the studio's document, runs the writer with the store's `Recorder` between its
-//! events and the studio (the same recorder `write` and `resume` use), sets the job's final
-//! state and releases the lock, so a paused or stopped studio job is resumable by
+//! line with the studio's document, then hands over to `store::record`, the recorded run that
+//! `write` and `resume` use too (recorder between the writer's events and the studio, final
+//! state, lock released), so a paused or stopped studio job is resumable by
 //! `longwriter resume <id>`, by a detached worker, or by the studio again.
 
 use crate::backend::Backend;
-use crate::plan::SectionState;
 use crate::prompt::Prompts;
 use crate::store::journal::{Journal, Record, Recovered};
-use crate::store::{
-    GatedBackend, JobState, PauseGate, Project, ProjectLock, Recorder, RecorderOptions, StoreError,
-};
-use crate::writer::{Document, Job, JobEvent, WriteOutcome, Writer, WriterError};
+use crate::store::{self, JobState, Project, ProjectLock, RunEnd, RunSpec, StoreError};
+use crate::writer::{Document, Job, JobEvent, WriterError};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 /// One recorded write run.
@@ -52,10 +49,14 @@ impl RecordedWrite {
     pub async fn run(self) -> Finished {
         let fallback = self.document.clone();
         match self.try_run().await {
-            Ok(outcome) => Finished {
-                cancelled: matches!(outcome.result, Err(WriterError::Cancelled)),
-                error: outcome.result.err().map(|e| e.to_string()),
-                document: outcome.document,
+            Ok(end) => Finished {
+                cancelled: matches!(end.result, Err(WriterError::Cancelled)),
+                error: match (end.result, end.saved) {
+                    (Err(e), _) => Some(e.to_string()),
+                    (Ok(()), Err(e)) => Some(format!("the store: {e}")),
+                    (Ok(()), Ok(())) => None,
+                },
+                document: end.document.unwrap_or(fallback),
             },
             Err(e) => Finished {
                 document: fallback,
@@ -65,52 +66,48 @@ impl RecordedWrite {
         }
     }
 
-    async fn try_run(self) -> Result<WriteOutcome, StoreError> {
+    async fn try_run(self) -> Result<RunEnd, StoreError> {
         let mut project = Project::open(&self.dir)?;
         let lock = ProjectLock::acquire(&self.dir, project.id())?;
         let journal = sync_store(&mut project, &self.document)?;
-        let gate = PauseGate::new();
-        let backend: Arc<dyn Backend> = Arc::new(GatedBackend::new(self.backend, gate.clone()));
-        let options = RecorderOptions {
-            gate,
-            forward: Some(self.forward),
+        let spec = RunSpec {
+            backend: self.backend,
+            prompts: self.prompts,
+            job: self.job,
+            document: Some(self.document),
+            restart_section: false,
+            forward: self.forward,
+            cancel: self.cancel,
             give_up: self.give_up,
         };
-        let recorder = Recorder::new(project, &journal, false, options)?;
-        let (tx, rx) = unbounded_channel();
-        let recording = tokio::spawn(recorder.run(rx));
-        let writer = Writer::new(backend, self.prompts, tx, self.cancel);
-        let outcome = writer.write(&self.job, self.document).await;
-        drop(writer);
-        let mut project = recording
-            .await
-            .map_err(|e| StoreError::io(&self.dir, std::io::Error::other(e.to_string())))?;
-        let m = &mut project.manifest;
-        match &outcome.result {
-            Ok(()) => m.state = JobState::Done,
-            Err(WriterError::Cancelled) => m.state = JobState::Stopped,
-            Err(e) => {
-                m.state = JobState::Failed;
-                m.error = Some(e.to_string());
-            }
-        }
-        project.save_manifest()?;
-        drop(lock);
-        Ok(outcome)
+        store::record(project, lock, journal, spec).await
     }
+}
+
+/// Makes the store hold the studio's document for a run: `sync_document` with the state
+/// `writing`.
+fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, StoreError> {
+    sync_document(project, document, JobState::Writing)
 }
 
 /// Makes the store hold the studio's document (the studio may have edited the plan, a
 /// section's text, or cleared a section to rewrite it): the plan and states into the manifest,
-/// finished sections into their files, the section in progress into the journal. Returns the
-/// journal as the recorder should take it.
-fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, StoreError> {
+/// written sections into their files (only those that changed), the section in progress into
+/// the journal, and `state` as the job's state. Returns the journal as the recorder should
+/// take it. Every file is replaced atomically: section files first, the manifest last.
+pub(super) fn sync_document(
+    project: &mut Project,
+    document: &Document,
+    state: JobState,
+) -> Result<Recovered, StoreError> {
     let on_disk = project.recover()?;
     let mut in_progress = None;
     for (i, section) in document.plan.sections.iter().enumerate() {
         let text = document.drafts.get(i).map(|d| d.text()).unwrap_or_default();
-        if section.state == SectionState::Done {
-            project.write_section(i, &text)?;
+        if section.state.is_written() {
+            if project.read_section(i).as_deref() != Some(text.as_str()) {
+                project.write_section(i, &text)?;
+            }
             continue;
         }
         let path = project.section_path(i);
@@ -128,10 +125,10 @@ fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, S
         },
         _ => Recovered::default(),
     };
-    let same = wanted
-        .records
-        .first()
-        .is_none_or(|r| on_disk.text_of(r.s) == r.t);
+    let same = match wanted.records.first() {
+        Some(r) => on_disk.text_of(r.s) == r.t,
+        None => on_disk.records.is_empty(),
+    };
     if !same {
         let path = project.journal_path();
         let io = |e| StoreError::io(&path, e);
@@ -145,15 +142,15 @@ fn sync_store(project: &mut Project, document: &Document) -> Result<Recovered, S
     let m = &mut project.manifest;
     m.plan = Some(document.plan.clone());
     let mut ledger = document.ledger();
-    // Like the recorder's ledger: only finished sections count; the journal holds the rest.
+    // Like the recorder's ledger: only written sections count; the journal holds the rest.
     for line in &mut ledger.sections {
-        if line.state != SectionState::Done {
+        if !line.state.is_written() {
             line.written = 0;
         }
     }
     ledger.written = ledger.sections.iter().map(|l| l.written).sum();
     m.ledger = Some(ledger);
-    m.state = JobState::Writing;
+    m.state = state;
     m.error = None;
     project.save_manifest()?;
     Ok(wanted)

@@ -3,11 +3,12 @@
 //! actions on the event loop's channel. Effects that need the terminal go back to the loop.
 
 use super::action::Action;
-use super::effect::Effect;
+use super::effect::{Effect, Save};
 use super::record::RecordedWrite;
 use super::Studio;
+use crate::export::Format;
 use crate::store::{NewProject, Project};
-use crate::writer::{Job, JobEvent, Writer};
+use crate::writer::{Document, Job, JobEvent, Writer};
 use futures::StreamExt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,7 +58,6 @@ impl Runner {
     pub fn run(&mut self, effect: Effect) -> Option<Effect> {
         match effect {
             Effect::Plan(job) => {
-                self.project_dir = None;
                 self.cancel = CancellationToken::new();
                 let writer = Writer::new(
                     self.studio.backend.clone(),
@@ -71,22 +71,18 @@ impl Runner {
                     let _ = tx.send(Action::PlanFinished(result));
                 });
             }
-            Effect::Write { job, document } => self.write(*job, *document),
+            Effect::Write {
+                job,
+                document,
+                project,
+            } => self.write(*job, *document, project),
             Effect::Cancel => self.cancel.cancel(),
             Effect::Export {
                 path,
                 format,
                 document,
-            } => {
-                let tx = self.actions.clone();
-                tokio::task::spawn_blocking(move || {
-                    let text = crate::export::render(&document, format);
-                    let result = crate::export::write_atomic(&path, &text)
-                        .map(|()| path.clone())
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
-                    let _ = tx.send(Action::Exported(result));
-                });
-            }
+                overwrite,
+            } => self.export(path, format, document, overwrite),
             Effect::WatchRuns(on) => self.watch_runs(on),
             Effect::Follow(id) => self.follow(id),
             Effect::Unfollow => self.follow.cancel(),
@@ -96,11 +92,43 @@ impl Runner {
         None
     }
 
-    /// The project's folder, created in the store on the first write of a new document.
-    fn project_for(&mut self, job: &Job) -> Result<PathBuf, String> {
-        if let Some(dir) = &self.project_dir {
-            return Ok(dir.clone());
+    /// Saves the studio's document into its project at once (creating it for a new
+    /// document); the answer is the action to apply before the next key.
+    pub fn save(&mut self, request: &Save) -> Action {
+        let result = tokio::task::block_in_place(|| {
+            super::save::save(&self.studio.store, &self.studio.record, request)
+        });
+        match result {
+            Ok(saved) => {
+                self.project_dir = Some(saved.dir);
+                Action::Saved(Ok(saved.id))
+            }
+            Err(e) => Action::Saved(Err(e.to_string())),
         }
+    }
+
+    fn export(&mut self, path: PathBuf, format: Format, document: Box<Document>, overwrite: bool) {
+        let path = std::path::absolute(&path).unwrap_or(path);
+        if !overwrite && path.exists() {
+            let _ = self.actions.send(Action::ExportWouldReplace {
+                path,
+                format,
+                document,
+            });
+            return;
+        }
+        let tx = self.actions.clone();
+        tokio::task::spawn_blocking(move || {
+            let text = crate::export::render(&document, format);
+            let result = crate::export::write_atomic(&path, &text)
+                .map(|()| path.clone())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()));
+            let _ = tx.send(Action::Exported(result));
+        });
+    }
+
+    /// A new project in the store for a document that has none yet.
+    fn project_for(&mut self, job: &Job) -> Result<PathBuf, String> {
         let project = self
             .studio
             .store
@@ -115,13 +143,16 @@ impl Runner {
         let _ = self
             .actions
             .send(Action::ProjectOpened(project.id().to_string()));
-        self.project_dir = Some(project.dir().to_path_buf());
         Ok(project.dir().to_path_buf())
     }
 
-    fn write(&mut self, job: Job, document: crate::writer::Document) {
+    fn write(&mut self, job: Job, document: Document, project: Option<String>) {
         let tx = self.actions.clone();
-        let dir = match self.project_for(&job) {
+        let dir = match project {
+            Some(id) => Ok(self.studio.store.root().join(id)),
+            None => self.project_for(&job),
+        };
+        let dir = match dir {
             Ok(dir) => dir,
             Err(e) => {
                 let _ = tx.send(Action::WriteFinished {
@@ -132,6 +163,7 @@ impl Runner {
                 return;
             }
         };
+        self.project_dir = Some(dir.clone());
         self.cancel = CancellationToken::new();
         let run = RecordedWrite {
             dir,

@@ -5,12 +5,14 @@
 //! pure function of a `State`. The clock enters only through `Action::Tick`, which keeps
 //! snapshot tests deterministic.
 
-use super::keymap::Keymap;
+use super::sections::SectionCache;
 use super::wrap::Wrapped;
 use crate::export::Format;
+use crate::plan::Plan;
 use crate::writer::{Document, Job, WriterSettings};
 use ratatui_textarea::TextArea;
 use std::collections::VecDeque;
+use std::path::PathBuf;
 
 /// Seconds of tok/s history kept for the sparkline.
 pub const SPARK_SECONDS: usize = 180;
@@ -108,8 +110,11 @@ pub enum Overlay {
     /// Nothing.
     #[default]
     None,
-    /// Key help.
-    Help,
+    /// Key help, scrolled down by `top` rows.
+    Help {
+        /// The first row shown.
+        top: usize,
+    },
     /// An error to acknowledge.
     Error(String),
     /// A one-line input.
@@ -126,6 +131,45 @@ pub enum Overlay {
         /// The text.
         area: Box<TextArea<'static>>,
     },
+    /// A one-key question before something would be lost.
+    Confirm {
+        /// The question: what would be lost.
+        question: String,
+        /// The answers: key and what it does.
+        choices: Vec<(char, &'static str)>,
+        /// What any other key does (the answer that keeps everything).
+        otherwise: &'static str,
+        /// What waits for the answer.
+        pending: Box<Pending>,
+    },
+}
+
+/// What a `Confirm` question holds until it is answered.
+#[derive(Debug, Clone)]
+pub enum Pending {
+    /// Leaving the section editor with unsaved text: `s` saves, `d` discards, any other key
+    /// goes back to it. `quit`: the studio quits after the answer.
+    LeaveEditor {
+        /// The section.
+        index: usize,
+        /// The editor with its text.
+        area: Box<TextArea<'static>>,
+        /// Quit afterwards.
+        quit: bool,
+    },
+    /// Re-planning over a plan edited by hand: `y` asks for the hint.
+    Replan,
+    /// Exporting over an existing file: `y` replaces it.
+    Export {
+        /// The existing file.
+        path: PathBuf,
+        /// The format.
+        format: Format,
+        /// What to export.
+        document: Box<Document>,
+    },
+    /// Deleting a section that has text: `y` deletes it.
+    DeleteSection(usize),
 }
 
 /// How bad the last message is.
@@ -265,14 +309,15 @@ pub struct State {
     pub settings: WriterSettings,
     /// The job being planned or written.
     pub job: Option<Job>,
-    /// The document: plan, states and drafts.
+    /// The document: plan, states and drafts, the one owner of every section's text
+    /// (streamed text included). Replace it with `set_document`; section methods are in
+    /// `tui::sections`.
     pub document: Option<Document>,
-    /// Each section's text as shown (streamed text included).
-    pub texts: Vec<String>,
-    /// Each section's words.
-    pub words_written: Vec<usize>,
-    /// Bumped when a section's text changes other than by appending.
-    pub revisions: Vec<u64>,
+    /// Words and change counters per section, derived from `document`.
+    pub sections: SectionCache,
+    /// The plan as the model gave it, to tell hand edits from it (`None` for a plan read
+    /// back from the store, whose origin is unknown).
+    pub planned: Option<Plan>,
     /// The selected section in the tree.
     pub selected: usize,
     /// The section being written.
@@ -285,8 +330,8 @@ pub struct State {
     pub stats: Stats,
     /// The last message for the status line.
     pub message: Option<(Level, String)>,
-    /// The keys in use.
-    pub keymap: Keymap,
+    /// Counts messages said, so that `update` can clear one the state has moved past.
+    pub message_said: u64,
     /// The theme's name.
     pub theme_name: String,
     /// An active search.
@@ -309,7 +354,7 @@ pub struct State {
 
 impl State {
     /// A fresh studio on the prompt screen.
-    pub fn new(backend: String, settings: WriterSettings, keymap: Keymap, theme: &str) -> Self {
+    pub fn new(backend: String, settings: WriterSettings, theme: &str) -> Self {
         let mut prompt = TextArea::default();
         prompt.set_placeholder_text("Describe the text to write, e.g. \"A 20000-word history of the lighthouse keepers of Brittany\"");
         Self {
@@ -323,9 +368,8 @@ impl State {
             settings,
             job: None,
             document: None,
-            texts: Vec::new(),
-            words_written: Vec::new(),
-            revisions: Vec::new(),
+            planned: None,
+            sections: SectionCache::default(),
             selected: 0,
             current: None,
             stream: StreamView {
@@ -335,7 +379,7 @@ impl State {
             job_state: JobState::Idle,
             stats: Stats::default(),
             message: None,
-            keymap,
+            message_said: 0,
             theme_name: theme.to_string(),
             search: None,
             size: (0, 0),
@@ -348,19 +392,65 @@ impl State {
         }
     }
 
+    /// The prompt as typed, trimmed.
+    pub fn prompt_text(&self) -> String {
+        self.prompt.lines().join("\n").trim().to_string()
+    }
+
+    /// The target words field, checked: empty means the length the prompt asks for (or the
+    /// default).
+    pub fn target_words(&self) -> Result<usize, String> {
+        let field = self
+            .words
+            .lines()
+            .join("")
+            .trim()
+            .replace([',', '_', ' '], "");
+        if field.is_empty() {
+            return Ok(crate::text::target_length_or_default(&self.prompt_text()));
+        }
+        match field.parse::<crate::writer::TargetWords>() {
+            Ok(n) => Ok(n.get()),
+            Err(_) => Err(format!(
+                "target words {field:?} is not a number between 1 and {}",
+                super::MAX_WORDS
+            )),
+        }
+    }
+
     /// Number of sections in the plan.
     pub fn section_count(&self) -> usize {
         self.document.as_ref().map_or(0, |d| d.plan.sections.len())
     }
 
-    /// Sets the status line message.
+    /// Sets the status line message. An error too long for the status line also opens the
+    /// error dialog, so that it is read in full.
     pub fn say(&mut self, level: Level, text: impl Into<String>) {
-        self.message = Some((level, text.into()));
+        let text = text.into();
+        let room = usize::from(self.size.0).saturating_sub(12);
+        let long = room > 0 && text.chars().count() > room;
+        if level == Level::Error && long && matches!(self.overlay, Overlay::None) {
+            self.overlay = Overlay::Error(text.clone());
+        }
+        self.message = Some((level, text));
+        self.message_said += 1;
     }
 
-    /// Total words written.
-    pub fn total_written(&self) -> usize {
-        self.words_written.iter().sum()
+    /// The mode name shown at the left of the status line.
+    pub fn mode(&self) -> &'static str {
+        match (self.screen, &self.job_state) {
+            (Screen::Prompt, _) => "PROMPT",
+            (Screen::Planning, _) => "PLANNING",
+            (Screen::Review, _) => "PLAN",
+            (Screen::Dashboard, _) => "RUNS",
+            (Screen::Writing, JobState::Running) if self.following.is_some() => "FOLLOWING",
+            (Screen::Writing, JobState::Running) => "WRITING",
+            (Screen::Writing, JobState::Pausing | JobState::Paused) => "PAUSED",
+            (Screen::Writing, JobState::Stopping | JobState::Stopped) => "STOPPED",
+            (Screen::Writing, JobState::Done) => "DONE",
+            (Screen::Writing, JobState::Failed(_)) => "FAILED",
+            (Screen::Writing, JobState::Idle) => "READY",
+        }
     }
 
     /// Total target words.

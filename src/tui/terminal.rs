@@ -1,9 +1,10 @@
 //! The terminal's lifecycle: enter (raw mode, alternate screen), leave, suspend for `$EDITOR`,
 //! and a panic hook that restores the terminal and writes a crash report without secrets.
 
+use ratatui::crossterm::cursor::Hide;
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::DefaultTerminal;
 use std::io::stdout;
@@ -76,11 +77,15 @@ pub fn suspend() -> std::io::Result<()> {
     execute!(stdout(), LeaveAlternateScreen)
 }
 
-/// Takes the terminal back after `suspend`.
+/// Takes the terminal back after `suspend`. Clears the screen and starts a fresh
+/// `Terminal` (empty buffers, so the next frame draws every cell) instead of calling
+/// `Terminal::clear`, which asks the terminal for the cursor position: a query that times out
+/// (and used to end the studio) when the terminal answers late or not at all after an editor.
 pub fn resume(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
     enable_raw_mode()?;
-    execute!(stdout(), EnterAlternateScreen)?;
-    terminal.clear()
+    execute!(stdout(), EnterAlternateScreen, Clear(ClearType::All), Hide)?;
+    *terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(stdout()))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@ mod document;
 mod events;
 mod generate;
 pub mod length;
+mod limits;
 mod section;
 
 pub use document::{Document, Ledger, LedgerLine, SectionDraft};
 pub use events::JobEvent;
+pub use limits::{JobError, TargetWords, MAX_WORDS};
 
 use crate::backend::{Backend, BackendError, RetryPolicy, Sampling};
 use crate::plan::{self, Plan};
@@ -215,11 +217,12 @@ impl Writer {
         Ok(plan)
     }
 
-    /// Writes every section of `document` that is not done, strictly in order.
+    /// Writes every section of `document` that is not written (done or stale), strictly in order.
     pub async fn write(&self, job: &Job, mut document: Document) -> WriteOutcome {
         document.backend = Some(self.backend.info());
         for index in 0..document.plan.sections.len() {
-            if document.plan.sections[index].state == plan::SectionState::Done {
+            // A stale section keeps its text until the user asks for a rewrite.
+            if document.plan.sections[index].state.is_written() {
                 continue;
             }
             if let Err(e) = section::write_section(self, job, &mut document, index).await {

@@ -12,6 +12,7 @@ use super::llama_cpp::{server_binary, LlamaServer};
 use super::tiny_model::{self, Spec};
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::{Device, Tensor};
+use longwriter::engine::device::DeviceChoice;
 use longwriter::engine::gguf::GgufFile;
 use longwriter::engine::models::{self, Family, Llama, Model};
 use longwriter::engine::sampler::SamplingParams;
@@ -165,6 +166,7 @@ async fn the_worker_generates_with_every_architecture() {
             model_path: path,
             context: 256,
             threads: None,
+            device: DeviceChoice::Cpu,
         })
         .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
         let (text, finish, prompt_tokens, computed) = generate(&worker, prompt).await;

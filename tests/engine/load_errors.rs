@@ -1,16 +1,22 @@
 //! Clear errors from the engine before any generation: a missing or truncated GGUF, an
 //! architecture the engine does not implement (a synthetic "mamba" file), a GGUF without
-//! tokenizer metadata.
+//! tokenizer metadata, a GPU device in a build without its kernels.
 
 use super::synthetic::Writer;
+use longwriter::engine::device::DeviceChoice;
 use longwriter::engine::worker::{EngineSettings, Worker};
 use std::path::Path;
 
 fn start(path: &Path) -> String {
+    start_on(path, DeviceChoice::Cpu)
+}
+
+fn start_on(path: &Path, device: DeviceChoice) -> String {
     match Worker::start(EngineSettings {
         model_path: path.to_path_buf(),
         context: 256,
         threads: None,
+        device,
     }) {
         Ok(_) => panic!("{} should not load", path.display()),
         Err(e) => e.to_string(),
@@ -63,4 +69,28 @@ fn missing_tokenizer_metadata_is_reported() {
     std::fs::write(&path, bytes).unwrap();
     let err = start(&path);
     assert!(err.contains("no tokenizer metadata"), "{err}");
+}
+
+/// The tests run a CPU-only build: a GPU is refused with the feature to build with, before the
+/// file is even read (the missing file is not what the message is about).
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn a_gpu_without_its_feature_names_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = start_on(&dir.path().join("any.gguf"), DeviceChoice::Cuda(1));
+    assert!(
+        err.contains("--device cuda:1")
+            && err.contains("--features cuda")
+            && err.contains("--device cpu")
+            && !err.contains("any.gguf"),
+        "{err}"
+    );
+    let settings = EngineSettings {
+        model_path: dir.path().join("any.gguf"),
+        context: 256,
+        threads: None,
+        device: DeviceChoice::Cuda(0),
+    };
+    let err = Worker::check(&settings).expect_err("refused").to_string();
+    assert!(err.contains("--features cuda"), "{err}");
 }

@@ -2,7 +2,7 @@
 //! two `attach`es follow it live at the same time, and `stop` ends a worker cleanly.
 
 use super::common::{cli, project_dir, section_file, wait_for};
-use crate::cli_write::{agentwrite_plan, prose};
+use crate::support::prose::{agentwrite_plan, prose};
 use crate::support::scripted::{Reply, ScriptedServer};
 use std::io::Read;
 use std::process::Stdio;

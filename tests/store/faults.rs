@@ -2,7 +2,7 @@
 //! disk, a damaged or newer manifest, a project folder moved elsewhere.
 
 use super::common::{cli, data, journal_text, project_dir, section_file, spawn, wait_for};
-use crate::cli_write::{agentwrite_plan, prose};
+use crate::support::prose::{agentwrite_plan, prose};
 use crate::support::scripted::{Reply, ScriptedServer};
 use std::io::BufRead;
 use std::process::Stdio;

@@ -5,7 +5,7 @@
 //! (20 by default; `scripts/kill-loop.sh` runs 100).
 
 use super::common::{cli, journal_text, project_dir, section_file, sent_texts};
-use crate::cli_write::{agentwrite_plan, prose};
+use crate::support::prose::{agentwrite_plan, prose};
 use crate::support::scripted::{Reply, ScriptedServer};
 use longwriter::text::count_words;
 use std::path::Path;

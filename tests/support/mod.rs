@@ -1,6 +1,9 @@
-//! Test support: a scripted OpenAI-compatible server on a loopback port, and helpers to run the
-//! real `longwriter` binary.
+//! Test support: a scripted OpenAI-compatible server on a loopback port, the same script as an
+//! in-process `Backend` (`backend`), generated prose and plans (`prose`), and helpers to run
+//! the real `longwriter` binary.
 
+pub mod backend;
+pub mod prose;
 pub mod scripted;
 
 use std::path::PathBuf;
@@ -35,6 +38,7 @@ pub async fn run_cli_env(
             .env("LONGWRITER_DATA", config_dir.join("data"))
             .env_remove("LONGWRITER_BASE_URL")
             .env_remove("LONGWRITER_MODEL")
+            .env_remove("LONGWRITER_DEVICE")
             .env("NO_COLOR", "1")
             .envs(envs)
             .output()

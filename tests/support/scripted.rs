@@ -62,6 +62,8 @@ struct Inner {
     replies: VecDeque<Reply>,
     requests: Vec<Value>,
     sent: Vec<(std::time::Instant, String)>,
+    /// The `Authorization` header of each `/v1/models` request (`None`: not sent).
+    authorizations: Vec<Option<String>>,
 }
 
 /// A running scripted server.
@@ -102,6 +104,7 @@ impl ScriptedServer {
             replies: replies.into(),
             requests: Vec::new(),
             sent: Vec::new(),
+            authorizations: Vec::new(),
         }));
         let state = AppState {
             inner: inner.clone(),
@@ -138,6 +141,11 @@ impl ScriptedServer {
         self.inner.lock().expect("lock").sent.clone()
     }
 
+    /// The `Authorization` header of each `/v1/models` request so far (`None`: none sent).
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.inner.lock().expect("lock").authorizations.clone()
+    }
+
     /// Replies not yet used.
     pub fn remaining(&self) -> usize {
         self.inner.lock().expect("lock").replies.len()
@@ -157,7 +165,16 @@ async fn fallback(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn models(State(state): State<AppState>) -> Response {
+async fn models(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("<not text>").to_string());
+    state
+        .inner
+        .lock()
+        .expect("lock")
+        .authorizations
+        .push(authorization);
     if state.html {
         return ([(header::CONTENT_TYPE, "text/html")], HTML).into_response();
     }

@@ -47,6 +47,8 @@ impl std::fmt::Debug for OpenAiSettings {
 /// A connected OpenAI-compatible backend with its model resolved.
 pub struct OpenAiBackend {
     config: OpenAIConfig,
+    /// Whether an API key was given (without one no `Authorization` header is sent).
+    has_key: bool,
     http: reqwest::Client,
     model: String,
 }
@@ -55,6 +57,7 @@ impl OpenAiBackend {
     /// Checks the server (it must answer `/models` with JSON) and resolves the model.
     pub async fn connect(settings: OpenAiSettings) -> Result<Self, BackendError> {
         let base = settings.base_url.trim_end_matches('/').to_string();
+        let has_key = settings.api_key.as_deref().is_some_and(|k| !k.is_empty());
         let mut config = OpenAIConfig::new().with_api_base(base);
         config = config.with_api_key(settings.api_key.unwrap_or_default());
         let http = reqwest::Client::builder()
@@ -63,6 +66,7 @@ impl OpenAiBackend {
             .map_err(|e| BackendError::Invalid(format!("cannot build the HTTP client: {e}")))?;
         let mut backend = Self {
             config,
+            has_key,
             http,
             model: String::new(),
         };
@@ -71,13 +75,23 @@ impl OpenAiBackend {
         Ok(backend)
     }
 
+    /// The request headers: the config's, without an `Authorization` header when there is no
+    /// key (async-openai would send an empty `Bearer `, which some servers reject).
+    fn headers(&self) -> reqwest::header::HeaderMap {
+        let mut headers = self.config.headers();
+        if !self.has_key {
+            headers.remove(reqwest::header::AUTHORIZATION);
+        }
+        headers
+    }
+
     /// The models the server lists, in its order.
     pub async fn list_models(&self) -> Result<Vec<String>, BackendError> {
         let url = self.config.url("/models");
         let response = self
             .http
             .get(&url)
-            .headers(self.config.headers())
+            .headers(self.headers())
             .send()
             .await
             .map_err(|e| transport_error(&url, &e))?;
@@ -122,7 +136,7 @@ impl OpenAiBackend {
         let response = self
             .http
             .post(&url)
-            .headers(self.config.headers())
+            .headers(self.headers())
             .json(body)
             .send()
             .await

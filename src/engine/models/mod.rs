@@ -5,10 +5,13 @@
 //! (`kv_cache`) so a prompt that shares a prefix with the previous one only computes the new
 //! tokens, and implements `Stack`, from which `Model` follows. What the models share: `ops`,
 //! `weights` (reading tensors), `matrix` (which kernel multiplies a weight: our Q8_0 kernel in
-//! `q8`, or candle's) and `attention` (our CPU attention, its inner loops in `simd`).
+//! `q8`, or candle's) and `attention` (our CPU attention, its inner loops in `simd`). On a GPU
+//! the same models run candle's kernels (see `matrix`, `attention`, `ops`), and `footprint`
+//! says whether the model fits in the GPU's memory before it is loaded.
 
 mod attention;
 mod block;
+mod footprint;
 mod gemma3;
 mod kv_cache;
 mod llama;
@@ -141,6 +144,17 @@ pub enum ModelError {
         /// The context size.
         context: usize,
     },
+    /// The device ran out of memory loading the model (or would: it has less free than the
+    /// model needs).
+    #[error("{}", footprint::out_of_memory_message(device, needed, *free))]
+    OutOfMemory {
+        /// The device, as `--device` names it.
+        device: String,
+        /// What the model needs.
+        needed: footprint::Footprint,
+        /// Free memory on the device, where the driver says.
+        free: Option<u64>,
+    },
     /// A tensor operation failed.
     #[error("tensor computation failed: {0}")]
     Compute(#[from] candle_core::Error),
@@ -169,7 +183,9 @@ fn in_chunks(
 }
 
 /// Reads a GGUF file's header and builds the model it describes, with a context of
-/// `context` tokens (clamped to what the model was trained for).
+/// `context` tokens (clamped to what the model was trained for). On a GPU, a model that needs
+/// more than the free memory is refused before any weight is read, and an allocation that
+/// fails anyway is reported with the memory the model needs.
 pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Model>, ModelError> {
     let display = path.display().to_string();
     let mut file = std::fs::File::open(path).map_err(|e| ModelError::Io {
@@ -184,6 +200,17 @@ pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Mode
         Some(gguf_file::Value::String(s)) => s.clone(),
         _ => return Err(ModelError::Metadata("general.architecture".into())),
     };
+    let kv_bytes = if device.is_cpu() { 2 } else { 4 };
+    let needed = footprint::Footprint::of(&content, &arch, context, kv_bytes);
+    let free = crate::engine::device::free_memory(device);
+    let out_of_memory = || ModelError::OutOfMemory {
+        device: device_name(device),
+        needed,
+        free,
+    };
+    if free.is_some_and(|free| needed.total() > free) {
+        return Err(out_of_memory());
+    }
     match (arch.as_str(), Family::from_architecture(&arch)) {
         ("gemma3", _) => Gemma3::from_gguf(&content, &mut file, context, device)
             .map(|m| Box::new(m) as Box<dyn Model>),
@@ -192,10 +219,20 @@ pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Mode
         _ => Err(ModelError::UnsupportedArchitecture { arch }),
     }
     .map_err(|e| match e {
+        e if !device.is_cpu() && footprint::is_out_of_memory(&e.to_string()) => out_of_memory(),
         ModelError::Compute(c) => ModelError::Corrupt {
             path: display,
             reason: c.to_string(),
         },
         other => other,
     })
+}
+
+/// `device` as `--device` names it, for messages.
+fn device_name(device: &Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".into(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
 }

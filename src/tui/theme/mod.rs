@@ -36,6 +36,13 @@ pub enum ThemeError {
         /// Where user themes are looked for.
         dir: String,
     },
+    /// The name is not a plain name (a path, `..`): themes are chosen by name only, so that a
+    /// setting cannot load a file from outside the themes folder.
+    #[error("{name:?} is not a theme name: give a name (letters, digits, - and _) such as dark, light, high-contrast, or NAME for <config dir>/themes/NAME.toml")]
+    BadName {
+        /// The requested name.
+        name: String,
+    },
     /// The file is not TOML or has an unknown key.
     #[error("{file}: {reason}; using the default theme")]
     Parse {
@@ -102,6 +109,22 @@ impl Default for Theme {
     }
 }
 
+/// Checks that `name` is a theme name and not a path: letters, digits, `-` and `_` only.
+pub fn check_name(name: &str) -> Result<(), ThemeError> {
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if plain {
+        Ok(())
+    } else {
+        Err(ThemeError::BadName {
+            name: name.to_string(),
+        })
+    }
+}
+
 impl Theme {
     /// Loads theme `name`: `<config_dir>/themes/NAME.toml` first, then the built-ins. On any
     /// problem returns the default theme and the error to show.
@@ -118,6 +141,7 @@ impl Theme {
     }
 
     fn try_load(name: &str, config_dir: Option<&Path>) -> Result<Self, ThemeError> {
+        check_name(name)?;
         let mut palette = Self::default().colors;
         let user = config_dir.map(|d| d.join("themes").join(format!("{name}.toml")));
         let builtin = BUILTIN.iter().find(|(n, _)| *n == name);
@@ -194,10 +218,20 @@ impl Theme {
         Style::default().fg(c)
     }
 
-    /// A pane's title.
+    /// A pane's border lines: thick when it has the focus.
+    pub fn border_type(&self, focused: bool) -> ratatui::widgets::BorderType {
+        // Shape as well as colour, so that focus shows in any theme and without colour.
+        if focused {
+            ratatui::widgets::BorderType::Thick
+        } else {
+            ratatui::widgets::BorderType::Plain
+        }
+    }
+
+    /// A pane's title: bold, and underlined when focused.
     pub fn title(&self, focused: bool) -> Style {
         let style = self.border(focused).add_modifier(Modifier::BOLD);
-        if focused && self.plain {
+        if focused {
             style.add_modifier(Modifier::UNDERLINED)
         } else {
             style
@@ -282,6 +316,44 @@ impl Theme {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn theme_names_that_are_paths_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::create_dir_all(config.join("themes")).unwrap();
+        // A valid theme file outside the themes folder, reachable with `../`.
+        std::fs::write(
+            dir.path().join("outside.toml"),
+            "[colors]\naccent = \"red\"\n",
+        )
+        .unwrap();
+        std::fs::write(config.join("outside.toml"), "[colors]\naccent = \"red\"\n").unwrap();
+        for name in [
+            "../outside",
+            "../../outside",
+            "/etc/passwd",
+            "a/b",
+            "..",
+            "",
+            "x.toml",
+        ] {
+            let (theme, err) = Theme::load(name, Some(&config), ColorSupport::TrueColor);
+            assert!(
+                matches!(err, Some(ThemeError::BadName { .. })),
+                "{name:?}: {err:?}"
+            );
+            assert_eq!(theme.name, "dark", "{name:?}: the default theme is used");
+        }
+        std::fs::write(
+            config.join("themes/mine.toml"),
+            "[colors]\naccent = \"red\"\n",
+        )
+        .unwrap();
+        let (theme, err) = Theme::load("mine", Some(&config), ColorSupport::TrueColor);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(theme.name, "mine");
+    }
 
     #[test]
     fn every_builtin_parses() {

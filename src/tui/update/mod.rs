@@ -4,6 +4,7 @@
 //! the work: `prompt` (the prompt screen and planning), `review` (plan edits), `writing` (job
 //! control and job events), `scroll` (panes, stream wrapping, search, ticks).
 
+mod confirm;
 mod prompt;
 mod review;
 mod runs;
@@ -11,21 +12,32 @@ mod scroll;
 mod writing;
 
 #[cfg(test)]
+mod confirm_tests;
+#[cfg(test)]
 mod runs_tests;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use prompt::target_words;
 pub use runs::start_following;
 
 use super::action::Action;
-use super::effect::Effect;
-use super::state::{InputPurpose, Level, Overlay, Screen, State};
+use super::effect::{Effect, Save};
+use super::state::{InputPurpose, JobState, Level, Overlay, Pending, Screen, State};
 use crate::export::Format;
 use ratatui_textarea::TextArea;
 
-/// Applies one action to the state and returns the I/O it calls for.
+/// Applies one action to the state and returns the I/O it calls for. A message that the
+/// action did not renew is cleared when the mode changes under it (it spoke of the old mode).
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let (mode, said) = (state.mode(), state.message_said);
+    let effects = apply(state, action);
+    if state.mode() != mode && state.message_said == said {
+        state.message = None;
+    }
+    effects
+}
+
+fn apply(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => {
             scroll::tick(state, now);
@@ -50,14 +62,52 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             return Vec::new();
         }
-        Action::ExternallyEdited { index, text } => {
-            match text {
-                Ok(text) => writing::replace_text(state, index, text),
-                Err(e) => state.overlay = Overlay::Error(format!("$EDITOR failed: {e}")),
-            }
+        Action::ExportWouldReplace {
+            path,
+            format,
+            document,
+        } => {
+            confirm::export_would_replace(state, path, format, document);
             return Vec::new();
         }
-        Action::Quit => return quit(state),
+        Action::Saved(result) => {
+            saved(state, result);
+            return Vec::new();
+        }
+        Action::ExternallyEdited { index, text } => {
+            return match text {
+                Ok(text) => writing::replace_text(state, index, text),
+                Err(e) => {
+                    state.overlay = Overlay::Error(format!(
+                        "$EDITOR failed: {e}. Section {} is unchanged; set $VISUAL or $EDITOR to an editor that takes a file name, or press e for the built-in editor.",
+                        index + 1
+                    ));
+                    Vec::new()
+                }
+            };
+        }
+        Action::Terminate => {
+            let mut effects = Vec::new();
+            let editor = match std::mem::take(&mut state.overlay) {
+                Overlay::Editor { index, area } => Some((index, area)),
+                Overlay::Confirm { pending, .. } => match *pending {
+                    Pending::LeaveEditor { index, area, .. } => Some((index, area)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some((index, area)) = editor {
+                effects = writing::replace_text(state, index, area.lines().join("\n"));
+            }
+            effects.extend(quit(state));
+            return effects;
+        }
+        Action::Quit => {
+            if let Overlay::Editor { index, area } = std::mem::take(&mut state.overlay) {
+                return confirm::leave_editor(state, index, area, true);
+            }
+            return quit(state);
+        }
         Action::ProjectOpened(id) => {
             state.project = Some(id);
             return Vec::new();
@@ -80,7 +130,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     }
     match action {
         Action::Help => {
-            state.overlay = Overlay::Help;
+            state.overlay = Overlay::Help { top: 0 };
             Vec::new()
         }
         Action::CycleTheme => {
@@ -106,7 +156,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
-fn quit(state: &mut State) -> Vec<Effect> {
+pub(super) fn quit(state: &mut State) -> Vec<Effect> {
     state.quit = true;
     let mut effects = Vec::new();
     if state.job_state.is_running() {
@@ -121,7 +171,13 @@ fn quit(state: &mut State) -> Vec<Effect> {
 fn overlay_action(state: &mut State, overlay: Overlay, action: Action) -> Vec<Effect> {
     match overlay {
         Overlay::None => Vec::new(),
-        Overlay::Help | Overlay::Error(_) => match action {
+        Overlay::Help { .. } => {
+            if let Action::HelpTo(top) = action {
+                state.overlay = Overlay::Help { top };
+            }
+            Vec::new()
+        }
+        Overlay::Error(_) => match action {
             Action::Cancel | Action::Help | Action::Submit | Action::OpenSection => Vec::new(),
             Action::Input(_) | Action::StartWriting => Vec::new(),
             _ => {
@@ -150,14 +206,8 @@ fn overlay_action(state: &mut State, overlay: Overlay, action: Action) -> Vec<Ef
             }
         },
         Overlay::Editor { index, mut area } => match action {
-            Action::Cancel => {
-                state.say(Level::Info, "edit discarded");
-                Vec::new()
-            }
-            Action::Submit => {
-                writing::replace_text(state, index, area.lines().join("\n"));
-                Vec::new()
-            }
+            Action::Cancel => confirm::leave_editor(state, index, area, false),
+            Action::Submit => writing::replace_text(state, index, area.lines().join("\n")),
             Action::Input(input) => {
                 area.input(input);
                 state.overlay = Overlay::Editor { index, area };
@@ -168,6 +218,34 @@ fn overlay_action(state: &mut State, overlay: Overlay, action: Action) -> Vec<Ef
                 Vec::new()
             }
         },
+        Overlay::Confirm { pending, .. } => confirm::answer(state, *pending, &action),
+    }
+}
+
+/// The effect that saves the document as it stands into its project, unless this studio only
+/// follows a project written elsewhere or has no document.
+pub(crate) fn save(state: &State) -> Option<Effect> {
+    if state.following.is_some() {
+        return None;
+    }
+    let job = state.job.clone()?;
+    let document = writing::document_now(state)?;
+    Some(Effect::Save(Box::new(Save {
+        project: state.project.clone(),
+        job,
+        document,
+        draft: state.job_state == JobState::Idle,
+    })))
+}
+
+fn saved(state: &mut State, result: Result<String, String>) {
+    match result {
+        Ok(id) => state.project = Some(id),
+        Err(e) => {
+            state.overlay = Overlay::Error(format!(
+                "cannot save to the project: {e}. Your text is still here; fix the problem (disk space, permissions) and save again (ctrl-s in the editor), or export it with x."
+            ));
+        }
     }
 }
 
@@ -176,7 +254,7 @@ fn submit_input(state: &mut State, purpose: InputPurpose, text: String) -> Vec<E
     match purpose {
         InputPurpose::Title(i) | InputPurpose::MainPoint(i) | InputPurpose::Target(i) => {
             review::apply_field(state, purpose, i, text);
-            Vec::new()
+            save(state).into_iter().collect()
         }
         InputPurpose::ReplanHint => prompt::replan(state, &text),
         InputPurpose::RegenerateHint(i) => writing::regenerate(state, i, &text),
@@ -201,6 +279,7 @@ fn export(state: &mut State, format: Format, path: String) -> Vec<Effect> {
         path: path.into(),
         format,
         document: Box::new(document),
+        overwrite: false,
     }]
 }
 

@@ -4,35 +4,9 @@
 use super::super::action::Action;
 use super::super::effect::Effect;
 use super::super::state::{JobState, Level, Overlay, Screen, State};
-use super::super::MAX_WORDS;
 use crate::plan::Plan;
-use crate::text::{detect_language, target_length_or_default};
-use crate::writer::{Document, Job};
+use crate::writer::{Document, Job, TargetWords};
 use ratatui_textarea::Key;
-
-/// The prompt's text.
-pub(crate) fn prompt_text(state: &State) -> String {
-    state.prompt.lines().join("\n").trim().to_string()
-}
-
-/// The target the job will get: the words field when filled, else read from the prompt.
-pub(crate) fn target_words(state: &State) -> Result<usize, String> {
-    let field = state
-        .words
-        .lines()
-        .join("")
-        .trim()
-        .replace([',', '_', ' '], "");
-    if field.is_empty() {
-        return Ok(target_length_or_default(&prompt_text(state)));
-    }
-    match field.parse::<usize>() {
-        Ok(n) if (1..=MAX_WORDS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "target words {field:?} is not a number between 1 and {MAX_WORDS}"
-        )),
-    }
-}
 
 pub(super) fn prompt_action(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
@@ -71,7 +45,7 @@ pub(super) fn prompt_action(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn submit(state: &mut State) -> Vec<Effect> {
-    let instruction = prompt_text(state);
+    let instruction = state.prompt_text();
     if instruction.is_empty() {
         state.say(
             Level::Error,
@@ -79,20 +53,24 @@ fn submit(state: &mut State) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    let target_words = match target_words(state) {
+    let target_words = match state.target_words() {
         Ok(n) => n,
         Err(e) => {
             state.say(Level::Error, e);
             return Vec::new();
         }
     };
-    let job = Job {
-        language: detect_language(&instruction),
-        instruction,
-        target_words,
-        settings: state.settings.clone(),
+    let words = TargetWords::try_from(target_words).ok();
+    let job = match Job::new(&instruction, words, state.settings.clone()) {
+        Ok(job) => job,
+        Err(e) => {
+            state.say(Level::Error, e.to_string());
+            return Vec::new();
+        }
     };
     state.export_stem = file_stem(&job.instruction);
+    // A new prompt is a new document: its plan becomes a new project.
+    state.project = None;
     state.job = Some(job.clone());
     state.screen = Screen::Planning;
     state.say(Level::Info, "asking the model for a plan…");
@@ -145,10 +123,8 @@ pub(super) fn plan_finished(state: &mut State, result: Result<Plan, String>) -> 
                 job.language,
                 plan,
             );
-            state.texts = vec![String::new(); n];
-            state.words_written = vec![0; n];
-            state.revisions = vec![0; n];
-            state.document = Some(document);
+            state.planned = Some(document.plan.clone());
+            state.set_document(Some(document));
             state.selected = 0;
             state.current = None;
             state.job_state = JobState::Idle;
@@ -161,9 +137,11 @@ pub(super) fn plan_finished(state: &mut State, result: Result<Plan, String>) -> 
             } else {
                 state.say(
                     Level::Info,
-                    format!("plan ready: {n} sections; review, then w to write"),
+                    format!("plan ready: {n} sections, saved as a draft; review, then w to write"),
                 );
             }
+            // The reviewed plan is a project from now on: quitting keeps it.
+            return super::save(state).into_iter().collect();
         }
         Err(e) => {
             state.screen = Screen::Prompt;
@@ -180,6 +158,29 @@ pub(super) fn replan(state: &mut State, hint: &str) -> Vec<Effect> {
         return Vec::new();
     };
     let mut job = job.clone();
+    let edited = !super::confirm::edited_sections(state).is_empty();
+    if let (true, Some(doc)) = (edited, &state.document) {
+        let outline: Vec<String> = doc
+            .plan
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                format!(
+                    "{}. {} ({} words): {}",
+                    i + 1,
+                    s.title,
+                    s.target_words,
+                    s.main_point
+                )
+            })
+            .collect();
+        job.instruction = format!(
+            "{}\n\nThe author's current plan, edited by hand; keep what the note does not change:\n{}",
+            job.instruction,
+            outline.join("\n")
+        );
+    }
     if !hint.is_empty() {
         job.instruction = format!(
             "{}\n\nPlanning note from the author: {hint}",

@@ -5,9 +5,8 @@
 use super::super::action::Action;
 use super::super::effect::Effect;
 use super::super::state::{InputPurpose, JobState, Level, Screen, State};
-use super::{open_input, scroll, writing};
+use super::{confirm, open_input, save, scroll, writing};
 use crate::plan::{Section, SectionState};
-use crate::writer::SectionDraft;
 
 pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
     let n = state.section_count();
@@ -16,26 +15,20 @@ pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::EditTitle | Action::EditMainPoint | Action::EditTarget => edit_field(state, action),
         Action::AddSection => {
             add_section(state, i);
-            Vec::new()
+            save(state).into_iter().collect()
         }
-        Action::DeleteSection => {
-            delete_section(state, i);
-            Vec::new()
-        }
+        Action::DeleteSection => confirm::delete_section(state, i),
         Action::MoveUp if i > 0 => {
             swap(state, i - 1, i);
             state.selected = i - 1;
-            Vec::new()
+            save(state).into_iter().collect()
         }
         Action::MoveDown if i + 1 < n => {
             swap(state, i, i + 1);
             state.selected = i + 1;
-            Vec::new()
+            save(state).into_iter().collect()
         }
-        Action::Replan => {
-            open_input(state, InputPurpose::ReplanHint, "");
-            Vec::new()
-        }
+        Action::Replan => confirm::replan(state),
         Action::StartWriting => writing::start(state),
         Action::NewDocument => {
             state.screen = Screen::Prompt;
@@ -83,10 +76,8 @@ pub(super) fn apply_field(state: &mut State, purpose: InputPurpose, i: usize, te
         InputPurpose::MainPoint(_) => {
             std::mem::replace(&mut section.main_point, text.clone()) != text
         }
-        InputPurpose::Target(_) => match text.replace([',', '_'], "").parse::<usize>() {
-            Ok(n) if (1..=super::super::MAX_WORDS).contains(&n) => {
-                std::mem::replace(&mut section.target_words, n) != n
-            }
+        InputPurpose::Target(_) => match text.parse::<crate::writer::TargetWords>() {
+            Ok(n) => std::mem::replace(&mut section.target_words, n.get()) != n.get(),
             _ => {
                 state.say(
                     Level::Error,
@@ -135,7 +126,7 @@ fn add_section(state: &mut State, i: usize) {
     }
     let at = (i + 1).min(doc.plan.sections.len());
     let target = doc.plan.sections.get(i).map_or(500, |s| s.target_words);
-    doc.plan.sections.insert(
+    state.insert_section(
         at,
         Section {
             title: "New section".into(),
@@ -144,15 +135,12 @@ fn add_section(state: &mut State, i: usize) {
             state: SectionState::Planned,
         },
     );
-    doc.drafts.insert(at, SectionDraft::default());
-    state.texts.insert(at, String::new());
-    state.words_written.insert(at, 0);
-    state.revisions.insert(at, 0);
     state.selected = at;
     open_input(state, InputPurpose::Title(at), "New section");
 }
 
-fn delete_section(state: &mut State, i: usize) {
+/// Deletes section `i` (the caller asked first if it had text).
+pub(super) fn delete_section(state: &mut State, i: usize) {
     let Some(doc) = state.document.as_mut() else {
         return;
     };
@@ -160,22 +148,13 @@ fn delete_section(state: &mut State, i: usize) {
         state.say(Level::Warning, "a plan needs at least one section");
         return;
     }
-    let title = doc.plan.sections.remove(i).title;
-    doc.drafts.remove(i);
-    state.texts.remove(i);
-    state.words_written.remove(i);
-    state.revisions.remove(i);
-    state.selected = i.min(doc.plan.sections.len() - 1);
-    state.say(Level::Info, format!("deleted \"{title}\""));
+    let Some(section) = state.remove_section(i) else {
+        return;
+    };
+    state.selected = i.min(state.section_count().saturating_sub(1));
+    state.say(Level::Info, format!("deleted \"{}\"", section.title));
 }
 
 fn swap(state: &mut State, a: usize, b: usize) {
-    let Some(doc) = state.document.as_mut() else {
-        return;
-    };
-    doc.plan.sections.swap(a, b);
-    doc.drafts.swap(a, b);
-    state.texts.swap(a, b);
-    state.words_written.swap(a, b);
-    state.revisions.swap(a, b);
+    state.swap_sections(a, b);
 }

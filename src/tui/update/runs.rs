@@ -7,11 +7,10 @@
 
 use super::super::action::Action;
 use super::super::effect::Effect;
-use super::super::state::{JobState, Level, Screen, State};
+use super::super::state::{JobState, Level, Screen, State, Stats};
 use super::scroll;
 use crate::plan::SectionState;
 use crate::store::{JobState as StoredState, Snapshot};
-use crate::text::count_words;
 use crate::writer::Document;
 
 /// Opens the dashboard, or leaves it for the screen it was opened from.
@@ -72,6 +71,13 @@ pub fn start_following(state: &mut State, id: String) -> Effect {
     state.following = Some(id.clone());
     state.screen = Screen::Writing;
     state.job_state = JobState::Running;
+    // Speed and ETA count from the first snapshot, not from words written before.
+    state.stats = Stats {
+        now_ms: state.stats.now_ms,
+        bucket_start_ms: state.stats.now_ms,
+        ..Stats::default()
+    };
+    state.document = None;
     state.stream.follow = true;
     state.say(
         Level::Info,
@@ -91,34 +97,46 @@ pub(super) fn followed(state: &mut State, snapshot: Snapshot) {
     let Some(plan) = m.plan.clone() else {
         return;
     };
-    let n = plan.sections.len();
-    let document = Document::new(m.instruction.clone(), m.target_words, m.language, plan);
-    state.texts.resize(n, String::new());
-    state.words_written.resize(n, 0);
-    state.revisions.resize(n, 0);
-    for i in 0..n {
+    let first = state.document.is_none();
+    let same_plan = state
+        .document
+        .as_ref()
+        .is_some_and(|d| d.plan.sections.len() == plan.sections.len());
+    if same_plan {
+        if let Some(doc) = state.document.as_mut() {
+            doc.plan = plan;
+        }
+    } else {
+        let document = Document::new(m.instruction.clone(), m.target_words, m.language, plan);
+        state.set_document(Some(document));
+    }
+    for i in 0..state.section_count() {
         let text = match (&snapshot.current, snapshot.sections.get(i)) {
             (_, Some(Some(done))) => done.to_string(),
             (Some((c, text)), _) if *c == i => text.clone(),
             _ => String::new(),
         };
-        let old = &state.texts[i];
-        if text.len() > old.len() && text.starts_with(old.as_str()) {
+        let old_len = state.text(i).len();
+        if text.len() > old_len && text.starts_with(state.text(i).as_ref()) {
             // Chunks for the tok/s sparkline: about four bytes a token.
-            state.stats.chunks += ((text.len() - old.len()) as u64).div_ceil(4);
-        } else if text != *old {
-            state.revisions[i] += 1;
+            state.stats.chunks += ((text.len() - old_len) as u64).div_ceil(4);
+            state.append(i, &text[old_len..]);
+            state.recount(i);
+        } else if text != state.text(i) {
+            state.set_text(i, &text);
         }
-        state.words_written[i] = count_words(&text);
-        state.texts[i] = text;
     }
     state.current = snapshot.current.as_ref().map(|(i, _)| *i);
     if let (Some(i), true) = (state.current, state.stream.follow) {
         state.stream.section = i;
         state.selected = i;
     }
+    if first {
+        // The first snapshot: what was written before following does not count as speed.
+        state.stats.words_at_start = state.total_written();
+        state.stats.chunks = 0;
+    }
     state.job = None;
-    state.document = Some(document);
     state.job_state = match (snapshot.live, m.state) {
         (true, _) => JobState::Running,
         (false, StoredState::Done) => JobState::Done,

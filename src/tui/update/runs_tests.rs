@@ -103,9 +103,9 @@ fn snapshots_fill_the_panes() {
         &mut s,
         Action::Followed(Box::new(snapshot(true, "three four five"))),
     );
-    assert_eq!(s.texts[0], "one two");
-    assert_eq!(s.texts[1], "three four five");
-    assert_eq!(s.words_written[1], 3);
+    assert_eq!(s.text(0), "one two");
+    assert_eq!(s.text(1), "three four five");
+    assert_eq!(s.words_of(1), 3);
     assert_eq!(s.current, Some(1));
     assert_eq!(s.job_state, JobState::Running);
     update(

@@ -4,7 +4,6 @@
 use super::super::action::Action;
 use super::super::state::{Focus, JobState, Level, Search, State, SPARK_SECONDS};
 use super::super::view::layout;
-use crate::text::count_words;
 
 /// The frame tick: statistics, the current section's word count, the stream's lines.
 pub(super) fn tick(state: &mut State, now: u64) {
@@ -27,10 +26,7 @@ pub(super) fn tick(state: &mut State, now: u64) {
     }
     if let Some(i) = state.current {
         if state.job_state.is_running() {
-            if let (Some(text), Some(words)) = (state.texts.get(i), state.words_written.get_mut(i))
-            {
-                *words = count_words(text);
-            }
+            state.recount(i);
         }
     }
     refresh(state);
@@ -39,18 +35,27 @@ pub(super) fn tick(state: &mut State, now: u64) {
 /// Brings the stream pane's wrapped lines up to date with the shown section and pane size.
 pub(crate) fn refresh(state: &mut State) {
     let area = layout::stream_text_area(state.size.0, state.size.1, state.screen);
+    let n = state.section_count();
+    let section = state.stream.section.min(n.saturating_sub(1));
+    let rev = state.revision(section) ^ ((section as u64) << 40);
+    // Borrowed from the document beside the stream view: no copy of the section per frame.
+    let text = state
+        .document
+        .as_ref()
+        .and_then(|d| d.drafts.get(section))
+        .map_or(
+            std::borrow::Cow::Borrowed(""),
+            crate::tui::sections::text_of,
+        );
     let view = &mut state.stream;
     view.width = area.width;
     view.height = area.height;
-    let n = state.texts.len();
     if n == 0 {
         view.wrapped = Default::default();
         return;
     }
-    view.section = view.section.min(n - 1);
-    let rev = state.revisions[view.section] ^ ((view.section as u64) << 40);
-    view.wrapped
-        .refresh(&state.texts[view.section], view.width.max(1), rev);
+    view.section = section;
+    view.wrapped.refresh(&text, view.width.max(1), rev);
     let max_top = view
         .wrapped
         .lines
@@ -145,8 +150,8 @@ pub(super) fn search(state: &mut State, query: String) {
     }
     let needle = query.to_ascii_lowercase();
     let mut matches = Vec::new();
-    for (i, text) in state.texts.iter().enumerate() {
-        let hay = text.to_ascii_lowercase();
+    for i in 0..state.section_count() {
+        let hay = state.text(i).to_ascii_lowercase();
         matches.extend(hay.match_indices(&needle).map(|(at, _)| (i, at)));
     }
     if matches.is_empty() {

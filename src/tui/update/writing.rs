@@ -14,7 +14,7 @@ use crate::backend::{ChatMessage, Role};
 use crate::export::Format;
 use crate::plan::SectionState;
 use crate::writer::{Document, JobEvent, SectionDraft};
-use ratatui_textarea::TextArea;
+use ratatui_textarea::{TextArea, WrapMode};
 
 pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
@@ -35,16 +35,19 @@ pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::EditSection => {
-            let text = state.texts.get(state.selected).cloned().unwrap_or_default();
+            let text = state.text(state.selected).into_owned();
             let lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+            let mut area = TextArea::new(lines);
+            // A paragraph is one line of text: wrap it to the editor's width.
+            area.set_wrap_mode(WrapMode::WordOrGlyph);
             state.overlay = Overlay::Editor {
                 index: state.selected,
-                area: Box::new(TextArea::new(lines)),
+                area: Box::new(area),
             };
             Vec::new()
         }
         Action::ExternalEdit => {
-            let text = state.texts.get(state.selected).cloned().unwrap_or_default();
+            let text = state.text(state.selected).into_owned();
             vec![Effect::ExternalEdit {
                 index: state.selected,
                 text,
@@ -85,18 +88,7 @@ pub(super) fn start(state: &mut State) -> Vec<Effect> {
     let (Some(job), Some(document)) = (&state.job, document_now(state)) else {
         return Vec::new();
     };
-    let mut document = document;
-    for section in &mut document.plan.sections {
-        if section.state == SectionState::Stale {
-            section.state = SectionState::Done;
-        }
-    }
-    if document
-        .plan
-        .sections
-        .iter()
-        .all(|s| s.state == SectionState::Done)
-    {
+    if document.plan.sections.iter().all(|s| s.state.is_written()) {
         state.job_state = JobState::Done;
         state.say(Level::Info, "every section is written");
         return Vec::new();
@@ -111,6 +103,7 @@ pub(super) fn start(state: &mut State) -> Vec<Effect> {
     let effect = Effect::Write {
         job: Box::new(job.clone()),
         document: Box::new(document),
+        project: state.project.clone(),
     };
     state.screen = Screen::Writing;
     state.job_state = JobState::Running;
@@ -137,11 +130,16 @@ fn pause_resume(state: &mut State) -> Vec<Effect> {
     }
 }
 
-/// The document with the streamed text of unfinished sections put back into the drafts.
+/// The document as it stands, streamed text included (the studio's document owns it).
 pub(crate) fn document_now(state: &State) -> Option<Document> {
-    let mut doc = state.document.clone()?;
+    state.document.clone()
+}
+
+/// The writer's document as it hands it back, with any streamed text the studio already
+/// shows that the writer's drafts lack (a stream cut between a delta and its turn).
+fn handed_back(state: &State, mut doc: Document) -> Document {
     for (i, draft) in doc.drafts.iter_mut().enumerate() {
-        let shown = state.texts.get(i).map_or("", String::as_str);
+        let shown = state.text(i);
         let kept = draft.text();
         if shown.len() > kept.len() && shown.starts_with(&kept) {
             draft
@@ -149,7 +147,7 @@ pub(crate) fn document_now(state: &State) -> Option<Document> {
                 .push(ChatMessage::assistant(&shown[kept.len()..]));
         }
     }
-    Some(doc)
+    doc
 }
 
 pub(super) fn write_finished(
@@ -158,21 +156,9 @@ pub(super) fn write_finished(
     error: Option<String>,
     cancelled: bool,
 ) -> Vec<Effect> {
-    let stale: Vec<usize> = state.document.as_ref().map_or(Vec::new(), |d| {
-        (0..d.plan.sections.len())
-            .filter(|i| d.plan.sections[*i].state == SectionState::Stale)
-            .collect()
-    });
-    state.document = Some(document);
-    state.document = document_now(state);
+    let document = handed_back(state, document);
+    state.set_document(Some(document));
     if let Some(doc) = &mut state.document {
-        for i in stale {
-            if let Some(s) = doc.plan.sections.get_mut(i) {
-                if s.state == SectionState::Done {
-                    s.state = SectionState::Stale;
-                }
-            }
-        }
         for s in &mut doc.plan.sections {
             if s.state == SectionState::Queued {
                 s.state = SectionState::Planned;
@@ -230,8 +216,8 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
         }
         JobEvent::SectionStarted { index, .. } => section_started(state, index),
         JobEvent::Delta { index, text } => {
-            if let Some(t) = state.texts.get_mut(index) {
-                t.push_str(&text);
+            if index < state.section_count() {
+                state.append(index, &text);
                 state.stats.chunks += 1;
                 state.stats.retry = None;
             }
@@ -245,10 +231,9 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
         JobEvent::SectionDone {
             index, words, text, ..
         } => {
-            if index < state.texts.len() {
-                state.texts[index] = text;
-                state.words_written[index] = words;
-                state.revisions[index] += 1;
+            // The writer's final text (it may cut the stream's tail to its bound).
+            if state.text(index) != text.as_str() || state.words_of(index) != words {
+                state.set_text(index, &text);
             }
             set_state(state, index, SectionState::Done);
             scroll::refresh(state);
@@ -275,10 +260,8 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
 }
 
 fn section_started(state: &mut State, index: usize) {
-    if let Some(t) = state.texts.get_mut(index) {
-        t.clear();
-        state.revisions[index] += 1;
-    }
+    // The writer replays a continued section's text as its first delta.
+    state.set_text(index, "");
     state.current = Some(index);
     set_state(state, index, SectionState::Writing);
     if state.stream.follow {
@@ -298,31 +281,46 @@ fn set_state(state: &mut State, index: usize, new: SectionState) {
     }
 }
 
-/// Replaces a section's text (built-in editor or `$EDITOR`); later sections go stale.
-pub(crate) fn replace_text(state: &mut State, index: usize, text: String) {
-    let Some(doc) = state.document.as_mut() else {
-        return;
-    };
-    let Some(draft) = doc.drafts.get_mut(index) else {
-        return;
+/// Replaces a section's text (built-in editor or `$EDITOR`) and saves it to the project at
+/// once; later written sections go stale. An unchanged text changes nothing.
+pub(crate) fn replace_text(state: &mut State, index: usize, text: String) -> Vec<Effect> {
+    if state.text(index) == text.as_str() {
+        state.say(Level::Info, format!("section {}: no change", index + 1));
+        return Vec::new();
+    }
+    let Some(draft) = state.document.as_ref().and_then(|d| d.drafts.get(index)) else {
+        return Vec::new();
     };
     let step = draft
         .turns
         .first()
         .filter(|t| t.role == Role::User)
         .cloned();
-    *draft = SectionDraft {
+    let draft = SectionDraft {
         turns: step
             .into_iter()
             .chain(std::iter::once(ChatMessage::assistant(text.clone())))
             .collect(),
     };
-    state.words_written[index] = crate::text::count_words(&text);
-    state.texts[index] = text;
-    state.revisions[index] += 1;
-    state.say(Level::Info, format!("section {} edited", index + 1));
+    state.set_draft(index, draft);
+    let Some(doc) = state.document.as_mut() else {
+        return Vec::new();
+    };
+    // Typed text is written text, except in the section in progress, which the writer
+    // continues from it (the store keeps it in the journal).
+    let in_progress = doc.plan.sections.iter().position(|s| !s.state.is_written());
+    if let Some(section) = doc.plan.sections.get_mut(index) {
+        if !text.trim().is_empty() && in_progress != Some(index) {
+            section.state = SectionState::Done;
+        }
+    }
+    state.say(
+        Level::Info,
+        format!("section {} edited and saved", index + 1),
+    );
     review::mark_stale_from(state, index + 1);
     scroll::refresh(state);
+    super::save(state).into_iter().collect()
 }
 
 /// Clears section `index` and writes it again; the hint goes into its main point.
@@ -337,10 +335,7 @@ pub(super) fn regenerate(state: &mut State, index: usize, hint: &str) -> Vec<Eff
         section.main_point = format!("{} (Revision note: {hint})", section.main_point.trim());
     }
     section.state = SectionState::Planned;
-    doc.drafts[index] = SectionDraft::default();
-    state.texts[index].clear();
-    state.words_written[index] = 0;
-    state.revisions[index] += 1;
+    state.set_draft(index, SectionDraft::default());
     review::mark_stale_from(state, index + 1);
     state.stream.section = index;
     start(state)
@@ -359,10 +354,9 @@ fn rewrite_stale(state: &mut State) -> Vec<Effect> {
     }
     for &i in &stale {
         doc.plan.sections[i].state = SectionState::Planned;
-        doc.drafts[i] = SectionDraft::default();
-        state.texts[i].clear();
-        state.words_written[i] = 0;
-        state.revisions[i] += 1;
+    }
+    for &i in &stale {
+        state.set_draft(i, SectionDraft::default());
     }
     start(state)
 }

@@ -1,6 +1,7 @@
 //! Drawing: `draw(frame, &State, &Theme)` is a pure function of the state, called on the frame
 //! timer. One file per pane; the theme supplies every style by meaning.
 
+mod help;
 pub mod layout;
 mod overlay;
 mod progress;
@@ -10,31 +11,37 @@ pub(crate) mod status;
 mod stream;
 mod tree;
 
+use super::keymap::Keymap;
 use super::state::{Screen, State};
 use super::theme::Theme;
 use ratatui::Frame;
 
-/// Draws the whole studio.
-pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
+/// Draws the whole studio; `keymap` names the keys in hints and help.
+pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     let area = frame.area();
     if area.width == 0 || area.height == 0 {
         return;
     }
     match state.screen {
-        Screen::Prompt => prompt::draw(frame, area, state, theme),
-        Screen::Dashboard => runs::draw(frame, area, state, theme),
+        Screen::Prompt => prompt::draw(frame, area, state, (theme, keymap)),
+        Screen::Dashboard => runs::draw(frame, area, state, (theme, keymap)),
         Screen::Planning | Screen::Review | Screen::Writing => {
             let areas = layout::areas(area);
             tree::draw(frame, areas.tree, state, theme);
             match state.screen {
                 Screen::Writing => stream::draw(frame, areas.stream, state, theme),
-                _ => stream::draw_review(frame, areas.stream, state, theme),
+                _ => stream::draw_review(frame, areas.stream, state, (theme, keymap)),
             }
             progress::draw(frame, areas.progress, state, theme);
-            status::draw(frame, areas.status, state, theme);
+            status::draw(frame, areas.status, state, (theme, keymap));
         }
     }
-    overlay::draw(frame, area, state, theme);
+    overlay::draw(frame, area, state, (theme, keymap));
+}
+
+/// How far the help overlay can scroll at `area`'s size.
+pub fn help_scroll_limit(state: &State, keymap: &Keymap, area: ratatui::layout::Rect) -> usize {
+    help::layout(state, keymap, area).2
 }
 
 /// A state's icon.

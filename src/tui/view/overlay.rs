@@ -2,7 +2,7 @@
 //! and the section editor.
 
 use super::layout::centered;
-use crate::tui::keymap::Context;
+use crate::tui::keymap::Keymap;
 use crate::tui::state::{Overlay, State};
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
@@ -11,10 +11,10 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// Draws the open overlay, if any.
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, (theme, keymap): (&Theme, &Keymap)) {
     match &state.overlay {
         Overlay::None => {}
-        Overlay::Help => help(frame, area, state, theme),
+        Overlay::Help { top } => super::help::draw(frame, area, (state, keymap), *top, theme),
         Overlay::Error(message) => {
             let width = centered(area, 60, 3).width.saturating_sub(2).max(1);
             let rows = (message.chars().count() as u16 / width) + 4;
@@ -60,53 +60,53 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     theme.title(true),
                 ))
                 .title_bottom(
-                    Line::styled(" ctrl-s saves · esc discards ", theme.dim()).right_aligned(),
+                    Line::styled(" ctrl-s saves · esc closes (asks if unsaved) ", theme.dim())
+                        .right_aligned(),
                 )
                 .border_style(theme.border(true));
             let inner = block.inner(rect);
             frame.render_widget(block, rect);
             frame.render_widget(text.as_ref(), inner);
         }
+        Overlay::Confirm {
+            question,
+            choices,
+            otherwise,
+            ..
+        } => confirm(frame, area, (question, choices, otherwise), theme),
     }
 }
 
-fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let rect = centered(area, 90, area.height.saturating_sub(2));
+/// A one-key question: the question in full, then one line per answer.
+fn confirm(
+    frame: &mut Frame,
+    area: Rect,
+    (question, choices, otherwise): (&str, &[(char, &str)], &str),
+    theme: &Theme,
+) {
+    let width = centered(area, 70, 3).width.saturating_sub(2).max(1);
+    let text_rows = (question.chars().count() as u16).div_ceil(width).max(1) + 1;
+    let rows = text_rows + choices.len() as u16 + 3;
+    let rect = centered(area, 70, rows.min(area.height));
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
-        .title(Line::styled(" Keys ", theme.title(true)))
-        .title_bottom(Line::styled(" any key closes ", theme.dim()).right_aligned())
-        .border_style(theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let columns = if inner.width >= 90 {
-        4
-    } else if inner.width >= 60 {
-        2
-    } else {
-        1
-    };
-    let col_w = inner.width / columns;
-    let mut cols: Vec<Vec<Line>> = vec![Vec::new(); usize::from(columns)];
-    let mut rows = Vec::new();
-    for context in Context::ALL {
-        let bindings = state.keymap.bindings(context);
-        rows.push(Line::styled(context.name().to_string(), theme.accent()));
-        for (key, action) in bindings {
-            rows.push(Line::from(vec![
-                Span::styled(format!(" {key:<9}"), theme.accent()),
-                Span::styled(action.describe().to_string(), theme.text()),
-            ]));
-        }
+        .title(Line::styled(" Confirm ", theme.warning()))
+        .border_style(theme.warning());
+    let mut lines = vec![
+        Line::styled(question.to_string(), theme.text()),
+        Line::default(),
+    ];
+    for (key, label) in choices {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {key} "), theme.selected()),
+            Span::styled(format!(" {label}"), theme.text()),
+        ]));
     }
-    let per_col = rows.len().div_ceil(usize::from(columns)).max(1);
-    for (i, row) in rows.into_iter().enumerate() {
-        let last = cols.len() - 1;
-        cols[(i / per_col).min(last)].push(row);
-    }
-    for (i, col) in cols.into_iter().enumerate() {
-        let x = inner.x + col_w * i as u16;
-        let r = Rect::new(x, inner.y, col_w, inner.height);
-        frame.render_widget(Paragraph::new(col), r);
-    }
+    lines.push(Line::styled(format!(" {otherwise}"), theme.dim()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        rect,
+    );
 }

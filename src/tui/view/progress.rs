@@ -109,7 +109,11 @@ fn info_lines<'a>(state: &'a State, theme: &Theme, width: u16) -> Vec<Line<'a>> 
 }
 
 /// `h:mm:ss`.
+/// `m:ss` under an hour, `h:mm:ss` from then on, so that the ETA fits a narrow pane.
 fn clock(secs: u64) -> String {
+    if secs < 3600 {
+        return format!("{}:{:02}", secs / 60, secs % 60);
+    }
     format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
@@ -132,7 +136,7 @@ fn draw_sections(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let lines: Vec<Line> = (first..n.min(first + rows))
         .map(|i| {
             let s = &doc.plan.sections[i];
-            let w = state.words_written.get(i).copied().unwrap_or(0);
+            let w = state.words_of(i);
             let ratio = (w as f64 / s.target_words.max(1) as f64).min(1.0);
             let filled = (ratio * bar_w as f64).round() as usize;
             Line::from(vec![
@@ -149,7 +153,7 @@ fn draw_sections(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if chart_h > 0 {
         let data: Vec<(String, u64)> = (0..n)
             .map(|i| {
-                let w = state.words_written.get(i).copied().unwrap_or(0) as u64;
+                let w = state.words_of(i) as u64;
                 (
                     (i + 1).to_string(),
                     w * 100 / doc.plan.sections[i].target_words.max(1) as u64,

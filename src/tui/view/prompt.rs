@@ -2,16 +2,17 @@
 //! read from the prompt), and the backend that will write.
 
 use super::thousands;
+use crate::tui::keymap::Keymap;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::update::target_words;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 /// Draws the prompt screen.
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, look: (&Theme, &Keymap)) {
+    let theme = look.0;
     let [header, editor, words, status_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -32,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let prompt_inner = prompt_block.inner(editor);
     frame.render_widget(prompt_block, editor);
     frame.render_widget(&state.prompt, prompt_inner);
-    let target_note = match target_words(state) {
+    let target_note = match state.target_words() {
         Ok(n) if state.words.lines().join("").trim().is_empty() => {
             format!("from the prompt: {} words", thousands(n))
         }
@@ -49,5 +50,5 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let words_inner = words_block.inner(words);
     frame.render_widget(words_block, words);
     frame.render_widget(&state.words, words_inner);
-    super::status::draw(frame, status_area, state, theme);
+    super::status::draw(frame, status_area, state, look);
 }

@@ -3,6 +3,7 @@
 //! tok/s, ETA and state. Enter follows the selected run read-only.
 
 use super::{status, thousands, truncate};
+use crate::tui::keymap::Keymap;
 use crate::tui::state::{RunRow, State};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,10 +12,11 @@ use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 /// Draws the dashboard and the status line.
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, look: (&Theme, &Keymap)) {
+    let theme = look.0;
     let [main, status_area] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
-    status::draw(frame, status_area, state, theme);
+    status::draw(frame, status_area, state, look);
     if main.width < 20 || main.height < 3 {
         return;
     }

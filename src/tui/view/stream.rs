@@ -40,10 +40,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::bordered()
         .title(Line::styled(title, theme.title(focused)))
         .title_bottom(Line::styled(position, theme.dim()).right_aligned())
-        .border_style(theme.border(focused));
+        .border_style(theme.border(focused))
+        .border_type(theme.border_type(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let text = state.texts.get(view.section).map_or("", String::as_str);
+    let text = state.text(view.section);
     let query = state.search.as_ref().map(|s| s.query.to_ascii_lowercase());
     let visible = view
         .wrapped
@@ -84,7 +85,12 @@ fn highlight<'a>(line: &'a str, query: Option<&str>, text: Style, hit: Style) ->
 }
 
 /// Draws the plan review details (or the planning notice) in the stream's place.
-pub fn draw_review(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn draw_review(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    (theme, keymap): (&Theme, &crate::tui::keymap::Keymap),
+) {
     if area.width < 3 || area.height < 3 {
         return;
     }
@@ -136,8 +142,7 @@ pub fn draw_review(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         }
         lines.push(Line::raw(""));
         let hint = |a: crate::tui::action::Action| {
-            state
-                .keymap
+            keymap
                 .key_for(crate::tui::keymap::Context::Plan, &a)
                 .unwrap_or("?")
                 .to_string()

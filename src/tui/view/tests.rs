@@ -17,7 +17,7 @@ fn render(state: &mut State, (w, h): (u16, u16)) -> String {
     update(state, Action::Tick(13_000));
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal
-        .draw(|f| draw(f, state, &Theme::default()))
+        .draw(|f| draw(f, state, &Theme::default(), &fixtures::keymap()))
         .unwrap();
     if w == 0 || h == 0 {
         // TestBackend cannot print an empty buffer; drawing it is what is tested.
@@ -146,6 +146,105 @@ fn every_theme_draws() {
         assert!(err.is_none());
         let state = fixtures::writing(3, 500, 1, 200, (80, 24));
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-        terminal.draw(|f| draw(f, &state, &theme)).unwrap();
+        terminal
+            .draw(|f| draw(f, &state, &theme, &fixtures::keymap()))
+            .unwrap();
     }
+}
+
+/// The status line (the last row) of `state` at 80×24.
+fn status_line(state: &mut State) -> String {
+    let text = render(state, (80, 24));
+    text.lines().nth(23).unwrap_or_default().to_string()
+}
+
+#[test]
+fn status_lines_at_80_columns_show_the_message_before_the_hints() {
+    use crate::tui::state::JobState;
+    let mut lines = Vec::new();
+    let mut empty = fixtures::fresh();
+    update(&mut empty, Action::Resize(80, 24));
+    fixtures::type_text(&mut empty, "  ");
+    update(&mut empty, Action::Submit);
+    assert!(
+        matches!(empty.overlay, Overlay::Error(_)),
+        "too long: in a dialog"
+    );
+    let mut writing = fixtures::writing(5, 1000, 2, 430, (80, 24));
+    lines.push(("writing", status_line(&mut writing)));
+    update(
+        &mut writing,
+        Action::Exported(Ok("/home/ann/lighthouse.md".into())),
+    );
+    lines.push(("exported", status_line(&mut writing)));
+    let mut stopped = fixtures::writing(5, 1000, 2, 430, (80, 24));
+    update(&mut stopped, Action::Stop);
+    let document = Box::new(stopped.document.clone().unwrap());
+    update(
+        &mut stopped,
+        Action::WriteFinished {
+            document,
+            error: Some("stopped by the user".into()),
+            cancelled: true,
+        },
+    );
+    assert_eq!(stopped.job_state, JobState::Stopped);
+    lines.push(("stopped", status_line(&mut stopped)));
+    stopped.message = None;
+    lines.push(("stopped, no message", status_line(&mut stopped)));
+    let mut done = fixtures::writing(2, 100, 2, 0, (80, 24));
+    let document = Box::new(done.document.clone().unwrap());
+    update(
+        &mut done,
+        Action::WriteFinished {
+            document,
+            error: None,
+            cancelled: false,
+        },
+    );
+    lines.push(("done", status_line(&mut done)));
+    let text: Vec<String> = lines
+        .iter()
+        .map(|(name, line)| format!("{name:>18}: {line}"))
+        .collect();
+    insta::assert_snapshot!("status_lines_80x24", text.join("\n"));
+    assert!(lines[1].1.contains("exported to /home/ann/lighthouse.md"));
+    assert!(!lines[3].1.contains("pause"), "{}", lines[3].1);
+}
+
+#[test]
+fn help_at_80x24_scrolls_to_every_binding() {
+    let mut state = fixtures::writing(5, 1000, 2, 430, (80, 24));
+    update(&mut state, Action::Help);
+    let first = render(&mut state, (80, 24));
+    insta::assert_snapshot!("help_top_80x24", first);
+    // As far as it goes (the event loop limits it to what the size needs; so does drawing).
+    update(&mut state, Action::HelpTo(usize::MAX));
+    let last = render(&mut state, (80, 24));
+    insta::assert_snapshot!("help_bottom_80x24", last);
+    let seen = format!("{first}\n{last}");
+    for context in crate::tui::keymap::Context::ALL {
+        for (_, action) in fixtures::keymap().bindings(context) {
+            assert!(
+                seen.contains(action.describe()),
+                "{:?} missing from the help",
+                action
+            );
+        }
+    }
+}
+
+#[test]
+fn a_question_names_what_would_be_lost() {
+    let mut state = fixtures::writing(3, 200, 3, 0, (80, 24));
+    let document = Box::new(state.document.clone().unwrap());
+    update(
+        &mut state,
+        Action::ExportWouldReplace {
+            path: "/home/ann/story.md".into(),
+            format: crate::export::Format::Md,
+            document,
+        },
+    );
+    insta::assert_snapshot!("confirm_export_80x24", render(&mut state, (80, 24)));
 }

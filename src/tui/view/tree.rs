@@ -22,7 +22,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     );
     let block = Block::bordered()
         .title(Line::styled(total, theme.title(focused)))
-        .border_style(theme.border(focused));
+        .border_style(theme.border(focused))
+        .border_type(theme.border_type(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(doc) = &state.document else {
@@ -44,7 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let written = state.words_written.get(i).copied().unwrap_or(0);
+            let written = state.words_of(i);
             let counts = format!(" {}/{}", thousands(written), thousands(s.target_words));
             let marker = if state.current == Some(i) { "▶" } else { " " };
             let head = format!("{marker}{:>2} {} ", i + 1, state_icon(s.state));
