@@ -75,7 +75,10 @@ fn load_items(e: &EvalArgs) -> Result<(String, Vec<Item>, Vec<String>), CliError
     let (source, items, skipped) = match &e.file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|err| {
-                CliError::Usage(format!("cannot read the prompt file {}: {err}", path.display()))
+                CliError::Usage(format!(
+                    "cannot read the prompt file {}: {err}",
+                    path.display()
+                ))
             })?;
             let parsed = dataset::parse(&text, "prompt");
             let skipped = parsed
@@ -135,7 +138,10 @@ struct RunState {
 impl RunState {
     fn open(dir: &Path) -> Result<Self, CliError> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            CliError::Usage(format!("cannot create the eval folder {}: {e}", dir.display()))
+            CliError::Usage(format!(
+                "cannot create the eval folder {}: {e}",
+                dir.display()
+            ))
         })?;
         let path = dir.join("state.json");
         let projects = match std::fs::read_to_string(&path) {
@@ -222,17 +228,16 @@ pub async fn eval(args: &BackendArgs, e: EvalArgs) -> Result<i32, CliError> {
         e.concurrency,
         dir.display()
     );
-    let results: Vec<Option<DocumentResult>> =
-        futures::stream::iter(items.into_iter().enumerate())
-            .map(|(n, item)| {
-                let run = run.clone();
-                async move { run_item(&run, n, item).await }
-            })
-            .buffered(usize::from(e.concurrency))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<_, _>>()?;
+    let results: Vec<Option<DocumentResult>> = futures::stream::iter(items.into_iter().enumerate())
+        .map(|(n, item)| {
+            let run = run.clone();
+            async move { run_item(&run, n, item).await }
+        })
+        .buffered(usize::from(e.concurrency))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let interrupted = cancel.is_cancelled() || results.iter().any(Option::is_none);
     let mut documents: Vec<DocumentResult> = results.into_iter().flatten().collect();
     if let (Some(url), false) = (&e.judge_base_url, interrupted) {
@@ -276,7 +281,10 @@ pub async fn eval(args: &BackendArgs, e: EvalArgs) -> Result<i32, CliError> {
 
 fn write_reports(dir: &Path, report: &Report) -> Result<(), CliError> {
     let json = serde_json::to_vec_pretty(report).map_err(|e| CliError::Failed(e.to_string()))?;
-    for (name, bytes) in [("report.json", json), ("report.txt", report.table().into_bytes())] {
+    for (name, bytes) in [
+        ("report.json", json),
+        ("report.txt", report.table().into_bytes()),
+    ] {
         let path = dir.join(name);
         store::write_atomic(&path, &bytes)
             .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
@@ -403,7 +411,12 @@ fn response_text(document: &Document) -> String {
     out
 }
 
-fn score(item: &Item, project: String, document: Option<&Document>, outcome: Outcome) -> DocumentResult {
+fn score(
+    item: &Item,
+    project: String,
+    document: Option<&Document>,
+    outcome: Outcome,
+) -> DocumentResult {
     let mut result = DocumentResult {
         id: item.id.clone(),
         project,
@@ -438,10 +451,8 @@ fn score(item: &Item, project: String, document: Option<&Document>, outcome: Out
     let index = EchoIndex::new(sent);
     for (section, draft) in doc.plan.sections.iter().zip(&doc.drafts) {
         let text = draft.text();
-        result.repetition = result.repetition.add(Repetition::of(&text));
-        let echo = index.measure(&text);
-        result.echo.sentences += echo.sentences;
-        result.echo.echoed += echo.echoed;
+        result.repetition = result.repetition + Repetition::of(&text);
+        result.echo = result.echo + index.measure(&text);
         let words = count_words(&text);
         if words * 2 < section.target_words || words > section.target_words * 2 {
             result.sections_off_target += 1;
@@ -552,16 +563,23 @@ mod tests {
         let (source, items, _) = load_items(&e).unwrap();
         assert_eq!(source, "longbench-write");
         assert!(items.iter().all(|i| (2000..4000).contains(&i.length)));
-        assert_eq!(default_out(&e), PathBuf::from("eval-longbench-write-en-2k-4k"));
+        assert_eq!(
+            default_out(&e),
+            PathBuf::from("eval-longbench-write-en-2k-4k")
+        );
         let e = eval_args(&["ruler", "--limit", "3"]).unwrap();
         assert_eq!(load_items(&e).unwrap().1.len(), 3);
     }
 
     #[test]
     fn bad_flags_are_named() {
-        let err = eval_args(&["longbench-write", "--lang", "fr"]).unwrap_err().to_string();
+        let err = eval_args(&["longbench-write", "--lang", "fr"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("use en or zh"), "{err}");
-        let err = eval_args(&["ruler", "--bucket", "1k-3k"]).unwrap_err().to_string();
+        let err = eval_args(&["ruler", "--bucket", "1k-3k"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("0-500, 500-2k, 2k-4k, 4k-20k"), "{err}");
         assert!(eval_args(&["poems"]).is_err());
         assert!(eval_args(&["ruler", "--concurrency", "0"]).is_err());

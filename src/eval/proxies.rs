@@ -68,17 +68,33 @@ impl Repetition {
         r
     }
 
-    /// The sum over sections (each measured within itself).
-    pub fn add(self, other: Self) -> Self {
+    /// Repeated 4-grams as a share of all, 0 for a text too short to have any.
+    pub fn share(self) -> f64 {
+        ratio(self.repeated, self.ngrams)
+    }
+}
+
+/// The sum over sections (each measured within itself).
+impl std::ops::Add for Repetition {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
         Self {
             ngrams: self.ngrams + other.ngrams,
             repeated: self.repeated + other.repeated,
         }
     }
+}
 
-    /// Repeated 4-grams as a share of all, 0 for a text too short to have any.
-    pub fn share(self) -> f64 {
-        ratio(self.repeated, self.ngrams)
+/// The sum over sections or documents.
+impl std::ops::Add for Echo {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            sentences: self.sentences + other.sentences,
+            echoed: self.echoed + other.echoed,
+        }
     }
 }
 
@@ -166,7 +182,7 @@ mod tests {
         // 50 tokens, 47 4-grams, of which only 5 are distinct.
         assert_eq!((looped.ngrams, looped.repeated), (47, 42));
         assert!(looped.share() > 0.89);
-        let both = fresh.add(looped);
+        let both = fresh + looped;
         assert_eq!(both.ngrams, fresh.ngrams + 47);
         assert_eq!(Repetition::of("too short").share(), 0.0);
     }

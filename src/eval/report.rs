@@ -114,11 +114,8 @@ impl Report {
         let s_q = judge::mean_s_q(&verdicts);
         let repetition = documents
             .iter()
-            .fold(Repetition::default(), |a, d| a.add(d.repetition));
-        let echo = documents.iter().fold(Echo::default(), |a, d| Echo {
-            sentences: a.sentences + d.echo.sentences,
-            echoed: a.echoed + d.echo.echoed,
-        });
+            .fold(Repetition::default(), |a, d| a + d.repetition);
+        let echo = documents.iter().fold(Echo::default(), |a, d| a + d.echo);
         Self {
             source,
             s: s_q.zip(overall.s_l).map(|(q, l)| (q + l) / 2.0),
