@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod eval;
 pub mod export;
 pub mod plan;
 pub mod prompt;

@@ -5,9 +5,9 @@
 //! `E` runs `$EDITOR` (a script here) and saves its text; after a hand-off, `list` says the
 //! worker is writing.
 
-use crate::support::prose::{agentwrite_plan, prose};
 use crate::studio::{cli, only_project, shell_session, Tmux};
 use crate::support::binary;
+use crate::support::prose::{agentwrite_plan, prose};
 use crate::support::scripted::{Reply, ScriptedServer};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

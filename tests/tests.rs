@@ -5,6 +5,7 @@ mod support;
 mod backend_protocol;
 mod cli_completions;
 mod cli_errors;
+mod cli_eval;
 mod cli_hardening;
 mod cli_write;
 mod context;

@@ -6,6 +6,7 @@
 pub mod completions;
 mod connect;
 pub mod detach;
+mod eval;
 mod job;
 mod progress;
 mod projects;
@@ -15,6 +16,7 @@ mod studio;
 
 pub use completions::{CompletionsArgs, ManArgs};
 pub use detach::{ResumeArgs, WorkerArgs};
+pub use eval::EvalArgs;
 pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
 pub use serve::ServeArgs;
 
@@ -156,6 +158,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     Completions(CompletionsArgs),
+    /// Run LongBench-Write or LongWrite-Ruler through the pipeline and score it (S_l, S_q).
+    Eval(EvalArgs),
     /// Print the man page (roff) on stdout, or write every page into a folder with --dir.
     Man(ManArgs),
     /// Internal: the background worker of a detached run.
@@ -214,6 +218,7 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Attach(args)) => projects::attach(args).await,
         Some(Command::Serve(args)) => serve::serve(&cli.backend, args).await,
         Some(Command::Completions(args)) => completions::completions(args),
+        Some(Command::Eval(args)) => eval::eval(&cli.backend, args).await,
         Some(Command::Man(args)) => completions::man(args),
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
         None => studio::run(&cli.backend, cli.theme, cli.project).await,

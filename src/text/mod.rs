@@ -12,6 +12,7 @@ mod cues;
 mod length;
 pub(crate) mod numerals;
 
+pub(crate) use count::is_cjk_ideograph;
 pub use count::{count_words, detect_language, WordCounter};
 pub use length::extract_target_length;
 
