@@ -214,9 +214,10 @@ async fn a_request_the_server_refuses_ends_the_job_and_keeps_the_text() {
     let replies = vec![
         Reply::text(agentwrite_plan(2, 50)),
         Reply::text(first.clone()),
+        // Not a length refusal (that one shrinks the budget and is retried: tests/context.rs).
         Reply::Status {
             code: 400,
-            body: "context length exceeded".into(),
+            body: "unsupported parameter: logit_bias".into(),
             retry_after: None,
         },
     ];
@@ -228,7 +229,7 @@ async fn a_request_the_server_refuses_ends_the_job_and_keeps_the_text() {
     assert!(ran
         .events
         .iter()
-        .any(|e| matches!(e, JobEvent::Failed { error } if error.contains("context length"))));
+        .any(|e| matches!(e, JobEvent::Failed { error } if error.contains("logit_bias"))));
 }
 
 #[tokio::test(start_paused = true)]
