@@ -8,7 +8,7 @@ use super::update::start_following;
 use crate::plan::SectionState;
 use crate::prompt::Prompts;
 use crate::store::{lock::live_holder, JobState as StoredState, Project, ProjectLock, StoreError};
-use crate::writer::{Document, Job};
+use crate::writer::Document;
 use std::path::Path;
 
 /// Loads the project in `dir` into `state`; returns the effects to start with.
@@ -41,12 +41,7 @@ fn show(state: &mut State, project: &Project, document: Option<Document>) {
     let m = &project.manifest;
     state.project = Some(m.id.clone());
     state.export_stem = m.id.clone();
-    state.job = Some(Job {
-        instruction: m.instruction.clone(),
-        target_words: m.target_words,
-        language: m.language,
-        settings: m.settings.clone(),
-    });
+    state.job = Some(m.job());
     let Some(mut document) = document else {
         state.say(Level::Warning, format!("project {} has no plan yet", m.id));
         return;
