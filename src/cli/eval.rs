@@ -361,10 +361,10 @@ fn open_or_create(run: &Run, item: &Item) -> Result<Project, CliError> {
 /// Runs the project's job to its end through the store, as `write` and `resume` do.
 async fn write_document(
     run: &Run,
-    mut project: Project,
+    project: Project,
 ) -> Result<(Option<Document>, Outcome), CliError> {
     let lock = job::lock(&project)?;
-    let recovered = project.recover().map_err(job::store_error)?;
+    let (project, recovered) = job::recover(project).await?;
     let job = project.manifest.job();
     let document = project
         .document(&run.setup.prompts, &recovered, false)

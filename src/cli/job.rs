@@ -8,6 +8,7 @@ use super::connect::{self, Setup};
 use super::progress::{show_events, OutputFile, Reporter};
 use super::{BackendArgs, CliError, EXIT_OK};
 use crate::backend::Backend;
+use crate::store::journal::Recovered;
 use crate::store::{self, Project, ProjectLock, RunEnd, RunSpec, StoreError};
 use crate::writer::{JobEvent, WriterError};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -126,16 +127,30 @@ pub fn lock(project: &Project) -> Result<ProjectLock, CliError> {
     Ok(lock)
 }
 
+/// Recovers the project's journal on the blocking pool: recovery may cut a torn tail and
+/// fsync the file, which is no work for the runtime's worker threads.
+pub async fn recover(project: Project) -> Result<(Project, Recovered), CliError> {
+    let dir = project.dir().to_path_buf();
+    let (project, recovered) = store::off_runtime(&dir, move || {
+        let mut project = project;
+        let recovered = project.recover();
+        (project, recovered)
+    })
+    .await
+    .map_err(store_error)?;
+    Ok((project, recovered.map_err(store_error)?))
+}
+
 /// Runs (or continues) the project's job to its end, a stop, or an error.
 pub async fn run(
-    mut project: Project,
+    project: Project,
     lock: ProjectLock,
     setup: &Setup,
     backend: Arc<dyn Backend>,
     options: RunOptions,
 ) -> Result<i32, CliError> {
     let stop = StopSignal::install(options.detached);
-    let recovered = project.recover().map_err(store_error)?;
+    let (project, recovered) = recover(project).await?;
     if recovered.cut_bytes > 0 {
         eprintln!(
             "longwriter: project {}: cut {} bytes of a torn journal record (the process died mid-write)",

@@ -27,7 +27,7 @@ pub use lock::{Holder, ProjectLock};
 pub use manifest::{BackendRecord, JobState, Manifest, FORMAT_VERSION};
 pub use project::{display_state, NewProject, Project, ProjectSummary, Store};
 pub use recorder::{Recorder, RecorderOptions};
-pub use run::{record, RunEnd, RunSpec};
+pub use run::{off_runtime, record, RunEnd, RunSpec};
 
 use std::path::{Path, PathBuf};
 

@@ -96,8 +96,9 @@ pub async fn record(
     })
 }
 
-/// Runs `work` (file writes that end in fsyncs) on the blocking pool.
-async fn off_runtime<T: Send + 'static>(
+/// Runs `work` (file writes that end in fsyncs) on the blocking pool, off the runtime's
+/// worker threads. Errors: the blocking task panicked or was cancelled.
+pub async fn off_runtime<T: Send + 'static>(
     dir: &std::path::Path,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, StoreError> {

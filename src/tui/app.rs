@@ -135,7 +135,7 @@ async fn event_loop(
                     Effect::Quit => return Ok(Exit::Normal),
                     Effect::Save(request) => {
                         // Synchronous: the edit is on disk before the next key is read.
-                        let saved = runner.save(&request);
+                        let saved = runner.save(request).await;
                         update(state, saved);
                     }
                     Effect::SetTheme(name) => {

@@ -116,7 +116,7 @@ pub async fn run(studio: Studio) -> Result<Exit, TuiError> {
         state.overlay = state::Overlay::Error(problems.join("\n"));
     }
     let first = match &studio.open {
-        Some(dir) => open::open(&mut state, dir, &studio.prompts),
+        Some(dir) => open::open(&mut state, dir, studio.prompts.clone()).await,
         None => Vec::new(),
     };
     terminal::install_crash_reporter(studio.data_dir.clone(), studio.secrets.clone());

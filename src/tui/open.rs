@@ -7,12 +7,16 @@ use super::state::{JobState, Level, Overlay, Screen, State};
 use super::update::start_following;
 use crate::plan::SectionState;
 use crate::prompt::Prompts;
-use crate::store::{lock::live_holder, JobState as StoredState, Project, ProjectLock, StoreError};
-use crate::writer::{Document, Job};
+use crate::store::{
+    lock::live_holder, off_runtime, JobState as StoredState, Project, ProjectLock, StoreError,
+};
+use crate::writer::Document;
 use std::path::Path;
+use std::sync::Arc;
 
-/// Loads the project in `dir` into `state`; returns the effects to start with.
-pub fn open(state: &mut State, dir: &Path, prompts: &Prompts) -> Vec<Effect> {
+/// Loads the project in `dir` into `state`; returns the effects to start with. The store is
+/// read (and a torn journal tail cut and fsynced) on the blocking pool.
+pub async fn open(state: &mut State, dir: &Path, prompts: Arc<Prompts>) -> Vec<Effect> {
     if live_holder(dir).is_some() {
         let id = dir
             .file_name()
@@ -20,7 +24,11 @@ pub fn open(state: &mut State, dir: &Path, prompts: &Prompts) -> Vec<Effect> {
             .unwrap_or_default();
         return vec![start_following(state, id)];
     }
-    match load(dir, prompts) {
+    let owned = dir.to_path_buf();
+    let loaded = off_runtime(dir, move || load(&owned, &prompts))
+        .await
+        .and_then(|loaded| loaded);
+    match loaded {
         Ok((project, document)) => show(state, &project, document),
         Err(e) => state.overlay = Overlay::Error(format!("cannot open the project: {e}")),
     }
@@ -41,12 +49,7 @@ fn show(state: &mut State, project: &Project, document: Option<Document>) {
     let m = &project.manifest;
     state.project = Some(m.id.clone());
     state.export_stem = m.id.clone();
-    state.job = Some(Job {
-        instruction: m.instruction.clone(),
-        target_words: m.target_words,
-        language: m.language,
-        settings: m.settings.clone(),
-    });
+    state.job = Some(m.job());
     let Some(mut document) = document else {
         state.say(Level::Warning, format!("project {} has no plan yet", m.id));
         return;

@@ -67,14 +67,20 @@ impl RecordedWrite {
     }
 
     async fn try_run(self) -> Result<RunEnd, StoreError> {
-        let mut project = Project::open(&self.dir)?;
-        let lock = ProjectLock::acquire(&self.dir, project.id())?;
-        let journal = sync_store(&mut project, &self.document)?;
+        let dir = self.dir.clone();
+        // Locking and syncing write and fsync files: on the blocking pool, in the same order.
+        let (project, lock, journal, document) = store::off_runtime(&self.dir, move || {
+            let mut project = Project::open(&dir)?;
+            let lock = ProjectLock::acquire(&dir, project.id())?;
+            let journal = sync_store(&mut project, &self.document)?;
+            Ok::<_, StoreError>((project, lock, journal, self.document))
+        })
+        .await??;
         let spec = RunSpec {
             backend: self.backend,
             prompts: self.prompts,
             job: self.job,
-            document: Some(self.document),
+            document: Some(document),
             restart_section: false,
             forward: self.forward,
             cancel: self.cancel,

@@ -94,10 +94,14 @@ impl Runner {
 
     /// Saves the studio's document into its project at once (creating it for a new
     /// document); the answer is the action to apply before the next key.
-    pub fn save(&mut self, request: &Save) -> Action {
-        let result = tokio::task::block_in_place(|| {
-            super::save::save(&self.studio.store, &self.studio.record, request)
-        });
+    /// The files are written and fsynced on the blocking pool; the loop awaits the answer.
+    pub async fn save(&mut self, request: Box<Save>) -> Action {
+        let (store, record) = (self.studio.store.clone(), self.studio.record.clone());
+        let dir = store.root().to_path_buf();
+        let result =
+            crate::store::off_runtime(&dir, move || super::save::save(&store, &record, &request))
+                .await
+                .and_then(|saved| saved);
         match result {
             Ok(saved) => {
                 self.project_dir = Some(saved.dir);
