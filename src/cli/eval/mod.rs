@@ -7,14 +7,13 @@
 use super::connect::{self, Setup};
 use super::job;
 use super::{BackendArgs, CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
-use crate::backend::{Backend, ChatMessage, GenerationRequest, Role, Sampling, StreamChunk};
+use crate::backend::Backend;
 use crate::eval::dataset::{self, Item, Suite};
-use crate::eval::judge;
-use crate::eval::proxies::{EchoIndex, Repetition};
+use crate::eval::document::score;
 use crate::eval::report::{DocumentResult, Outcome, Report, Verdict};
-use crate::eval::score::{length_score, Bucket};
+use crate::eval::score::Bucket;
 use crate::store::{self, JobState, NewProject, Project, RunSpec, Store};
-use crate::text::{count_words, Language};
+use crate::text::Language;
 use crate::writer::Document;
 use clap::Args;
 use futures::StreamExt;
@@ -22,6 +21,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
+
+mod judge;
+use judge::{judge_all, judge_backend};
 
 /// `longwriter eval` flags.
 #[derive(Debug, Clone, Args)]
@@ -242,7 +244,7 @@ pub async fn eval(args: &BackendArgs, e: EvalArgs) -> Result<i32, CliError> {
     let mut documents: Vec<DocumentResult> = results.into_iter().flatten().collect();
     if let (Some(url), false) = (&e.judge_base_url, interrupted) {
         match judge_backend(args, &e, url).await {
-            Ok(judge) => judge_all(judge.as_ref(), &run, &mut documents).await,
+            Ok(judge) => judge_all(judge.as_ref(), &run.store, &run.cancel, &mut documents).await,
             Err(err) => {
                 eprintln!("longwriter: the judge cannot be used, so S_q is missing: {err}");
                 for doc in documents.iter_mut().filter(|d| d.written > 0) {
@@ -395,153 +397,6 @@ async fn write_document(
         },
     };
     Ok((end.document, outcome))
-}
-
-/// The document as a reader gets it: each section's heading and text. (Not the export, whose
-/// fallback-plan note is ours, not the model's.)
-fn response_text(document: &Document) -> String {
-    let mut out = String::new();
-    for (section, draft) in document.plan.sections.iter().zip(&document.drafts) {
-        let text = draft.text();
-        if text.trim().is_empty() {
-            continue;
-        }
-        out.push_str(&format!("## {}\n\n{}\n\n", section.title, text.trim()));
-    }
-    out
-}
-
-fn score(
-    item: &Item,
-    project: String,
-    document: Option<&Document>,
-    outcome: Outcome,
-) -> DocumentResult {
-    let mut result = DocumentResult {
-        id: item.id.clone(),
-        project,
-        required: item.length,
-        written: 0,
-        bucket: Bucket::of(item.length),
-        s_l: 0.0,
-        outcome,
-        repetition: Repetition::default(),
-        echo: Default::default(),
-        sections_off_target: 0,
-        sections: 0,
-        verdict: Verdict::NotJudged,
-        response: String::new(),
-    };
-    let Some(doc) = document else {
-        return result;
-    };
-    result.response = response_text(doc);
-    result.written = count_words(&result.response);
-    result.s_l = length_score(item.length, result.written);
-    result.sections = doc.plan.sections.len();
-    // What the writer itself sent: the user turns of the conversation (the instruction, the
-    // plan, each step and continue request).
-    let sent: Vec<&str> = doc
-        .drafts
-        .iter()
-        .flat_map(|d| &d.turns)
-        .filter(|t| t.role == Role::User)
-        .map(|t| t.content.as_str())
-        .collect();
-    let index = EchoIndex::new(sent);
-    for (section, draft) in doc.plan.sections.iter().zip(&doc.drafts) {
-        let text = draft.text();
-        result.repetition = result.repetition + Repetition::of(&text);
-        result.echo = result.echo + index.measure(&text);
-        let words = count_words(&text);
-        if words * 2 < section.target_words || words > section.target_words * 2 {
-            result.sections_off_target += 1;
-        }
-    }
-    result
-}
-
-/// The judge: an OpenAI-compatible server named by the `--judge-*` flags alone (the writer's
-/// key and model settings are not passed to it).
-async fn judge_backend(
-    args: &BackendArgs,
-    e: &EvalArgs,
-    url: &str,
-) -> Result<Arc<dyn Backend>, CliError> {
-    let mut judge_args = args.clone();
-    judge_args.base_url = Some(url.to_string());
-    judge_args.local = false;
-    judge_args.model = e.judge_model.clone();
-    judge_args.api_key_env = e.judge_api_key_env.clone();
-    let mut setup = connect::setup(&judge_args)?;
-    setup.file.backend = Default::default();
-    connect::backend(&judge_args, &setup).await
-}
-
-/// Asks the judge about every document with text, once more when a reply is unusable; a
-/// judge that cannot be reached leaves every verdict missing.
-async fn judge_all(judge: &dyn Backend, run: &Run, documents: &mut [DocumentResult]) {
-    for doc in documents.iter_mut().filter(|d| d.written > 0) {
-        if run.cancel.is_cancelled() {
-            return;
-        }
-        let instruction = run
-            .store
-            .find(&doc.project)
-            .ok()
-            .and_then(|dir| Project::open(&dir).ok())
-            .map(|p| p.manifest.instruction)
-            .unwrap_or_default();
-        let request = judge::request(&instruction, &doc.response);
-        let mut last = String::new();
-        doc.verdict = Verdict::Missing {
-            reason: String::new(),
-        };
-        for _ in 0..2 {
-            match ask(judge, &request).await {
-                Ok(reply) => match judge::parse_reply(&reply) {
-                    Ok(scores) => {
-                        doc.verdict = Verdict::Scored {
-                            s_q: scores.s_q(),
-                            scores,
-                        };
-                        break;
-                    }
-                    Err(e) => last = e.to_string(),
-                },
-                Err(e) => {
-                    last = e;
-                    break;
-                }
-            }
-        }
-        if let Verdict::Missing { reason } = &mut doc.verdict {
-            eprintln!("longwriter: judge verdict for {} missing: {last}", doc.id);
-            *reason = last;
-        }
-    }
-}
-
-async fn ask(judge: &dyn Backend, prompt: &str) -> Result<String, String> {
-    let request = GenerationRequest {
-        messages: vec![ChatMessage::user(prompt)],
-        max_tokens: 1024,
-        // The paper's judge setting.
-        sampling: Sampling {
-            temperature: 0.5,
-            ..Sampling::default()
-        },
-        stop: Vec::new(),
-    };
-    let mut stream = judge.stream(request).await.map_err(|e| e.to_string())?;
-    let mut reply = String::new();
-    while let Some(chunk) = stream.next().await {
-        match chunk.map_err(|e| e.to_string())? {
-            StreamChunk::Delta(text) => reply.push_str(&text),
-            StreamChunk::Done { .. } => break,
-        }
-    }
-    Ok(reply)
 }
 
 #[cfg(test)]
