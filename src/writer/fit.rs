@@ -310,13 +310,7 @@ impl Writer {
                 }
                 Err(e) => return Err(e),
             };
-            let sink = Sink {
-                events: &self.events,
-                section: None,
-                before: None,
-                max_words: None,
-                words_before: 0,
-            };
+            let sink = Sink::unstreamed(&self.events);
             match self.generator(job).run(&fitted, sink).await {
                 Ok(Generated {
                     ending: Ending::Cancelled,

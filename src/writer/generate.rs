@@ -47,6 +47,20 @@ pub(crate) struct Sink<'a> {
     pub words_before: usize,
 }
 
+impl<'a> Sink<'a> {
+    /// A sink for a request whose text is not part of a section (the plan, a summary): no
+    /// deltas, no seam, no word bound.
+    pub fn unstreamed(events: &'a UnboundedSender<JobEvent>) -> Self {
+        Self {
+            events,
+            section: None,
+            before: None,
+            max_words: None,
+            words_before: 0,
+        }
+    }
+}
+
 pub(crate) struct Generator<'a> {
     pub backend: &'a dyn Backend,
     pub retry: RetryPolicy,

@@ -210,13 +210,7 @@ impl Writer {
                 self.check_window(job, &request).await?;
             }
             self.fit_plan(job, &mut request).await?;
-            let sink = Sink {
-                events: &self.events,
-                section: None,
-                before: None,
-                max_words: None,
-                words_before: 0,
-            };
+            let sink = Sink::unstreamed(&self.events);
             let reply = self.generator(job).run(&request, sink).await?;
             if matches!(reply.ending, generate::Ending::Cancelled) {
                 return Err(WriterError::Cancelled);
