@@ -14,14 +14,8 @@ cd "$(dirname "$0")/.."
 eval "$(scripts/setup-cuda.sh)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/cuda}"
 
-timings=()
-step() {
-  local name="$1" start=$SECONDS
-  shift
-  echo "== $name: $*" >&2
-  "$@"
-  timings+=("$(printf '%5ds  %s' $((SECONDS - start)) "$name")")
-}
+# shellcheck source=lib/steps.sh
+. scripts/lib/steps.sh
 
 step "build (cuda)" nice -n 10 cargo build --release --features cuda "$@"
 step "clippy (cuda)" nice -n 10 cargo clippy --release --features cuda "$@" -- -D warnings
@@ -46,5 +40,4 @@ else
   echo "== no driver: skipped (set GEMMA_GGUF to a GGUF model to run it)" >&2
 fi
 
-echo "== timings" >&2
-printf '%s\n' "${timings[@]}" >&2
+print_timings

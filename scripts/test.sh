@@ -11,14 +11,8 @@ scripts/setup-ci-tools.sh
 eval "$(scripts/setup-test-model.sh)"
 export GEMMA_GGUF LLAMA_SERVER
 
-timings=()
-step() {
-  local name="$1" start=$SECONDS
-  shift
-  echo "== $name: $*" >&2
-  "$@"
-  timings+=("$(printf '%5ds  %s' $((SECONDS - start)) "$name")")
-}
+# shellcheck source=lib/steps.sh
+. scripts/lib/steps.sh
 
 step fmt cargo fmt --check
 step "clippy (default: engine)" cargo clippy --all-targets -- -D warnings
@@ -39,5 +33,4 @@ if [ -n "${LONGWRITER_CHECK_CUDA:-}" ]; then
   step "cuda build check" scripts/check-cuda.sh
 fi
 
-echo "== timings" >&2
-printf '%s\n' "${timings[@]}" >&2
+print_timings
