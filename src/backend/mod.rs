@@ -65,6 +65,21 @@ pub struct Sampling {
     pub top_p: f32,
     /// Seed for reproducible sampling, where the server honours it.
     pub seed: Option<u64>,
+    /// Keep only the k most likely tokens; `None` leaves the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    /// Drop tokens below this fraction of the most likely token's probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_p: Option<f32>,
+    /// Multiplicative penalty on tokens already generated (llama.cpp, vLLM, Ollama; 1 is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetition_penalty: Option<f32>,
+    /// Additive penalty growing with a token's count so far (OpenAI semantics; 0 is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f32>,
+    /// Additive penalty on any token already present (OpenAI semantics; 0 is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f32>,
 }
 
 impl Default for Sampling {
@@ -73,6 +88,11 @@ impl Default for Sampling {
             temperature: 0.7,
             top_p: 0.9,
             seed: None,
+            top_k: None,
+            min_p: None,
+            repetition_penalty: None,
+            frequency_penalty: None,
+            presence_penalty: None,
         }
     }
 }

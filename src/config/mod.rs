@@ -138,6 +138,7 @@ impl ConfigFile {
                 .map_or(d.temperature, Temperature::get),
             top_p: self.generation.top_p.map_or(d.top_p, TopP::get),
             seed: self.generation.seed.or(d.seed),
+            ..d
         }
     }
 

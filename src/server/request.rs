@@ -286,6 +286,7 @@ fn sampling(
         temperature: temperature.get(),
         top_p: top_p.get(),
         seed,
+        ..Sampling::default()
     })
 }
 
