@@ -48,6 +48,7 @@ fn settings() -> WriterSettings {
             max_attempts: 5,
             base_delay_ms: 10,
             max_delay_ms: 30_000,
+            jitter_seed: None,
         },
         ..WriterSettings::default()
     }

@@ -4,6 +4,7 @@
 //! request carries the whole conversation, so a server with prefix caching can reuse the KV
 //! cache of the previous request. Dropping the returned stream cancels the request.
 
+pub mod fallback;
 pub mod openai;
 mod retry;
 mod sampling;
@@ -231,6 +232,32 @@ pub trait Backend: Send + Sync {
         let _ = messages;
         Box::pin(async { None })
     }
+
+    /// Who writes right now, for messages and the project's record: the kind, model and
+    /// endpoint; a fallback chain names the profile too.
+    fn serving(&self) -> String {
+        let info = self.info();
+        format!("{} {} at {}", info.kind, info.model, info.endpoint)
+    }
+}
+
+/// Whether a status and message say the account's quota is used up (OpenAI's
+/// `insufficient_quota`), which no retry mends.
+fn is_quota(status: u16, message: &str) -> bool {
+    status == 429 && message.contains("insufficient_quota")
+}
+
+/// What a permanent status means for the user, after the server's message.
+fn status_hint(status: u16, message: &str) -> &'static str {
+    match status {
+        _ if is_quota(status, message) => {
+            " (permanent: the account's quota is used up; add credit or use another profile)"
+        }
+        400 => " (permanent: the server refused the request; it is not retried)",
+        401 | 403 => " (permanent: check the API key and the variable --api-key-env names)",
+        404 => " (permanent: check the URL and the model)",
+        _ => "",
+    }
 }
 
 /// Everything that can go wrong talking to a backend.
@@ -245,7 +272,7 @@ pub enum BackendError {
         reason: String,
     },
     /// The server answered with an HTTP error status.
-    #[error("server answered HTTP {status}: {message}")]
+    #[error("server answered HTTP {status}: {message}{}", status_hint(*status, message))]
     Status {
         /// HTTP status code.
         status: u16,
@@ -304,13 +331,18 @@ impl BackendError {
         }
     }
 
-    /// Whether trying again may succeed: connection failures, 408/429/5xx, broken streams.
+    /// Whether trying again may succeed: connection failures, 408/429/5xx, broken streams; a
+    /// 429 for a used-up quota (`insufficient_quota`) is permanent.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Unreachable { .. } | Self::Broken(_) | Self::Malformed(_) | Self::InStream(_) => {
                 true
             }
-            Self::Status { status, .. } => matches!(status, 408 | 409 | 425 | 429 | 500..=599),
+            Self::Status {
+                status, message, ..
+            } => {
+                matches!(status, 408 | 409 | 425 | 429 | 500..=599) && !is_quota(*status, message)
+            }
             Self::NotAnApi { .. }
             | Self::UnknownModel { .. }
             | Self::NoModels { .. }

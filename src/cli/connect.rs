@@ -5,9 +5,10 @@
 
 use super::serve::ServeArgs;
 use super::{BackendArgs, CliError};
-use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
+use crate::backend::fallback::{FallbackBackend, Link};
+use crate::backend::openai::{OpenAiBackend, OpenAiSettings, StreamLimits};
 use crate::backend::{Backend, BackendError};
-use crate::config::{self, ConfigFile};
+use crate::config::{self, ConfigFile, Profile, ProfileKind};
 use crate::prompt::Prompts;
 use crate::writer::WriterSettings;
 use std::path::PathBuf;
@@ -46,6 +47,14 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         retry: file.retry(),
         ..WriterSettings::default()
     };
+    let chain = file
+        .profile_set()
+        .chain(args.profile.as_deref())
+        .map_err(|e| CliError::Usage(format!("{}: {e}", config_label(args))))?;
+    let first = chain.first().filter(|_| args.base_url.is_none() && !args.local);
+    if let Some((_, profile)) = first {
+        writer.sampling = profile.sampling(&writer.sampling);
+    }
     // Checked by their types when the flags were parsed.
     if let Some(t) = args.temperature {
         writer.sampling.temperature = t.get();
@@ -54,7 +63,10 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         writer.sampling.top_p = p.get();
     }
     writer.sampling.seed = args.seed.or(writer.sampling.seed);
-    writer.context = args.context.or(file.backend.context);
+    writer.context = args
+        .context
+        .or(first.and_then(|(_, p)| p.context))
+        .or(file.backend.context);
     if writer.context == Some(0) {
         return Err(CliError::Usage(
             "--context 0 leaves no room for a prompt; give the window in tokens (e.g. --context 8192)".into(),
@@ -74,6 +86,9 @@ pub enum Source {
     /// An OpenAI-compatible server at this API root (`--base-url`, `LONGWRITER_BASE_URL`, or
     /// `[backend] base_url`).
     Server(String),
+    /// The profiles of config.toml, in fallback order (`--profile`, `LONGWRITER_PROFILE`, the
+    /// file's `profile`, then its `fallback` list).
+    Profiles(Vec<String>),
     /// The built-in engine: asked for with `--local`, or the default because no server is
     /// configured.
     Engine {
@@ -86,18 +101,43 @@ pub enum Source {
 const ENGINE_BUILT_IN: bool = cfg!(feature = "candle");
 
 /// `--local` wins; then a server named by the flag or `LONGWRITER_BASE_URL` (clap reads both
-/// into `args.base_url`), then the config file's; with none, the built-in engine.
+/// into `args.base_url`), then the profiles, then the config file's `[backend] base_url`; with
+/// none, the built-in engine.
 pub fn source(args: &BackendArgs, setup: &Setup) -> Source {
     if args.local {
         return Source::Engine { asked: true };
     }
-    match args
-        .base_url
-        .clone()
-        .or_else(|| setup.file.backend.base_url.clone())
-    {
+    if let Some(url) = &args.base_url {
+        return Source::Server(url.clone());
+    }
+    let chain = profile_chain(args, setup).unwrap_or_default();
+    if !chain.is_empty() {
+        return Source::Profiles(chain.into_iter().map(|(name, _)| name).collect());
+    }
+    match setup.file.backend.base_url.clone() {
         Some(url) => Source::Server(url),
         None => Source::Engine { asked: false },
+    }
+}
+
+/// The profiles this command writes with, in order; empty when none is configured.
+pub fn profile_chain(
+    args: &BackendArgs,
+    setup: &Setup,
+) -> Result<Vec<(String, Profile)>, CliError> {
+    setup
+        .file
+        .profile_set()
+        .chain(args.profile.as_deref())
+        .map_err(|e| CliError::Usage(format!("{}: {e}", config_label(args))))
+}
+
+/// The config file, for messages.
+fn config_label(args: &BackendArgs) -> String {
+    match (&args.config, config::config_dir()) {
+        (Some(given), _) => given.display().to_string(),
+        (None, Some(dir)) => dir.join("config.toml").display().to_string(),
+        (None, None) => "config.toml".into(),
     }
 }
 
@@ -107,7 +147,14 @@ pub fn source(args: &BackendArgs, setup: &Setup) -> Source {
 /// path, so a resume from another folder finds it.
 pub fn backend_record(args: &BackendArgs, setup: &Setup) -> crate::store::BackendRecord {
     let file = &setup.file.backend;
-    let local = matches!(source(args, setup), Source::Engine { .. });
+    let source = source(args, setup);
+    if let Source::Profiles(names) = &source {
+        return crate::store::BackendRecord {
+            profile: names.first().cloned(),
+            ..Default::default()
+        };
+    }
+    let local = matches!(source, Source::Engine { .. });
     let mut model = args.model.clone().or_else(|| file.model.clone());
     if local {
         model = model.map(|m| match std::path::absolute(&m) {
@@ -124,6 +171,8 @@ pub fn backend_record(args: &BackendArgs, setup: &Setup) -> crate::store::Backen
             .or_else(|| file.api_key_env.clone()),
         local,
         served_by: None,
+        profile: None,
+        written_by: Default::default(),
     }
 }
 
@@ -145,6 +194,7 @@ pub async fn check(args: &BackendArgs, setup: &Setup) -> Result<(), CliError> {
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
     let base_url = match source(args, setup) {
         Source::Server(url) => url,
+        Source::Profiles(_) => return chain_backend(args, setup).await,
         Source::Engine { asked: false } if !ENGINE_BUILT_IN => {
             return Err(CliError::Usage(format!(
                 "no server is configured, and this longwriter was built without the built-in \
@@ -178,11 +228,21 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
         api_key,
         connect_timeout: Duration::from_secs(10),
     };
+    let f = &setup.file.backend;
+    let limits = limits(
+        f.connect_timeout_secs,
+        f.first_byte_timeout_secs,
+        f.idle_timeout_secs,
+    );
+    let settings = OpenAiSettings {
+        connect_timeout: limits.connect,
+        ..settings
+    };
     let policy = setup.writer.retry;
     let mut attempt = 1;
     loop {
         match OpenAiBackend::connect(settings.clone()).await {
-            Ok(b) => return Ok(Arc::new(b)),
+            Ok(b) => return Ok(Arc::new(b.with_limits(limits))),
             Err(e @ BackendError::Unreachable { .. }) if attempt < policy.max_attempts.min(3) => {
                 attempt += 1;
                 let delay = policy.delay(attempt).min(Duration::from_secs(2));
@@ -190,6 +250,134 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
                 tokio::time::sleep(delay).await;
             }
             Err(e) => return Err(CliError::Usage(e.to_string())),
+        }
+    }
+}
+
+/// Stream limits from a profile's or `[backend]`'s seconds, the defaults where unset.
+fn limits(connect: Option<u64>, first_byte: Option<u64>, idle: Option<u64>) -> StreamLimits {
+    let d = StreamLimits::default();
+    let secs = |s: Option<u64>, default: Duration| s.map_or(default, Duration::from_secs);
+    StreamLimits {
+        connect: secs(connect, d.connect),
+        first_byte: secs(first_byte, d.first_byte),
+        idle: secs(idle, d.idle),
+        max_line: d.max_line,
+    }
+}
+
+/// The fallback chain over the chosen profiles, started on the first one that answers. The
+/// command's flags (`--model`, `--api-key-env`, `--context`) apply to the first profile only.
+async fn chain_backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
+    let chain = profile_chain(args, setup)?;
+    let mut links = Vec::new();
+    for (i, (name, profile)) in chain.into_iter().enumerate() {
+        let mut link_args = args.clone();
+        if i > 0 {
+            (link_args.model, link_args.api_key_env, link_args.context) = (None, None, None);
+        }
+        let engine_model = match profile.kind {
+            ProfileKind::Local => Some(local_model(&profile, &link_args, setup)),
+            _ => None,
+        };
+        let link_name = name.clone();
+        links.push(Link {
+            name,
+            connect: Arc::new(move || {
+                let (name, profile, args) = (link_name.clone(), profile.clone(), link_args.clone());
+                let engine_model = engine_model.clone();
+                Box::pin(async move {
+                    profile_backend(&name, &profile, &args, engine_model).await
+                })
+            }),
+        });
+    }
+    let chain = FallbackBackend::new(links).map_err(|e| CliError::Usage(e.to_string()))?;
+    chain
+        .prepare()
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(Arc::new(chain))
+}
+
+/// The GGUF file of a `local` profile: its `model`, else where the engine finds one.
+fn local_model(profile: &Profile, args: &BackendArgs, setup: &Setup) -> Result<PathBuf, String> {
+    let args = BackendArgs {
+        model: args.model.clone().or_else(|| profile.model.clone()),
+        ..args.clone()
+    };
+    find_local_model(&args, setup, true).map_err(|e| e.to_string())
+}
+
+/// How to reach the server of an `openai` profile, flags in `args` over its values.
+pub fn openai_settings(
+    name: &str,
+    profile: &Profile,
+    args: &BackendArgs,
+) -> Result<(OpenAiSettings, StreamLimits), BackendError> {
+    let key_var = args
+        .api_key_env
+        .clone()
+        .or_else(|| profile.api_key_env.clone());
+    let api_key = match &key_var {
+        Some(var) => Some(
+            read_key(&format!("profiles.{name}.api_key_env"), var)
+                .map_err(|e| BackendError::Invalid(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let limits = limits(
+        profile.connect_timeout_secs,
+        profile.first_byte_timeout_secs,
+        profile.idle_timeout_secs,
+    );
+    let settings = OpenAiSettings {
+        base_url: profile.url.clone().unwrap_or_default(),
+        model: args.model.clone().or_else(|| profile.model.clone()),
+        api_key,
+        connect_timeout: limits.connect,
+    };
+    Ok((settings, limits))
+}
+
+/// Builds the backend of one profile: the one place a profile becomes a backend. Flags in
+/// `args` win over the profile's values. `engine_model` is the GGUF file of a `local` one.
+pub async fn profile_backend(
+    name: &str,
+    profile: &Profile,
+    args: &BackendArgs,
+    engine_model: Option<Result<PathBuf, String>>,
+) -> Result<Arc<dyn Backend>, BackendError> {
+    let url = profile.url.clone().unwrap_or_default();
+    match profile.kind {
+        ProfileKind::Openai => {
+            let (settings, limits) = openai_settings(name, profile, args)?;
+            let backend = OpenAiBackend::connect(settings)
+                .await?
+                .with_limits(limits)
+                .with_extra(profile.extra_json());
+            Ok(Arc::new(backend))
+        }
+        ProfileKind::Ollama => Err(BackendError::Invalid(format!(
+            "profile {name}: kind = \"ollama\" (Ollama's native API) is not available in this \
+             build yet; meanwhile use kind = \"openai\" with url = \"{}/v1\" (Ollama's \
+             OpenAI-compatible endpoint)",
+            url.trim_end_matches('/')
+        ))),
+        ProfileKind::Local => {
+            let model = engine_model
+                .unwrap_or_else(|| Err("no model file".into()))
+                .map_err(BackendError::Invalid)?;
+            let args = BackendArgs {
+                context: args.context.or(profile.context),
+                ..args.clone()
+            };
+            start_engine(model, &args)
+                .await
+                .map_err(|e| BackendError::Unreachable {
+                    url: format!("the built-in engine (profile {name})"),
+                    reason: e.to_string(),
+                })
         }
     }
 }

@@ -92,12 +92,17 @@ pub fn store_error(e: StoreError) -> CliError {
 /// old default address and so not recorded as `base_url` (its `served_by` endpoint says it).
 pub fn project_backend_args(args: &BackendArgs, project: &Project) -> BackendArgs {
     let rec = &project.manifest.backend;
+    let mut out = args.clone();
+    // A project a profile wrote goes on through that profile and its fallback chain.
+    if rec.profile.is_some() && args.base_url.is_none() && !args.local {
+        out.profile = args.profile.clone().or_else(|| rec.profile.clone());
+        return out;
+    }
     let served_by_server = rec
         .served_by
         .as_ref()
         .filter(|s| !rec.local && s.kind == "openai")
         .map(|s| s.endpoint.clone());
-    let mut out = args.clone();
     out.base_url = args
         .base_url
         .clone()

@@ -3,6 +3,7 @@
 //! Raw flags become validated settings here (an empty instruction or an absurd `--words` is a
 //! usage error before anything is sent); `main` only maps `CliError` to an exit code.
 
+mod backends;
 pub mod completions;
 mod connect;
 pub mod detach;
@@ -14,6 +15,7 @@ mod run;
 mod serve;
 mod studio;
 
+pub use backends::BackendsArgs;
 pub use completions::{CompletionsArgs, ManArgs};
 pub use detach::{ResumeArgs, WorkerArgs};
 pub use eval::EvalArgs;
@@ -131,6 +133,10 @@ pub struct BackendArgs {
     /// Settings file instead of the one in the config folder.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A named backend, `[profiles.NAME]` in config.toml, followed by the file's `fallback`
+    /// list (default: the file's `profile`).
+    #[arg(long, global = true, env = "LONGWRITER_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 /// The subcommands.
@@ -162,6 +168,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print the man page (roff) on stdout, or write every page into a folder with --dir.
     Man(ManArgs),
+    /// Check every profile of config.toml: reachable, models, context, time to first token.
+    Backends(BackendsArgs),
     /// Internal: the background worker of a detached run.
     #[command(name = "__worker", hide = true)]
     Worker(WorkerArgs),
@@ -220,6 +228,7 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Completions(args)) => completions::completions(args),
         Some(Command::Eval(args)) => eval::eval(&cli.backend, args).await,
         Some(Command::Man(args)) => completions::man(args),
+        Some(Command::Backends(args)) => backends::backends(&cli.backend, args).await,
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,
         None => studio::run(&cli.backend, cli.theme, cli.project).await,
     }

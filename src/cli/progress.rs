@@ -144,6 +144,12 @@ impl Tally {
             } => Some(format!(
                 "context: sections 1-{summarized} now stand as summaries ({prompt_tokens} of {window} tokens)"
             )),
+            JobEvent::WrittenBy { index, backends } if backends.len() > 1 => Some(format!(
+                "section {} written by {}",
+                index + 1,
+                backends.join(", then ")
+            )),
+            JobEvent::WrittenBy { .. } => None,
             JobEvent::Warning { message } => Some(format!("warning: {message}")),
             JobEvent::Failed { error } => Some(format!("failed: {error}")),
             JobEvent::Done { ledger } => Some(ledger_table(ledger)),

@@ -5,7 +5,10 @@
 //! error that names the file and the key. Secrets never live here: the file names the
 //! environment variable that holds the API key, not the key.
 
+pub mod profiles;
+
 use crate::backend::{RetryPolicy, Sampling, Temperature, TopP};
+pub use profiles::{Profile, ProfileKind, Profiles};
 use crate::prompt::{TemplateOverride, BUILTIN};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -51,6 +54,12 @@ pub struct BackendFile {
     /// The server's context window in tokens, when it does not report one (or reports it
     /// wrong); `--context` overrides it.
     pub context: Option<usize>,
+    /// Seconds allowed to connect.
+    pub connect_timeout_secs: Option<u64>,
+    /// Seconds allowed before the first byte of an answer (a slow prefill).
+    pub first_byte_timeout_secs: Option<u64>,
+    /// Seconds allowed between two chunks of a stream.
+    pub idle_timeout_secs: Option<u64>,
 }
 
 /// The `[generation]` table.
@@ -73,6 +82,14 @@ pub struct GenerationFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// The default profile (`--profile` and `LONGWRITER_PROFILE` override it).
+    pub profile: Option<String>,
+    /// Profiles to hand the job to, in order, when the one writing cannot be reached.
+    #[serde(default)]
+    pub fallback: Vec<String>,
+    /// Named backends: `[profiles.NAME]`.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
     /// Backend settings.
     #[serde(default)]
     pub backend: BackendFile,
@@ -99,10 +116,21 @@ pub struct StudioFile {
 impl ConfigFile {
     /// Parses the text of a config file; `path` is for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let file: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             reason: redact_quoted_lines(&e.to_string()),
-        })
+        })?;
+        profiles::check_file(&file.profile_set(), path)?;
+        Ok(file)
+    }
+
+    /// The profile settings: the tables, the default and the fallback list.
+    pub fn profile_set(&self) -> Profiles {
+        Profiles {
+            by_name: self.profiles.clone(),
+            default: self.profile.clone(),
+            fallback: self.fallback.clone(),
+        }
     }
 
     /// Reads `path`, which the user named (`--config`): unlike `load`, a missing file is an
@@ -153,8 +181,17 @@ impl ConfigFile {
                 .max(1),
             base_delay_ms: self.generation.retry_base_ms.unwrap_or(d.base_delay_ms),
             max_delay_ms: d.max_delay_ms,
+            jitter_seed: Some(fresh_seed()),
         }
     }
+}
+
+/// A seed for this run's retry jitter, different between runs and processes.
+fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
 }
 
 /// Key names whose values are secrets (matched anywhere in the name, in lower case).

@@ -61,6 +61,14 @@ pub struct BackendRecord {
     pub local: bool,
     /// What actually served, as reported by the backend.
     pub served_by: Option<BackendInfo>,
+    /// The profile the project was started with (`--profile` or the config's), so that
+    /// `resume` goes through the same profile and fallback chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Who wrote each section, by its number (1-based): each backend that sent part of its
+    /// text, in order.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub written_by: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The whole manifest.

@@ -205,6 +205,11 @@ impl Recorder {
                 self.current = None;
                 save_now = true;
             }
+            JobEvent::WrittenBy { index, backends } => {
+                let by = &mut self.project.manifest.backend.written_by;
+                by.insert((index + 1).to_string(), backends.clone());
+                self.manifest_dirty = true;
+            }
             JobEvent::Summarized { index, summary } => {
                 self.summaries.insert(*index, Some(summary.clone()));
                 save_now = true;

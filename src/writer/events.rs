@@ -55,6 +55,14 @@ pub enum JobEvent {
         /// Why.
         reason: String,
     },
+    /// Who wrote a section: each backend that sent part of its text, in order (more than one
+    /// when a fallback chain handed the job on mid-section). Sent just before `SectionDone`.
+    WrittenBy {
+        /// Zero-based index.
+        index: usize,
+        /// Each backend, as `Backend::serving` names it.
+        backends: Vec<String>,
+    },
     /// A section is finished; `text` is final (an overrun may have been cut).
     SectionDone {
         /// Zero-based index.

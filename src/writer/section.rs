@@ -56,6 +56,7 @@ pub(super) async fn write_section(
         });
     }
     let mut usage = None;
+    let mut written_by: Vec<String> = Vec::new();
     let (mut continuations, mut continued_short) = (0u32, false);
     loop {
         let before = document.drafts[index].text();
@@ -70,6 +71,7 @@ pub(super) async fn write_section(
             .run_section(job, document, index, wanted, sink)
             .await?;
         usage = add_usage(usage, generated.usage);
+        note_backend(writer, document, &mut written_by);
         document.drafts[index]
             .turns
             .push(ChatMessage::assistant(generated.text));
@@ -124,6 +126,10 @@ pub(super) async fn write_section(
     }
     document.plan.sections[index].state = SectionState::Done;
     let text = document.drafts[index].text();
+    writer.emit(JobEvent::WrittenBy {
+        index,
+        backends: written_by,
+    });
     writer.emit(JobEvent::SectionDone {
         index,
         words: count_words(&text),
@@ -131,6 +137,22 @@ pub(super) async fn write_section(
         usage,
     });
     Ok(())
+}
+
+/// Adds who wrote the last generation to `written_by`; when the backend changed since the
+/// document last noted it (a fallback chain handed the job on), says so at once.
+fn note_backend(writer: &Writer, document: &mut Document, written_by: &mut Vec<String>) {
+    let serving = writer.backend.serving();
+    let info = writer.backend.info();
+    if document.backend.as_ref().is_some_and(|b| *b != info) {
+        writer.emit(JobEvent::Warning {
+            message: format!("the backend changed: {serving} writes now"),
+        });
+    }
+    document.backend = Some(info);
+    if written_by.last() != Some(&serving) {
+        written_by.push(serving);
+    }
 }
 
 /// Cuts the section's text to `keep(text)` bytes by shortening its assistant turns from the

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod prose;
 pub mod scripted;
 pub mod windowed;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::process::Output;

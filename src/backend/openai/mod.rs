@@ -2,22 +2,25 @@
 //!
 //! Connection settings (base URL, API key as a secret, headers) are async-openai's
 //! `OpenAIConfig`; the HTTP exchange is done here with reqwest so that the status code,
-//! `Retry-After` and a non-JSON answer are never lost, and the SSE body is decoded by
-//! eventsource-stream into the tolerant wire types of `wire`, which accept what real servers
+//! `Retry-After` and a non-JSON answer are never lost, and the SSE body is read by the bounded
+//! reader of `sse` (under the timeouts of `stream`) into the tolerant wire types of `wire`, which accept what real servers
 //! send (role-only chunks, empty deltas, usage chunks without choices, vLLM's finish reasons,
 //! llama.cpp's `timings`, errors inside the stream). Raw completions go to the server's
 //! `/completions`, or to its chat endpoint as one user message when it has no such route.
 
+mod sse;
+mod stream;
 mod wire;
+
+pub use sse::{SseError, SseItem, SseReader};
+pub use stream::{decode_body, StreamLimits};
 
 use super::{
     Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest, ContextWindow,
     GenerationRequest, StreamChunk,
 };
 use async_openai::config::{Config, OpenAIConfig};
-use eventsource_stream::Eventsource;
 use futures::future::BoxFuture;
-use futures::StreamExt;
 use std::time::Duration;
 
 /// How to reach an OpenAI-compatible server. Its `Debug` hides the key.
@@ -55,6 +58,10 @@ pub struct OpenAiBackend {
     window: Option<ContextWindow>,
     /// llama.cpp's `/tokenize`, when the server answered `/props` (so it is llama.cpp).
     tokenize_url: Option<String>,
+    /// Timeouts and the longest line of a stream.
+    limits: StreamLimits,
+    /// Request fields sent as they are (a profile's `extra`).
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Prompt tokens added per message for the chat template's role markers, when counting with
@@ -79,6 +86,11 @@ impl OpenAiBackend {
             model: String::new(),
             window: None,
             tokenize_url: None,
+            limits: StreamLimits {
+                connect: settings.connect_timeout,
+                ..StreamLimits::default()
+            },
+            extra: serde_json::Map::new(),
         };
         let body = backend.models_body().await?;
         let url = backend.config.url("/models");
@@ -94,6 +106,22 @@ impl OpenAiBackend {
             backend.tokenize_url = Some(format!("{}/tokenize", backend.server_root()));
         }
         Ok(backend)
+    }
+
+    /// This backend with other stream timeouts (the connect timeout is `settings`').
+    pub fn with_limits(mut self, limits: StreamLimits) -> Self {
+        self.limits = StreamLimits {
+            connect: self.limits.connect,
+            ..limits
+        };
+        self
+    }
+
+    /// This backend sending `extra` in every generation request, over the fields it sets
+    /// itself (vLLM's `min_tokens`, `repetition_penalty`, ...).
+    pub fn with_extra(mut self, extra: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.extra = extra;
+        self
     }
 
     /// The request headers: the config's, without an `Authorization` header when there is no
@@ -206,13 +234,21 @@ impl OpenAiBackend {
         body: &serde_json::Value,
     ) -> Result<ChunkStream, BackendError> {
         let url = self.config.url(path);
-        let response = self
-            .http
-            .post(&url)
-            .headers(self.headers())
-            .json(body)
-            .send()
+        let mut body = body.clone();
+        for (key, value) in &self.extra {
+            body[key] = value.clone();
+        }
+        let send = self.http.post(&url).headers(self.headers()).json(&body).send();
+        let wait = self.limits.first_byte;
+        let response = tokio::time::timeout(wait, send)
             .await
+            .map_err(|_| {
+                BackendError::Broken(format!(
+                    "{url} did not answer within {}s (first-byte timeout; raise \
+                     first_byte_timeout_secs if the server is just slow to start)",
+                    wait.as_secs()
+                ))
+            })?
             .map_err(|e| transport_error(&url, &e))?;
         let response = check_status(response).await?;
         let is_sse = response
@@ -227,8 +263,7 @@ impl OpenAiBackend {
                 excerpt: excerpt(&text),
             });
         }
-        let events = response.bytes_stream().eventsource();
-        Ok(decode_events(events))
+        Ok(decode_body(response.bytes_stream(), self.limits))
     }
 }
 
@@ -264,62 +299,6 @@ impl Backend for OpenAiBackend {
     }
 }
 
-/// Turns SSE events into chunks: ends at `[DONE]` or at the first `Done`, and reports a stream
-/// that ends without either as broken.
-fn decode_events<S, E>(events: S) -> ChunkStream
-where
-    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Send + 'static,
-    E: std::fmt::Display,
-{
-    let state = (Box::pin(events), wire::ChunkDecoder::default(), false);
-    futures::stream::unfold(state, |(mut events, mut decoder, finished)| async move {
-        if finished {
-            return None;
-        }
-        loop {
-            let item = match events.next().await {
-                Some(Ok(event)) => event,
-                Some(Err(e)) => {
-                    return Some((
-                        Err(BackendError::Broken(e.to_string())),
-                        (events, decoder, true),
-                    ))
-                }
-                None => {
-                    return match decoder.finish() {
-                        Some(done) => Some((Ok(done), (events, decoder, true))),
-                        None => Some((
-                            Err(BackendError::Broken(
-                                "the server closed the stream before it finished".into(),
-                            )),
-                            (events, decoder, true),
-                        )),
-                    }
-                }
-            };
-            match decoder.feed(&item.data) {
-                Ok(wire::Decoded::Nothing) => continue,
-                Ok(wire::Decoded::Chunk(chunk)) => {
-                    return Some((Ok(chunk), (events, decoder, false)))
-                }
-                Ok(wire::Decoded::End) => {
-                    let item = decoder.finish().ok_or_else(|| {
-                        BackendError::Broken(
-                            "the server sent [DONE] without a finish reason".into(),
-                        )
-                    });
-                    return Some((item, (events, decoder, true)));
-                }
-                Err(e) => return Some((Err(e), (events, decoder, true))),
-            }
-        }
-    })
-    .filter(|item| {
-        futures::future::ready(!matches!(item, Ok(StreamChunk::Delta(d)) if d.is_empty()))
-    })
-    .boxed()
-}
-
 fn choose_model(
     wanted: Option<String>,
     available: Vec<String>,
@@ -346,17 +325,46 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
     if status.is_success() {
         return Ok(response);
     }
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (after, after_ms) = (header("retry-after"), header("retry-after-ms"));
     let body = response.text().await.unwrap_or_default();
-    Err(BackendError::Status {
-        status: status.as_u16(),
-        message: wire::error_message(&body),
-        retry_after,
-    })
+    Err(status_error(
+        status.as_u16(),
+        after.as_deref(),
+        after_ms.as_deref(),
+        &body,
+    ))
+}
+
+/// The error of an HTTP error answer: its status, the body's message (with OpenAI's
+/// `insufficient_quota` code kept, which makes a 429 permanent), and the wait it asked for,
+/// from `retry-after-ms` (OpenAI's, rounded up to seconds) or `Retry-After` (seconds).
+pub fn status_error(
+    status: u16,
+    retry_after: Option<&str>,
+    retry_after_ms: Option<&str>,
+    body: &str,
+) -> BackendError {
+    let ms = retry_after_ms
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| (ms / 1000.0).ceil() as u64);
+    let secs = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
+    let mut message = wire::error_message(body);
+    if status == 429 && body.contains("insufficient_quota") && !message.contains("insufficient_quota") {
+        message = format!("insufficient_quota: {message}");
+    }
+    BackendError::Status {
+        status,
+        message,
+        retry_after: ms.or(secs),
+    }
 }
 
 fn transport_error(url: &str, e: &reqwest::Error) -> BackendError {
@@ -417,6 +425,23 @@ mod tests {
             !shown.contains("sk-secret-123") && shown.contains("<redacted>"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn statuses_with_waits_and_quota() {
+        let e = status_error(429, Some("7"), None, "{}");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        assert!(e.is_retryable());
+        let e = status_error(429, Some("7"), Some("1500"), "{}");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)), "ms wins, rounded up");
+        let quota = r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        let e = status_error(429, None, None, quota);
+        assert!(!e.is_retryable());
+        assert!(e.to_string().contains("permanent"), "{e}");
+        for code in [400, 401, 403, 404] {
+            let e = status_error(code, None, None, r#"{"error":{"message":"no"}}"#);
+            assert!(!e.is_retryable() && e.to_string().contains("permanent"), "{e}");
+        }
     }
 
     #[test]

@@ -253,6 +253,11 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
             });
         }
         JobEvent::Warning { message } => state.say(Level::Warning, message),
+        JobEvent::WrittenBy { backends, .. } => {
+            if let Some(last) = backends.last() {
+                state.backend = last.clone();
+            }
+        }
         JobEvent::Failed { error } => state.say(Level::Error, error),
         JobEvent::Done { .. }
         | JobEvent::PlanReady { .. }
