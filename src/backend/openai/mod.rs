@@ -17,7 +17,7 @@ pub use stream::{decode_body, StreamLimits};
 
 use super::{
     Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest, ContextWindow,
-    GenerationRequest, StreamChunk,
+    GenerationRequest,
 };
 use async_openai::config::{Config, OpenAIConfig};
 use futures::future::BoxFuture;
