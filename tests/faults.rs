@@ -179,66 +179,74 @@ fn chain(a: &WireBackend, b: &WireBackend) -> Arc<dyn Backend> {
 
 type Case = (&'static str, &'static str, BoxFuture<'static, Result<(), String>>);
 
+fn case(
+    name: &'static str,
+    expected: &'static str,
+    run: impl std::future::Future<Output = Result<(), String>> + Send + 'static,
+) -> Case {
+    (name, expected, Box::pin(run))
+}
+
 fn cases() -> Vec<Case> {
     let openai_400 = r#"{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error","param":"temperature","code":null}}"#;
     let quota = r#"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#;
     vec![
-        ("connection refused", "retried, then the whole text", Box::pin(async {
+        case("connection refused", "retried, then the whole text", async {
             let ran = one_section(Wire::Refused, vec![reply(&text(0))]).await?;
             has_retry(&ran, "refused")
-        })),
-        ("429 with Retry-After: 7", "waits 7 s, then the whole text", Box::pin(async {
+        }),
+        case("429 with Retry-After: 7", "waits 7 s, then the whole text", async {
             let ran = one_section(status(429, vec![("retry-after", "7".into())], "{}"), vec![reply(&text(0))]).await?;
             match ran.retries().first() {
                 Some((7_000, _)) => Ok(()),
                 other => Err(format!("waited {other:?}")),
             }
-        })),
-        ("429 with retry-after-ms: 1500", "waits 2 s (rounded up), then the whole text", Box::pin(async {
+        }),
+        case("429 with retry-after-ms: 1500", "waits 2 s (rounded up), then the whole text", async {
             let ran = one_section(status(429, vec![("retry-after-ms", "1500".into())], "{}"), vec![reply(&text(0))]).await?;
             match ran.retries().first() {
                 Some((2_000, _)) => Ok(()),
                 other => Err(format!("waited {other:?}")),
             }
-        })),
-        ("500, 502, 503", "each retried, then the whole text", Box::pin(async {
+        }),
+        case("500, 502, 503", "each retried, then the whole text", async {
             let ran = one_section(
                 status(500, vec![], "oops"),
                 vec![status(502, vec![], "<html>bad gateway</html>"), status(503, vec![], "{}"), reply(&text(0))],
             )
             .await?;
             if ran.retries().len() == 3 { Ok(()) } else { Err(format!("{:?}", ran.retries())) }
-        })),
-        ("400 with an OpenAI error body", "pauses at once: permanent, server's message shown", Box::pin(async move {
+        }),
+        case("400 with an OpenAI error body", "pauses at once: permanent, server's message shown", async move {
             let ran = run(Arc::new(WireBackend::new("a", vec![plan(1), status(400, vec![], openai_400)])), 1).await;
             permanent(&ran, "Invalid value for 'temperature'")
-        })),
-        ("429 insufficient_quota", "pauses at once: permanent, quota named", Box::pin(async move {
+        }),
+        case("429 insufficient_quota", "pauses at once: permanent, quota named", async move {
             let ran = run(Arc::new(WireBackend::new("a", vec![plan(1), status(429, vec![], quota)])), 1).await;
             permanent(&ran, "quota")
-        })),
-        ("stall before the first byte", "first-byte timeout, retried, the whole text", Box::pin(async {
+        }),
+        case("stall before the first byte", "first-byte timeout, retried, the whole text", async {
             let stall = Wire::Body(vec![Piece::Wait(Duration::from_secs(301)), Piece::Bytes(events(&text(0), Some("stop")))]);
             let ran = one_section(stall, vec![reply(&text(0))]).await?;
             has_retry(&ran, "first-byte timeout")
-        })),
-        ("stall mid-stream", "idle timeout, continued from the text received", Box::pin(async {
+        }),
+        case("stall mid-stream", "idle timeout, continued from the text received", async {
             let ran = broken_mid_stream(vec![Piece::Stall]).await?;
             has_retry(&ran, "idle timeout")
-        })),
-        ("clean close without [DONE]", "continued from the text received", Box::pin(async {
+        }),
+        case("clean close without [DONE]", "continued from the text received", async {
             broken_mid_stream(vec![]).await.map(|_| ())
-        })),
-        ("TCP reset mid-stream", "continued from the text received", Box::pin(async {
+        }),
+        case("TCP reset mid-stream", "continued from the text received", async {
             let ran = broken_mid_stream(vec![Piece::Reset]).await?;
             has_retry(&ran, "reset")
-        })),
-        ("every byte delivered separately", "the whole text", Box::pin(async {
+        }),
+        case("every byte delivered separately", "the whole text", async {
             let bytes = events(&text(0), Some("stop"));
             let pieces = bytes.iter().map(|b| Piece::Bytes(vec![*b])).collect();
             one_section(Wire::Body(pieces), vec![]).await.map(|_| ())
-        })),
-        ("a UTF-8 character split across reads", "the exact text", Box::pin(async {
+        }),
+        case("a UTF-8 character split across reads", "the exact text", async {
             let t = format!("{} Café au phare, 日本語.", text(0));
             let bytes = events(&t, Some("stop"));
             let cut = bytes.windows(2).position(|w| w == "é".as_bytes()).expect("é") + 1;
@@ -246,49 +254,49 @@ fn cases() -> Vec<Case> {
             let ran = run(Arc::new(WireBackend::new("a", vec![plan(1), Wire::Body(pieces)])), 1).await;
             ok(&ran)?;
             if ran.section(0) == t { Ok(()) } else { Err(format!("{:?}", ran.section(0))) }
-        })),
-        ("data: {\"error\":…} mid-stream", "continued from the text received", Box::pin(async {
+        }),
+        case("data: {\"error\":…} mid-stream", "continued from the text received", async {
             let e = sse(json!({"error": {"message": "CUDA out of memory", "code": 500}}));
             let ran = broken_mid_stream(vec![Piece::Bytes(e)]).await?;
             has_retry(&ran, "CUDA out of memory")
-        })),
-        ("llama.cpp's bare error: line", "continued from the text received", Box::pin(async {
+        }),
+        case("llama.cpp's bare error: line", "continued from the text received", async {
             let e = b"error: {\"code\":500,\"message\":\"slot unavailable\",\"type\":\"server_error\"}\n\n".to_vec();
             let ran = broken_mid_stream(vec![Piece::Bytes(e)]).await?;
             has_retry(&ran, "slot unavailable")
-        })),
-        ("a garbage line", "continued from the text received", Box::pin(async {
+        }),
+        case("a garbage line", "continued from the text received", async {
             let ran = broken_mid_stream(vec![Piece::Bytes(b"data: <html>502</html>\n\n".to_vec())]).await?;
             has_retry(&ran, "malformed")
-        })),
-        ("an endless line", "bounded buffer, error, continued", Box::pin(async {
+        }),
+        case("an endless line", "bounded buffer, error, continued", async {
             let mut line = b"data: ".to_vec();
             line.extend(vec![b'x'; 5_000]);
             let ran = broken_mid_stream(vec![Piece::Bytes(line), Piece::Stall]).await?;
             has_retry(&ran, "without ending")
-        })),
-        ("an unknown finish_reason", "the whole text, no continuation", Box::pin(async {
+        }),
+        case("an unknown finish_reason", "the whole text, no continuation", async {
             let body = Wire::Body(vec![Piece::Bytes(events(&text(0), Some("weird_reason")))]);
             let ran = one_section(body, vec![]).await?;
             let continued = ran.events.iter().any(|e| matches!(e, JobEvent::Continuing { .. }));
             if continued { Err("continued".into()) } else { Ok(()) }
-        })),
-        ("server away between sections", "retried until back, both sections whole", Box::pin(async {
+        }),
+        case("server away between sections", "retried until back, both sections whole", async {
             let a = WireBackend::new("a", vec![plan(2), reply(&text(0)), Wire::Refused, Wire::Refused, reply(&text(1))]);
             let ran = run(Arc::new(a), 2).await;
             ok(&ran)?;
             same_words("section 1", &ran.section(0), &text(0))?;
             same_words("section 2", &ran.section(1), &text(1))
-        })),
-        ("first server down before the job", "the next profile writes it all", Box::pin(async {
+        }),
+        case("first server down before the job", "the next profile writes it all", async {
             let a = WireBackend::new("a", vec![]);
             let b = WireBackend::new("b", vec![plan(1), reply(&text(0))]);
             let ran = run(chain(&a, &b), 1).await;
             ok(&ran)?;
             same_words("section 1", &ran.section(0), &text(0))?;
             expect_by(&ran, 0, &["profile b"])
-        })),
-        ("server away between sections, with fallback", "the next profile writes section 2", Box::pin(async {
+        }),
+        case("server away between sections, with fallback", "the next profile writes section 2", async {
             let a = WireBackend::new("a", vec![plan(2), reply(&text(0))]);
             let b = WireBackend::new("b", vec![reply(&text(1))]);
             let ran = run(chain(&a, &b), 2).await;
@@ -297,8 +305,8 @@ fn cases() -> Vec<Case> {
             same_words("section 2", &ran.section(1), &text(1))?;
             expect_by(&ran, 0, &["profile a"])?;
             expect_by(&ran, 1, &["profile b"])
-        })),
-        ("reset mid-stream, server gone, with fallback", "the next profile continues the section", Box::pin(async {
+        }),
+        case("reset mid-stream, server gone, with fallback", "the next profile continues the section", async {
             let (first, rest) = halves(0);
             let a = WireBackend::new("a", vec![plan(1), Wire::Body(vec![Piece::Bytes(events(&first, None)), Piece::Reset])]);
             let b = WireBackend::new("b", vec![reply(&rest)]);
@@ -306,8 +314,8 @@ fn cases() -> Vec<Case> {
             ok(&ran)?;
             same_words("section 1", &ran.section(0), &text(0))?;
             expect_by(&ran, 0, &["profile a", "profile b"])
-        })),
-        ("the fallback target away too", "pauses, names both, received words kept", Box::pin(async {
+        }),
+        case("the fallback target away too", "pauses, names both, received words kept", async {
             let (first, _) = halves(0);
             let a = WireBackend::new("a", vec![plan(1), Wire::Body(vec![Piece::Bytes(events(&first, None)), Piece::Reset])]);
             let b = WireBackend::new("b", vec![]);
@@ -320,7 +328,7 @@ fn cases() -> Vec<Case> {
                 return Err(format!("the message does not name both: {failed}"));
             }
             same_words("kept", &ran.section(0), &first)
-        })),
+        }),
     ]
 }
 

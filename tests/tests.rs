@@ -7,6 +7,7 @@ mod cli_completions;
 mod cli_errors;
 mod cli_eval;
 mod cli_hardening;
+mod cli_profiles;
 mod cli_write;
 mod context;
 mod engine;

@@ -105,7 +105,13 @@ pub async fn run(studio: Studio) -> Result<Exit, TuiError> {
         theme::ColorSupport::detect(),
     );
     let info = studio.backend.info();
-    let label = format!("{} · {} @ {}", info.kind, info.model, info.endpoint);
+    let serving = studio.backend.serving();
+    // A fallback chain names its profile: "profile NAME: kind model at endpoint".
+    let label = if serving.starts_with("profile ") {
+        serving
+    } else {
+        format!("{} · {} @ {}", info.kind, info.model, info.endpoint)
+    };
     let mut state = State::new(label, studio.settings.clone(), &theme.name);
     let problems: Vec<String> = theme_error
         .iter()

@@ -254,7 +254,8 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
         }
         JobEvent::Warning { message } => state.say(Level::Warning, message),
         JobEvent::WrittenBy { backends, .. } => {
-            if let Some(last) = backends.last() {
+            // A fallback chain's profile that writes now, on the status line.
+            if let Some(last) = backends.last().filter(|b| b.starts_with("profile ")) {
                 state.backend = last.clone();
             }
         }
