@@ -85,7 +85,10 @@ async fn backends_checks_every_profile() {
     let dead = checks.iter().find(|c| c["profile"] == "dead").unwrap();
     let live = checks.iter().find(|c| c["profile"] == "live").unwrap();
     assert_eq!(dead["reachable"], false);
-    assert!(dead["error"].as_str().unwrap().contains("cannot reach"), "{dead}");
+    assert!(
+        dead["error"].as_str().unwrap().contains("cannot reach"),
+        "{dead}"
+    );
     assert_eq!(live["reachable"], true);
     assert_eq!(live["models"], serde_json::json!(["scripted"]));
     assert!(live["first_token_ms"].is_u64(), "{live}");
@@ -113,11 +116,20 @@ async fn bad_profiles_are_refused_with_file_and_key() {
     assert_eq!(output.status.code(), Some(2));
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
-        err.contains(file.to_str().unwrap()) && err.contains("\"nope\"") && err.contains("defined: a"),
+        err.contains(file.to_str().unwrap())
+            && err.contains("\"nope\"")
+            && err.contains("defined: a"),
         "{err}"
     );
-    std::fs::write(&file, "fallback = [\"a\", \"b\"]\n[profiles.a]\nkind = \"local\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "fallback = [\"a\", \"b\"]\n[profiles.a]\nkind = \"local\"\n",
+    )
+    .unwrap();
     let output = run_cli(strings(&["plan", "A note"]), dir.path()).await;
     let err = String::from_utf8_lossy(&output.stderr);
-    assert!(err.contains(file.to_str().unwrap()) && err.contains("fallback[1]"), "{err}");
+    assert!(
+        err.contains(file.to_str().unwrap()) && err.contains("fallback[1]"),
+        "{err}"
+    );
 }

@@ -51,7 +51,9 @@ impl FallbackBackend {
     /// A chain over `links`, in order; nothing is connected yet (see `prepare`).
     pub fn new(links: Vec<Link>) -> Result<Self, BackendError> {
         if links.is_empty() {
-            return Err(BackendError::Invalid("a fallback chain needs a backend".into()));
+            return Err(BackendError::Invalid(
+                "a fallback chain needs a backend".into(),
+            ));
         }
         let links = links
             .into_iter()
@@ -284,7 +286,10 @@ mod tests {
         }
     }
 
-    fn fake(name: &'static str, script: Vec<Result<Vec<Result<StreamChunk, BackendError>>, BackendError>>) -> Arc<Fake> {
+    fn fake(
+        name: &'static str,
+        script: Vec<Result<Vec<Result<StreamChunk, BackendError>>, BackendError>>,
+    ) -> Arc<Fake> {
         Arc::new(Fake {
             name,
             script: Mutex::new(script),
@@ -319,7 +324,11 @@ mod tests {
         assert_eq!(chain.current_name(), "b");
         assert_eq!(collect(&chain).await.unwrap(), "one");
         assert_eq!(collect(&chain).await.unwrap(), "two");
-        assert!(chain.serving().starts_with("profile b: fake m at b"), "{}", chain.serving());
+        assert!(
+            chain.serving().starts_with("profile b: fake m at b"),
+            "{}",
+            chain.serving()
+        );
     }
 
     #[tokio::test]
@@ -327,12 +336,15 @@ mod tests {
         let broken_first = vec![Err(BackendError::Broken("reset".into()))];
         let a = fake("a", vec![Ok(broken_first), Err(down())]);
         let b = fake("b", vec![Ok(text("b1")), Ok(text("b2"))]);
-        let chain =
-            FallbackBackend::new(vec![link("a", Some(a)), link("b", Some(b))]).unwrap();
+        let chain = FallbackBackend::new(vec![link("a", Some(a)), link("b", Some(b))]).unwrap();
         chain.prepare().await.unwrap();
         assert_eq!(chain.current_name(), "a");
         assert_eq!(collect(&chain).await.unwrap(), "b1", "a refused: b writes");
-        assert_eq!(collect(&chain).await.unwrap(), "b2", "and b goes on writing");
+        assert_eq!(
+            collect(&chain).await.unwrap(),
+            "b2",
+            "and b goes on writing"
+        );
     }
 
     #[tokio::test]
@@ -343,7 +355,11 @@ mod tests {
         assert!(text.contains("a: ") && text.contains("b: "), "{text}");
         assert!(err.is_retryable());
         let err = collect(&chain).await.unwrap_err();
-        assert!(err.to_string().contains("every profile of the chain (a, b)"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("every profile of the chain (a, b)"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -352,7 +368,10 @@ mod tests {
         let b = fake("b", vec![Ok(text("never"))]);
         let chain =
             FallbackBackend::new(vec![link("a", Some(a)), link("b", Some(b.clone()))]).unwrap();
-        assert!(matches!(collect(&chain).await, Err(BackendError::Invalid(_))));
+        assert!(matches!(
+            collect(&chain).await,
+            Err(BackendError::Invalid(_))
+        ));
         assert_eq!(b.script.lock().unwrap().len(), 1, "b was not asked");
     }
 }

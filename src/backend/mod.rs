@@ -340,9 +340,7 @@ impl BackendError {
             }
             Self::Status {
                 status, message, ..
-            } => {
-                matches!(status, 408 | 409 | 425 | 429 | 500..=599) && !is_quota(*status, message)
-            }
+            } => matches!(status, 408 | 409 | 425 | 429 | 500..=599) && !is_quota(*status, message),
             Self::NotAnApi { .. }
             | Self::UnknownModel { .. }
             | Self::NoModels { .. }

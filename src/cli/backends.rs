@@ -5,7 +5,9 @@
 use super::connect::{self, openai_settings, profile_backend};
 use super::{BackendArgs, CliError, EXIT_OK};
 use crate::backend::openai::OpenAiBackend;
-use crate::backend::{Backend, BackendError, ChatMessage, GenerationRequest, Sampling, StreamChunk};
+use crate::backend::{
+    Backend, BackendError, ChatMessage, GenerationRequest, Sampling, StreamChunk,
+};
 use crate::config::{Profile, ProfileKind};
 use clap::Args;
 use futures::StreamExt;
@@ -62,15 +64,17 @@ pub async fn backends(global: &BackendArgs, args: BackendsArgs) -> Result<i32, C
     let mut checks = Vec::new();
     for (name, profile) in &set.by_name {
         let model = match profile.kind {
-            ProfileKind::Local => Some(connect::find_local_model(
-                &BackendArgs {
-                    model: profile.model.clone().or_else(|| global.model.clone()),
-                    ..global.clone()
-                },
-                &setup,
-                true,
-            )
-            .map_err(|e| e.to_string())),
+            ProfileKind::Local => Some(
+                connect::find_local_model(
+                    &BackendArgs {
+                        model: profile.model.clone().or_else(|| global.model.clone()),
+                        ..global.clone()
+                    },
+                    &setup,
+                    true,
+                )
+                .map_err(|e| e.to_string()),
+            ),
             _ => None,
         };
         checks.push(check_profile(name, profile, global, model).await);
@@ -175,7 +179,14 @@ async fn first_token(backend: &dyn Backend) -> Result<u64, String> {
 /// The checks as an aligned text table, errors under it.
 pub fn table(checks: &[ProfileCheck]) -> String {
     let mut rows = vec![[
-        "PROFILE", "KIND", "AT", "STATUS", "MODEL", "MODELS", "CONTEXT", "FIRST TOKEN",
+        "PROFILE",
+        "KIND",
+        "AT",
+        "STATUS",
+        "MODEL",
+        "MODELS",
+        "CONTEXT",
+        "FIRST TOKEN",
     ]
     .map(String::from)];
     for c in checks {
@@ -185,9 +196,14 @@ pub fn table(checks: &[ProfileCheck]) -> String {
             c.at.clone(),
             if c.reachable { "ok" } else { "unreachable" }.into(),
             c.model.clone().unwrap_or_else(|| "-".into()),
-            if c.models.is_empty() { "-".into() } else { c.models.len().to_string() },
+            if c.models.is_empty() {
+                "-".into()
+            } else {
+                c.models.len().to_string()
+            },
             c.context.map_or_else(|| "-".into(), |n| n.to_string()),
-            c.first_token_ms.map_or_else(|| "-".into(), |ms| format!("{ms} ms")),
+            c.first_token_ms
+                .map_or_else(|| "-".into(), |ms| format!("{ms} ms")),
         ]);
     }
     let widths: Vec<usize> = (0..8)

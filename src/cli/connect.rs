@@ -51,7 +51,9 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         .profile_set()
         .chain(args.profile.as_deref())
         .map_err(|e| CliError::Usage(format!("{}: {e}", config_label(args))))?;
-    let first = chain.first().filter(|_| args.base_url.is_none() && !args.local);
+    let first = chain
+        .first()
+        .filter(|_| args.base_url.is_none() && !args.local);
     if let Some((_, profile)) = first {
         writer.sampling = profile.sampling(&writer.sampling);
     }
@@ -286,9 +288,7 @@ async fn chain_backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Back
             connect: Arc::new(move || {
                 let (name, profile, args) = (link_name.clone(), profile.clone(), link_args.clone());
                 let engine_model = engine_model.clone();
-                Box::pin(async move {
-                    profile_backend(&name, &profile, &args, engine_model).await
-                })
+                Box::pin(async move { profile_backend(&name, &profile, &args, engine_model).await })
             }),
         });
     }

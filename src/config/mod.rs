@@ -8,8 +8,8 @@
 pub mod profiles;
 
 use crate::backend::{RetryPolicy, Sampling, Temperature, TopP};
-pub use profiles::{Profile, ProfileKind, Profiles};
 use crate::prompt::{TemplateOverride, BUILTIN};
+pub use profiles::{Profile, ProfileKind, Profiles};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

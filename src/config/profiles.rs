@@ -245,7 +245,9 @@ fn check_profile(name: &str, p: &Profile) -> Result<(), Problem> {
         ("idle_timeout_secs", p.idle_timeout_secs),
     ] {
         if value == Some(0) {
-            return Err(format!("{at}.{key} = 0 would fail every request; give seconds"));
+            return Err(format!(
+                "{at}.{key} = 0 would fail every request; give seconds"
+            ));
         }
     }
     Ok(())
@@ -260,10 +262,12 @@ fn example_url(kind: ProfileKind) -> &'static str {
 
 /// Checks `profiles` as read from `path`, for `ConfigFile::parse`.
 pub(super) fn check_file(profiles: &Profiles, path: &Path) -> Result<(), super::ConfigError> {
-    profiles.check().map_err(|reason| super::ConfigError::Parse {
-        path: path.to_path_buf(),
-        reason,
-    })
+    profiles
+        .check()
+        .map_err(|reason| super::ConfigError::Parse {
+            path: path.to_path_buf(),
+            reason,
+        })
 }
 
 #[cfg(test)]
@@ -326,7 +330,10 @@ model = "/m/gemma.gguf"
         assert_eq!(names(None), ["gpu", "laptop", "engine"]);
         assert_eq!(names(Some("engine")), ["engine", "gpu", "laptop"]);
         let err = set.chain(Some("nope")).unwrap_err();
-        assert!(err.contains("nope") && err.contains("defined: engine, gpu, laptop"), "{err}");
+        assert!(
+            err.contains("nope") && err.contains("defined: engine, gpu, laptop"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -338,19 +345,52 @@ model = "/m/gemma.gguf"
     #[test]
     fn bad_profiles_are_refused_with_file_and_key() {
         let cases = [
-            ("[profiles.a]\nkind = \"grpc\"\nurl = \"http://h\"\n", "kind"),
+            (
+                "[profiles.a]\nkind = \"grpc\"\nurl = \"http://h\"\n",
+                "kind",
+            ),
             ("[profiles.a]\nurl = \"http://h\"\n", "kind"),
-            ("[profiles.a]\nkind = \"openai\"\n", "profiles.a (kind = \"openai\") has no url"),
+            (
+                "[profiles.a]\nkind = \"openai\"\n",
+                "profiles.a (kind = \"openai\") has no url",
+            ),
             ("[profiles.a]\nkind = \"ollama\"\n", "has no url"),
-            ("[profiles.a]\nkind = \"openai\"\nurl = \"gpu:8000\"\n", "profiles.a.url"),
-            ("[profiles.a]\nkind = \"local\"\nurl = \"http://h\"\n", "profiles.a.url"),
-            ("[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\ncontext = 0\n", "profiles.a.context"),
-            ("[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\nidle_timeout_secs = 0\n", "idle_timeout_secs"),
-            ("[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\ntemperature = 9\n", "temperature"),
-            ("[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\nurl_ = 1\n", "url_"),
-            ("profile = \"b\"\n[profiles.a]\nkind = \"local\"\n", "profile = \"b\" names no [profiles.b]"),
-            ("fallback = [\"a\", \"b\"]\n[profiles.a]\nkind = \"local\"\n", "fallback[1] = \"b\""),
-            ("fallback = [\"a\", \"a\"]\n[profiles.a]\nkind = \"local\"\n", "loop"),
+            (
+                "[profiles.a]\nkind = \"openai\"\nurl = \"gpu:8000\"\n",
+                "profiles.a.url",
+            ),
+            (
+                "[profiles.a]\nkind = \"local\"\nurl = \"http://h\"\n",
+                "profiles.a.url",
+            ),
+            (
+                "[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\ncontext = 0\n",
+                "profiles.a.context",
+            ),
+            (
+                "[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\nidle_timeout_secs = 0\n",
+                "idle_timeout_secs",
+            ),
+            (
+                "[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\ntemperature = 9\n",
+                "temperature",
+            ),
+            (
+                "[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\nurl_ = 1\n",
+                "url_",
+            ),
+            (
+                "profile = \"b\"\n[profiles.a]\nkind = \"local\"\n",
+                "profile = \"b\" names no [profiles.b]",
+            ),
+            (
+                "fallback = [\"a\", \"b\"]\n[profiles.a]\nkind = \"local\"\n",
+                "fallback[1] = \"b\"",
+            ),
+            (
+                "fallback = [\"a\", \"a\"]\n[profiles.a]\nkind = \"local\"\n",
+                "loop",
+            ),
         ];
         for (text, key) in cases {
             let err = parse(text).err().unwrap_or_default();
@@ -363,11 +403,16 @@ model = "/m/gemma.gguf"
         let key = "sk-proj-abcdefghijklmnop";
         for text in [
             format!("[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\napi_key = \"{key}\"\n"),
-            format!("[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\napi_key_env = \"{key}\"\n"),
+            format!(
+                "[profiles.a]\nkind = \"openai\"\nurl = \"http://h\"\napi_key_env = \"{key}\"\n"
+            ),
         ] {
             let err = parse(&text).unwrap_err();
             assert!(!err.contains("abcdefghijklmnop"), "{err}");
-            assert!(err.contains(FILE) && err.contains("profiles.a.api_key"), "{err}");
+            assert!(
+                err.contains(FILE) && err.contains("profiles.a.api_key"),
+                "{err}"
+            );
         }
     }
 }

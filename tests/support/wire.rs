@@ -140,7 +140,8 @@ fn body(
 /// The SSE events of `text` as OpenAI streams it: a role chunk, one delta per word (with its
 /// space), and, with a `finish`, the finish chunk, a usage chunk and `[DONE]`.
 pub fn events(text: &str, finish: Option<&str>) -> Vec<u8> {
-    let mut out = sse(json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}));
+    let mut out =
+        sse(json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}));
     for word in text.split_inclusive(' ') {
         out.extend(sse(
             json!({"choices": [{"index": 0, "delta": {"content": word}, "finish_reason": null}]}),

@@ -238,7 +238,12 @@ impl OpenAiBackend {
         for (key, value) in &self.extra {
             body[key] = value.clone();
         }
-        let send = self.http.post(&url).headers(self.headers()).json(&body).send();
+        let send = self
+            .http
+            .post(&url)
+            .headers(self.headers())
+            .json(&body)
+            .send();
         let wait = self.limits.first_byte;
         let response = tokio::time::timeout(wait, send)
             .await
@@ -357,7 +362,10 @@ pub fn status_error(
         .map(|ms| (ms / 1000.0).ceil() as u64);
     let secs = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
     let mut message = wire::error_message(body);
-    if status == 429 && body.contains("insufficient_quota") && !message.contains("insufficient_quota") {
+    if status == 429
+        && body.contains("insufficient_quota")
+        && !message.contains("insufficient_quota")
+    {
         message = format!("insufficient_quota: {message}");
     }
     BackendError::Status {
@@ -433,14 +441,21 @@ mod tests {
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert!(e.is_retryable());
         let e = status_error(429, Some("7"), Some("1500"), "{}");
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)), "ms wins, rounded up");
+        assert_eq!(
+            e.retry_after(),
+            Some(Duration::from_secs(2)),
+            "ms wins, rounded up"
+        );
         let quota = r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
         let e = status_error(429, None, None, quota);
         assert!(!e.is_retryable());
         assert!(e.to_string().contains("permanent"), "{e}");
         for code in [400, 401, 403, 404] {
             let e = status_error(code, None, None, r#"{"error":{"message":"no"}}"#);
-            assert!(!e.is_retryable() && e.to_string().contains("permanent"), "{e}");
+            assert!(
+                !e.is_retryable() && e.to_string().contains("permanent"),
+                "{e}"
+            );
         }
     }
 

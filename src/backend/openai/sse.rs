@@ -129,7 +129,8 @@ mod tests {
 
     #[test]
     fn events_comments_and_crlf() {
-        let items = read_in(&[b": ping\r\n\r\ndata: {\"a\":1}\r\n\r\nevent: x\ndata: b\ndata: c\n\n"]);
+        let items =
+            read_in(&[b": ping\r\n\r\ndata: {\"a\":1}\r\n\r\nevent: x\ndata: b\ndata: c\n\n"]);
         assert_eq!(
             items.unwrap(),
             vec![

@@ -132,7 +132,9 @@ async fn read_more<B: AsRef<[u8]>, E: std::fmt::Display>(
     match read {
         Some(Ok(bytes)) => {
             state.started = true;
-            state.pending.extend(state.reader.feed(bytes.as_ref()).map_err(sse)?);
+            state
+                .pending
+                .extend(state.reader.feed(bytes.as_ref()).map_err(sse)?);
         }
         Some(Err(e)) => return Err(BackendError::Broken(e.to_string())),
         None => {
