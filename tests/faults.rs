@@ -23,8 +23,8 @@ use std::time::Duration;
 use tokio::sync::mpsc::unbounded_channel;
 use tokio_util::sync::CancellationToken;
 
-/// Words per section.
-const EACH: usize = 40;
+/// Words per section (plans merge sections under 50 words).
+const EACH: usize = 60;
 
 /// What a job left behind.
 struct Ran {

@@ -65,6 +65,10 @@ impl Backend for GatedBackend {
         self.inner.info()
     }
 
+    fn serving(&self) -> String {
+        self.inner.serving()
+    }
+
     fn context_window(&self) -> Option<crate::backend::ContextWindow> {
         self.inner.context_window()
     }

@@ -50,7 +50,6 @@ pub fn limits() -> StreamLimits {
 pub struct WireBackend {
     name: &'static str,
     script: Arc<Mutex<VecDeque<Wire>>>,
-    requests: Arc<Mutex<usize>>,
 }
 
 impl WireBackend {
@@ -60,18 +59,7 @@ impl WireBackend {
         Self {
             name,
             script: Arc::new(Mutex::new(script.into())),
-            requests: Arc::default(),
         }
-    }
-
-    /// Answers not used yet.
-    pub fn remaining(&self) -> usize {
-        self.script.lock().expect("lock").len()
-    }
-
-    /// Requests so far.
-    pub fn requests(&self) -> usize {
-        *self.requests.lock().expect("lock")
     }
 }
 
@@ -85,7 +73,6 @@ impl Backend for WireBackend {
     }
 
     fn stream(&self, _: GenerationRequest) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
-        *self.requests.lock().expect("lock") += 1;
         let next = self.script.lock().expect("lock").pop_front();
         let url = format!("http://{}/v1/chat/completions", self.name);
         Box::pin(async move {

@@ -3,9 +3,10 @@
 //! Connection settings (base URL, API key as a secret, headers) are async-openai's
 //! `OpenAIConfig`; the HTTP exchange is done here with reqwest so that the status code,
 //! `Retry-After` and a non-JSON answer are never lost, and the SSE body is read by the bounded
-//! reader of `sse` (under the timeouts of `stream`) into the tolerant wire types of `wire`, which accept what real servers
-//! send (role-only chunks, empty deltas, usage chunks without choices, vLLM's finish reasons,
-//! llama.cpp's `timings`, errors inside the stream). Raw completions go to the server's
+//! reader of `sse` (under the timeouts of `stream`) into the tolerant wire types of `wire`,
+//! which accept what real servers send (role-only chunks, empty deltas, usage chunks without
+//! choices, vLLM's finish reasons, llama.cpp's `timings` and bare `error:` lines, errors
+//! inside the stream). Raw completions go to the server's
 //! `/completions`, or to its chat endpoint as one user message when it has no such route.
 
 mod sse;
