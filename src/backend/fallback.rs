@@ -233,10 +233,13 @@ mod tests {
     use super::*;
     use crate::backend::{FinishReason, Sampling, StreamChunk};
 
+    /// The items of each stream, or the error that opens nothing.
+    type Script = Vec<Result<Vec<Result<StreamChunk, BackendError>>, BackendError>>;
+
     /// A backend whose streams replay `script` in order (an `Err` opens nothing).
     struct Fake {
         name: &'static str,
-        script: Mutex<Vec<Result<Vec<Result<StreamChunk, BackendError>>, BackendError>>>,
+        script: Mutex<Script>,
     }
 
     impl Backend for Fake {
@@ -286,10 +289,7 @@ mod tests {
         }
     }
 
-    fn fake(
-        name: &'static str,
-        script: Vec<Result<Vec<Result<StreamChunk, BackendError>>, BackendError>>,
-    ) -> Arc<Fake> {
+    fn fake(name: &'static str, script: Script) -> Arc<Fake> {
         Arc::new(Fake {
             name,
             script: Mutex::new(script),
