@@ -5,8 +5,9 @@
 
 use super::serve::ServeArgs;
 use super::{BackendArgs, CliError};
+use crate::backend::ollama::{OllamaBackend, OllamaSettings};
 use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
-use crate::backend::{Backend, BackendError};
+use crate::backend::{ApiKind, Backend, BackendError};
 use crate::config::{self, ConfigFile};
 use crate::prompt::Prompts;
 use crate::writer::WriterSettings;
@@ -140,7 +141,7 @@ pub async fn check(args: &BackendArgs, setup: &Setup) -> Result<(), CliError> {
 }
 
 /// The backend a command writes with: the built-in engine (`--local`, or no server
-/// configured), else the OpenAI-compatible server, retried while it is unreachable, with the
+/// configured), else the server in its API (`--api`: OpenAI-compatible or Ollama), retried while it is unreachable, with the
 /// model resolved.
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
     let base_url = match source(args, setup) {
@@ -169,20 +170,24 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
         Some(var) => Some(read_key("--api-key-env", var)?),
         None => None,
     };
-    let settings = OpenAiSettings {
+    let model = args
+        .model
+        .clone()
+        .or_else(|| setup.file.backend.model.clone());
+    let api = args.api.or(setup.file.backend.api).unwrap_or_default();
+    let server = Server {
+        api,
         base_url,
-        model: args
-            .model
-            .clone()
-            .or_else(|| setup.file.backend.model.clone()),
+        model,
         api_key,
-        connect_timeout: Duration::from_secs(10),
+        context: setup.writer.context,
+        keep_alive: setup.file.backend.keep_alive.clone(),
     };
     let policy = setup.writer.retry;
     let mut attempt = 1;
     loop {
-        match OpenAiBackend::connect(settings.clone()).await {
-            Ok(b) => return Ok(Arc::new(b)),
+        match server.connect().await {
+            Ok(b) => return Ok(b),
             Err(e @ BackendError::Unreachable { .. }) if attempt < policy.max_attempts.min(3) => {
                 attempt += 1;
                 let delay = policy.delay(attempt).min(Duration::from_secs(2));
@@ -191,6 +196,46 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
             }
             Err(e) => return Err(CliError::Usage(e.to_string())),
         }
+    }
+}
+
+/// A server to connect to, in the API it speaks.
+struct Server {
+    api: ApiKind,
+    base_url: String,
+    model: Option<String>,
+    api_key: Option<String>,
+    /// The window the user set (`--context`, `[backend] context`): Ollama's `num_ctx`.
+    context: Option<usize>,
+    /// Ollama's `keep_alive`.
+    keep_alive: Option<String>,
+}
+
+impl Server {
+    async fn connect(&self) -> Result<Arc<dyn Backend>, BackendError> {
+        let connect_timeout = Duration::from_secs(10);
+        Ok(match self.api {
+            ApiKind::Openai => Arc::new(
+                OpenAiBackend::connect(OpenAiSettings {
+                    base_url: self.base_url.clone(),
+                    model: self.model.clone(),
+                    api_key: self.api_key.clone(),
+                    connect_timeout,
+                })
+                .await?,
+            ),
+            ApiKind::Ollama => Arc::new(
+                OllamaBackend::connect(OllamaSettings {
+                    base_url: self.base_url.clone(),
+                    model: self.model.clone(),
+                    api_key: self.api_key.clone(),
+                    context: self.context,
+                    keep_alive: self.keep_alive.clone(),
+                    connect_timeout,
+                })
+                .await?,
+            ),
+        })
     }
 }
 

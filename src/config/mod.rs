@@ -51,6 +51,10 @@ pub struct BackendFile {
     /// The server's context window in tokens, when it does not report one (or reports it
     /// wrong); `--context` overrides it.
     pub context: Option<usize>,
+    /// The server's API: `openai` (the default) or `ollama`; `--api` overrides it.
+    pub api: Option<crate::backend::ApiKind>,
+    /// Ollama's `keep_alive` for each request (e.g. `"30m"`, `"-1"`), with `api = "ollama"`.
+    pub keep_alive: Option<String>,
 }
 
 /// The `[generation]` table.
