@@ -202,7 +202,8 @@ async fn a_model_that_is_not_pulled_says_ollama_pull_and_raw_prompts_go_to_gener
 #[tokio::test]
 async fn write_with_api_ollama_retries_a_load_and_continues_a_length() {
     let first = prose(&tag("Sec", 1), 60);
-    let (head, tail) = first.split_at(first.find("Seca river").unwrap_or(first.len() / 2));
+    let cut = first.match_indices(". ").nth(2).map_or(first.len() / 2, |(i, _)| i + 2);
+    let (head, tail) = first.split_at(cut);
     let second = prose(&tag("Sec", 2), 60);
     let replies = vec![
         Reply::text(agentwrite_plan(2, 60)),
