@@ -65,8 +65,14 @@ fn request(prompt: &str) -> GenerationRequest {
 }
 
 /// The text of a stream and how it ended: the finish, or the error.
-async fn collect(backend: &OllamaBackend, prompt: &str) -> (String, Result<FinishReason, BackendError>) {
-    let mut stream = backend.stream(request(prompt)).await.expect("the stream starts");
+async fn collect(
+    backend: &OllamaBackend,
+    prompt: &str,
+) -> (String, Result<FinishReason, BackendError>) {
+    let mut stream = backend
+        .stream(request(prompt))
+        .await
+        .expect("the stream starts");
     let mut text = String::new();
     while let Some(item) = stream.next().await {
         match item {
@@ -88,7 +94,9 @@ async fn transcripts_replay_with_their_text_and_their_end() {
         pieces("no-done", 5),
     ])
     .await;
-    let backend = OllamaBackend::connect(settings(&server, None)).await.unwrap();
+    let backend = OllamaBackend::connect(settings(&server, None))
+        .await
+        .unwrap();
     let (text, end) = collect(&backend, "Tell it").await;
     assert_eq!(text, "The keeper climbed the stairs at dusk.");
     assert!(matches!(end, Ok(FinishReason::Stop)), "{end:?}");
@@ -109,7 +117,10 @@ async fn transcripts_replay_with_their_text_and_their_end() {
     );
     let (text, end) = collect(&backend, "Last").await;
     assert_eq!(text, "Night fell and");
-    assert!(matches!(&end, Err(BackendError::Broken(m)) if m.contains("done: true")), "{end:?}");
+    assert!(
+        matches!(&end, Err(BackendError::Broken(m)) if m.contains("done: true")),
+        "{end:?}"
+    );
     // Every request carried the model's own context as num_ctx, and the sampling options.
     let requests = server.requests();
     assert_eq!(requests.len(), 5);
@@ -154,7 +165,9 @@ async fn a_prompt_the_server_cut_is_warned_about_and_the_configured_context_is_s
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let server = server(vec![pieces("truncated", 100), pieces("normal", 100)]).await;
-    let backend = OllamaBackend::connect(settings(&server, Some(2048))).await.unwrap();
+    let backend = OllamaBackend::connect(settings(&server, Some(2048)))
+        .await
+        .unwrap();
     // About 10,000 tokens sent; the transcript says 2048 were evaluated.
     let long = "word ".repeat(8000);
     let (text, end) = collect(&backend, &long).await;
@@ -178,10 +191,15 @@ async fn a_model_that_is_not_pulled_says_ollama_pull_and_raw_prompts_go_to_gener
     let server = server(vec![pieces("normal", 50)]).await;
     let mut missing = settings(&server, None);
     missing.model = Some("llama3.2".into());
-    let err = OllamaBackend::connect(missing).await.err().expect("refused");
+    let err = OllamaBackend::connect(missing)
+        .await
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("ollama pull llama3.2"), "{err}");
     assert!(err.to_string().contains("gemma3:270m"), "{err}");
-    let backend = OllamaBackend::connect(settings(&server, None)).await.unwrap();
+    let backend = OllamaBackend::connect(settings(&server, None))
+        .await
+        .unwrap();
     let raw = CompletionRequest {
         prompt: "Once upon a time".into(),
         max_tokens: 8,
@@ -195,14 +213,20 @@ async fn a_model_that_is_not_pulled_says_ollama_pull_and_raw_prompts_go_to_gener
     }
     assert_eq!(text, "The keeper climbed the stairs at dusk.");
     let body = &server.requests()[0];
-    assert_eq!((body["raw"].clone(), body["prompt"].clone()), (true.into(), "Once upon a time".into()));
+    assert_eq!(
+        (body["raw"].clone(), body["prompt"].clone()),
+        (true.into(), "Once upon a time".into())
+    );
     assert_eq!(body["options"]["stop"][0], "\n");
 }
 
 #[tokio::test]
 async fn write_with_api_ollama_retries_a_load_and_continues_a_length() {
     let first = prose(&tag("Sec", 1), 60);
-    let cut = first.match_indices(". ").nth(2).map_or(first.len() / 2, |(i, _)| i + 2);
+    let cut = first
+        .match_indices(". ")
+        .nth(2)
+        .map_or(first.len() / 2, |(i, _)| i + 2);
     let (head, tail) = first.split_at(cut);
     let second = prose(&tag("Sec", 2), 60);
     let replies = vec![

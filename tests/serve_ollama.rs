@@ -11,8 +11,8 @@ use futures::future::BoxFuture;
 use futures::StreamExt;
 use longwriter::backend::ollama::{OllamaBackend, OllamaSettings};
 use longwriter::backend::{
-    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, ContextWindow,
-    GenerationRequest, Sampling, StreamChunk,
+    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, ContextWindow, GenerationRequest,
+    Sampling, StreamChunk,
 };
 use longwriter::server::ServerConfig;
 use serde_json::{json, Value};
@@ -79,7 +79,10 @@ async fn the_official_ollama_python_client_lists_shows_chats_and_generates() {
         Reply::length("Once upon a time there was a keeper"),
     ])
     .await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/ollama_client.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/ollama_client.py"
+    );
     let output = Command::new(&python)
         .args([script, &server.root, KEY, "12"])
         .output()
@@ -95,21 +98,25 @@ async fn the_official_ollama_python_client_lists_shows_chats_and_generates() {
     assert_eq!(lines[0], "MODELS script", "{stdout}");
     assert_eq!(lines[1], format!("CONTEXT {WINDOW}"), "{stdout}");
     assert_eq!(
-        lines[2],
-        r#"CHAT stop 10 7 "Hello from the lighthouse, said the keeper.""#,
+        lines[2], r#"CHAT stop 10 7 "Hello from the lighthouse, said the keeper.""#,
         "{stdout}"
     );
     assert_eq!(
-        lines[3],
-        r#"GENERATE length 8 "Once upon a time there was a keeper""#,
+        lines[3], r#"GENERATE length 8 "Once upon a time there was a keeper""#,
         "{stdout}"
     );
-    assert!(lines[4].starts_with("ERROR 404 model \"no-such-model\" not found"), "{stdout}");
+    assert!(
+        lines[4].starts_with("ERROR 404 model \"no-such-model\" not found"),
+        "{stdout}"
+    );
     let requests = scripted.requests();
     assert_eq!(requests[0].max_tokens, 12);
     assert_eq!(requests[0].sampling.temperature, 0.0);
     assert_eq!(requests[0].sampling.seed, Some(1));
-    assert_eq!(requests[1].messages, vec![ChatMessage::user("Once upon a time")]);
+    assert_eq!(
+        requests[1].messages,
+        vec![ChatMessage::user("Once upon a time")]
+    );
 }
 
 #[tokio::test]
@@ -121,7 +128,9 @@ async fn our_ollama_backend_streams_through_serve_and_sees_its_errors() {
         },
     ])
     .await;
-    let backend = OllamaBackend::connect(settings(&server.root)).await.unwrap();
+    let backend = OllamaBackend::connect(settings(&server.root))
+        .await
+        .unwrap();
     assert_eq!(backend.info().model, "script");
     assert_eq!(backend.context_window().map(|w| w.tokens), Some(WINDOW));
     let request = GenerationRequest {
@@ -157,7 +166,10 @@ async fn our_ollama_backend_streams_through_serve_and_sees_its_errors() {
         }
     };
     assert_eq!(text, "The lamp flickered and");
-    assert!(matches!(&end, Some(Err(BackendError::InStream(m))) if m.contains("ended without finishing")), "{end:?}");
+    assert!(
+        matches!(&end, Some(Err(BackendError::InStream(m))) if m.contains("ended without finishing")),
+        "{end:?}"
+    );
 }
 
 #[tokio::test]
@@ -179,12 +191,20 @@ async fn serve_answers_ollamas_routes_whole_with_auth_and_ollamas_errors() {
     assert_eq!(reply.status(), 200);
     let reply: Value = reply.json().await.unwrap();
     assert_eq!(reply["message"]["content"], "One whole reply.");
-    assert_eq!((reply["done"].clone(), reply["done_reason"].clone()), (json!(true), json!("stop")));
+    assert_eq!(
+        (reply["done"].clone(), reply["done_reason"].clone()),
+        (json!(true), json!("stop"))
+    );
     assert_eq!(reply["model"], "script:latest");
     assert!(reply["total_duration"].as_u64().is_some() && reply["eval_count"] == 3);
-    let load = post("/api/generate", json!({"model": "script"})).await.unwrap();
+    let load = post("/api/generate", json!({"model": "script"}))
+        .await
+        .unwrap();
     let load: Value = load.json().await.unwrap();
-    assert_eq!((load["done_reason"].clone(), load["response"].clone()), (json!("load"), json!("")));
+    assert_eq!(
+        (load["done_reason"].clone(), load["response"].clone()),
+        (json!("load"), json!(""))
+    );
     let bad = post(
         "/api/chat",
         json!({"model": "script", "messages": [{"role": "user", "content": "x"}], "options": {"num_predict": 100000}}),
@@ -193,7 +213,10 @@ async fn serve_answers_ollamas_routes_whole_with_auth_and_ollamas_errors() {
     .unwrap();
     assert_eq!(bad.status(), 400);
     let bad: Value = bad.json().await.unwrap();
-    assert!(bad["error"].as_str().unwrap().contains("num_predict"), "{bad}");
+    assert!(
+        bad["error"].as_str().unwrap().contains("num_predict"),
+        "{bad}"
+    );
     let version: Value = http
         .get(format!("{}/api/version", server.root))
         .bearer_auth(KEY)
@@ -204,7 +227,11 @@ async fn serve_answers_ollamas_routes_whole_with_auth_and_ollamas_errors() {
         .await
         .unwrap();
     assert!(version["version"].as_str().is_some(), "{version}");
-    let open = http.get(format!("{}/api/tags", server.root)).send().await.unwrap();
+    let open = http
+        .get(format!("{}/api/tags", server.root))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(open.status(), 401, "the Ollama routes need the key too");
 }
 
@@ -216,10 +243,22 @@ async fn engine_serve() -> Option<(tokio::process::Child, String)> {
         return None;
     }
     let model = cached("GEMMA_GGUF", "models/gemma-3-270m-q4_k_m.gguf");
-    assert!(model.exists(), "missing {}: run scripts/setup-test-model.sh", model.display());
+    assert!(
+        model.exists(),
+        "missing {}: run scripts/setup-test-model.sh",
+        model.display()
+    );
     let config = tempfile::tempdir().unwrap();
     let mut child = Command::new(binary())
-        .args(["serve", "--port", "0", "--api-key-env", "OLLAMA_TEST_KEY", "--context", "2048"])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--api-key-env",
+            "OLLAMA_TEST_KEY",
+            "--context",
+            "2048",
+        ])
         .args(["--model", model.to_str().unwrap()])
         .env("OLLAMA_TEST_KEY", KEY)
         .env("LONGWRITER_CONFIG_DIR", config.path())

@@ -46,6 +46,9 @@ mod tests {
     fn names_parse_both_ways() {
         assert_eq!("Ollama".parse::<ApiKind>(), Ok(ApiKind::Ollama));
         assert_eq!(ApiKind::Openai.to_string(), "openai");
-        assert!("vllm".parse::<ApiKind>().unwrap_err().contains("use openai"));
+        assert!("vllm"
+            .parse::<ApiKind>()
+            .unwrap_err()
+            .contains("use openai"));
     }
 }

@@ -209,13 +209,9 @@ impl Streaming {
                 };
                 let usage = usage.unwrap_or_default();
                 let text = std::mem::take(&mut self.text);
-                let last = self.encoder.done(
-                    &text,
-                    &finish_reason,
-                    usage,
-                    timings,
-                    SystemTime::now(),
-                );
+                let last =
+                    self.encoder
+                        .done(&text, &finish_reason, usage, timings, SystemTime::now());
                 return Step::Done(last);
             }
             Some(Some(Err(e))) => routes::backend_failure(&self.app, &e),

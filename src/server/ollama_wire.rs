@@ -56,7 +56,10 @@ pub fn parse(
             served: policy.model.clone(),
         });
     }
-    let stream = object.get("stream").and_then(Value::as_bool).unwrap_or(true);
+    let stream = object
+        .get("stream")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let empty = Value::Object(Default::default());
     let options = object.get("options").unwrap_or(&empty);
     let mut openai = json!({
@@ -95,8 +98,8 @@ pub fn parse(
             }
         },
     };
-    let parsed = request::parse(target, openai.to_string().as_bytes(), policy)
-        .map_err(ollama_names)?;
+    let parsed =
+        request::parse(target, openai.to_string().as_bytes(), policy).map_err(ollama_names)?;
     let mut generation = parsed.generation;
     extra_sampling(&mut generation, options);
     Ok(OllamaRequest {
@@ -288,7 +291,10 @@ mod tests {
         let Some(Generation::Chat(c)) = r.generation else {
             panic!("expected a chat request");
         };
-        assert_eq!((c.max_tokens, c.sampling.seed, c.sampling.top_k), (7, Some(3), Some(20)));
+        assert_eq!(
+            (c.max_tokens, c.sampling.seed, c.sampling.top_k),
+            (7, Some(3), Some(20))
+        );
         assert_eq!(c.sampling.repetition_penalty, Some(1.2));
         assert!((c.sampling.temperature - 0.8).abs() < 1e-6);
         let r = parse_json(
@@ -302,9 +308,17 @@ mod tests {
 
     #[test]
     fn generate_is_raw_or_templated_and_empty_only_loads() {
-        let raw = parse_json(OllamaEndpoint::Generate, json!({"model": "gemma", "prompt": "Once", "raw": true})).unwrap();
+        let raw = parse_json(
+            OllamaEndpoint::Generate,
+            json!({"model": "gemma", "prompt": "Once", "raw": true}),
+        )
+        .unwrap();
         assert!(matches!(raw.generation, Some(Generation::Completion(c)) if c.prompt == "Once"));
-        let chat = parse_json(OllamaEndpoint::Generate, json!({"model": "gemma", "prompt": "Hi", "system": "Be brief"})).unwrap();
+        let chat = parse_json(
+            OllamaEndpoint::Generate,
+            json!({"model": "gemma", "prompt": "Hi", "system": "Be brief"}),
+        )
+        .unwrap();
         assert!(matches!(chat.generation, Some(Generation::Chat(c)) if c.messages.len() == 2));
         let load = parse_json(OllamaEndpoint::Generate, json!({"model": "gemma"})).unwrap();
         assert_eq!(load.generation, None);
@@ -312,31 +326,61 @@ mod tests {
 
     #[test]
     fn errors_name_ollamas_parameters_and_the_model() {
-        let r = parse_json(OllamaEndpoint::Chat, json!({"model": "llama3", "messages": []}));
+        let r = parse_json(
+            OllamaEndpoint::Chat,
+            json!({"model": "llama3", "messages": []}),
+        );
         assert!(matches!(r, Err(RequestError::UnknownModel { .. })));
         let r = parse_json(
             OllamaEndpoint::Chat,
             json!({"model": "gemma", "messages": [{"role": "user", "content": "x"}], "options": {"num_predict": 1000}}),
         );
-        assert!(matches!(r, Err(RequestError::Invalid { param, message }) if param == "options.num_predict" && message.contains("num_predict")));
-        assert!(matches!(parse(OllamaEndpoint::Chat, b"[1]", &policy()), Err(RequestError::MalformedJson(_))));
+        assert!(
+            matches!(r, Err(RequestError::Invalid { param, message }) if param == "options.num_predict" && message.contains("num_predict"))
+        );
+        assert!(matches!(
+            parse(OllamaEndpoint::Chat, b"[1]", &policy()),
+            Err(RequestError::MalformedJson(_))
+        ));
     }
 
     #[test]
     fn lines_and_last_objects_are_ollamas() {
-        let enc = NdjsonEncoder { endpoint: OllamaEndpoint::Chat, model: "gemma".into() };
+        let enc = NdjsonEncoder {
+            endpoint: OllamaEndpoint::Chat,
+            model: "gemma".into(),
+        };
         let at = UNIX_EPOCH + Duration::new(1_700_000_000, 5);
         let delta: Value = serde_json::from_str(enc.delta("Hi", at).trim_end()).unwrap();
         assert_eq!(delta["message"]["content"], "Hi");
-        assert_eq!((delta["done"].clone(), delta["created_at"].clone()), (json!(false), json!("2023-11-14T22:13:20.000000005Z")));
-        let usage = Usage { prompt_tokens: 5, completion_tokens: 9 };
-        let timings = Timings { total: Duration::from_millis(3), prompt_eval: Duration::from_millis(1), eval: Duration::from_millis(2) };
+        assert_eq!(
+            (delta["done"].clone(), delta["created_at"].clone()),
+            (json!(false), json!("2023-11-14T22:13:20.000000005Z"))
+        );
+        let usage = Usage {
+            prompt_tokens: 5,
+            completion_tokens: 9,
+        };
+        let timings = Timings {
+            total: Duration::from_millis(3),
+            prompt_eval: Duration::from_millis(1),
+            eval: Duration::from_millis(2),
+        };
         let done = enc.done("", &FinishReason::Length, usage, timings, at);
-        assert_eq!((done["done_reason"].clone(), done["eval_count"].clone()), (json!("length"), json!(9)));
+        assert_eq!(
+            (done["done_reason"].clone(), done["eval_count"].clone()),
+            (json!("length"), json!(9))
+        );
         assert_eq!(done["total_duration"], 3_000_000);
-        let gen = NdjsonEncoder { endpoint: OllamaEndpoint::Generate, model: "gemma".into() };
+        let gen = NdjsonEncoder {
+            endpoint: OllamaEndpoint::Generate,
+            model: "gemma".into(),
+        };
         assert_eq!(gen.loaded(at)["done_reason"], "load");
         assert_eq!(gen.loaded(at)["response"], "");
-        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000000000Z");
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000000000Z"
+        );
     }
 }

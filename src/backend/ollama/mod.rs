@@ -85,7 +85,9 @@ impl OllamaBackend {
         backend.window = match settings.context {
             Some(n) => ContextWindow::new(n, "the configured context (sent as num_ctx)"),
             None => match backend.show_context().await {
-                Some(n) => ContextWindow::new(n, "Ollama /api/show context_length (sent as num_ctx)"),
+                Some(n) => {
+                    ContextWindow::new(n, "Ollama /api/show context_length (sent as num_ctx)")
+                }
                 None => {
                     tracing::warn!(
                         "Ollama did not say the context length of {}; sending num_ctx = \
@@ -406,7 +408,10 @@ mod tests {
         assert_eq!(server_root("http://h:11434/api"), "http://h:11434");
         assert_eq!(server_root("http://h:11434/v1/"), "http://h:11434");
         let list = vec!["gemma3:270m".to_string()];
-        assert_eq!(choose_model(None, list.clone(), "u").unwrap(), "gemma3:270m");
+        assert_eq!(
+            choose_model(None, list.clone(), "u").unwrap(),
+            "gemma3:270m"
+        );
         let err = choose_model(Some("llama3".into()), list, "u").unwrap_err();
         assert!(err.to_string().contains("ollama pull llama3"), "{err}");
         assert!(!err.is_retryable());
@@ -415,10 +420,8 @@ mod tests {
     }
 
     fn decode(pieces: &[&str]) -> Vec<Result<StreamChunk, BackendError>> {
-        let bytes: Vec<Result<Vec<u8>, std::io::Error>> = pieces
-            .iter()
-            .map(|p| Ok(p.as_bytes().to_vec()))
-            .collect();
+        let bytes: Vec<Result<Vec<u8>, std::io::Error>> =
+            pieces.iter().map(|p| Ok(p.as_bytes().to_vec())).collect();
         let check = Truncation {
             sent: 10,
             num_ctx: 100,

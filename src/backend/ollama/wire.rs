@@ -70,9 +70,18 @@ fn options(max_tokens: u32, sampling: &Sampling, stop: &[String], num_ctx: usize
         ("seed", sampling.seed.map(|s| json!(s))),
         ("top_k", sampling.top_k.map(|k| json!(k))),
         ("min_p", sampling.min_p.map(|p| json!(p))),
-        ("repeat_penalty", sampling.repetition_penalty.map(|p| json!(p))),
-        ("frequency_penalty", sampling.frequency_penalty.map(|p| json!(p))),
-        ("presence_penalty", sampling.presence_penalty.map(|p| json!(p))),
+        (
+            "repeat_penalty",
+            sampling.repetition_penalty.map(|p| json!(p)),
+        ),
+        (
+            "frequency_penalty",
+            sampling.frequency_penalty.map(|p| json!(p)),
+        ),
+        (
+            "presence_penalty",
+            sampling.presence_penalty.map(|p| json!(p)),
+        ),
     ];
     for (key, value) in extra {
         if let Some(value) = value {
@@ -92,15 +101,22 @@ struct Tags {
 
 #[derive(Deserialize)]
 struct TagEntry {
-    /// `name` in every version; newer ones add `model` with the same value.
-    #[serde(alias = "model")]
-    name: String,
+    /// In every version.
+    #[serde(default)]
+    name: Option<String>,
+    /// Newer versions add it, with the same value.
+    #[serde(default)]
+    model: Option<String>,
 }
 
 /// The model names of an `/api/tags` answer, in its order.
 pub fn parse_tags(body: &str) -> Result<Vec<String>, serde_json::Error> {
     let tags: Tags = serde_json::from_str(body)?;
-    Ok(tags.models.into_iter().map(|m| m.name).collect())
+    Ok(tags
+        .models
+        .into_iter()
+        .filter_map(|m| m.name.or(m.model))
+        .collect())
 }
 
 /// Whether `wanted` is among `available`, where Ollama's implicit `:latest` tag counts.
@@ -338,13 +354,19 @@ mod tests {
         let o = &body["options"];
         assert_eq!(o["num_ctx"], 8192);
         assert_eq!(o["num_predict"], 300);
-        assert_eq!((o["seed"].clone(), o["top_k"].clone()), (json!(7), json!(40)));
+        assert_eq!(
+            (o["seed"].clone(), o["top_k"].clone()),
+            (json!(7), json!(40))
+        );
         assert!((o["repeat_penalty"].as_f64().unwrap() - 1.1).abs() < 1e-6);
         assert_eq!(o["stop"], json!(["END"]));
         assert!(o.get("min_p").is_none());
         assert_eq!(body["keep_alive"], "30m");
         assert_eq!(body["messages"][0]["role"], "user");
-        assert_eq!((body["stream"].clone(), body["truncate"].clone()), (json!(true), json!(false)));
+        assert_eq!(
+            (body["stream"].clone(), body["truncate"].clone()),
+            (json!(true), json!(false))
+        );
     }
 
     #[test]
@@ -356,9 +378,15 @@ mod tests {
         assert!(!has_model(&names, "gemma3"));
         let show = r#"{"model_info":{"general.architecture":"gemma3","gemma3.context_length":32768,"llama.context_length":1}}"#;
         assert_eq!(show_context_length(show), Some(32768));
-        assert_eq!(show_context_length(r#"{"model_info":{"x.context_length":2048}}"#), Some(2048));
+        assert_eq!(
+            show_context_length(r#"{"model_info":{"x.context_length":2048}}"#),
+            Some(2048)
+        );
         assert_eq!(show_context_length(r#"{"details":{}}"#), None);
-        assert_eq!(error_message(r#"{"error":"model 'x' not found"}"#), "model 'x' not found");
+        assert_eq!(
+            error_message(r#"{"error":"model 'x' not found"}"#),
+            "model 'x' not found"
+        );
         assert_eq!(error_message("<html>"), "<html>");
     }
 
@@ -383,21 +411,34 @@ mod tests {
         let gen = r#"{"model":"m","response":" there","done":false}"#;
         assert_eq!(decode_line(gen).unwrap(), Decoded::Delta(" there".into()));
         let done = r#"{"message":{"role":"assistant","content":""},"done":true,"done_reason":"length","prompt_eval_count":26,"eval_count":290,"eval_duration":4709213000}"#;
-        let Decoded::Done { chunk, prompt_eval_count, .. } = decode_line(done).unwrap() else {
+        let Decoded::Done {
+            chunk,
+            prompt_eval_count,
+            ..
+        } = decode_line(done).unwrap()
+        else {
             panic!("expected the end");
         };
         assert_eq!(prompt_eval_count, Some(26));
-        assert!(matches!(chunk, StreamChunk::Done { finish_reason: FinishReason::Length, usage: Some(u) } if u.completion_tokens == 290));
+        assert!(
+            matches!(chunk, StreamChunk::Done { finish_reason: FinishReason::Length, usage: Some(u) } if u.completion_tokens == 290)
+        );
         for line in [
             r#"{"message":{"content":""},"done":true,"done_reason":"load"}"#,
             r#"{"response":"","done":true,"done_reason":"unload"}"#,
             r#"{"message":{"content":""},"done":true}"#,
         ] {
-            assert!(matches!(decode_line(line), Err(BackendError::Broken(_))), "{line}");
+            assert!(
+                matches!(decode_line(line), Err(BackendError::Broken(_))),
+                "{line}"
+            );
         }
         let error = decode_line(r#"{"error":"an error was encountered while running the model"}"#);
         assert!(matches!(error, Err(BackendError::InStream(m)) if m.contains("running the model")));
-        assert!(matches!(decode_line("{nope"), Err(BackendError::Malformed(_))));
+        assert!(matches!(
+            decode_line("{nope"),
+            Err(BackendError::Malformed(_))
+        ));
     }
 
     #[test]
