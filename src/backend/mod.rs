@@ -1,15 +1,18 @@
 //! The `Backend` trait: one generation request in, a stream of text chunks out.
 //!
-//! The writer sees only this trait; `cli` builds the concrete implementations (`openai`). A
-//! request carries the whole conversation, so a server with prefix caching can reuse the KV
-//! cache of the previous request. Dropping the returned stream cancels the request.
+//! The writer sees only this trait; `cli` builds the concrete implementations (`openai`,
+//! `ollama`). A request carries the whole conversation, so a server with prefix caching can
+//! reuse the KV cache of the previous request. Dropping the returned stream cancels the request.
 
 pub mod fallback;
+mod kind;
+pub mod ollama;
 pub mod openai;
 mod retry;
 mod sampling;
 mod window;
 
+pub use kind::ApiKind;
 pub use retry::RetryPolicy;
 pub use sampling::{SamplingValueError, Temperature, TopP};
 pub use window::{ContextWindow, Overflow};

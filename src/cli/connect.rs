@@ -6,8 +6,9 @@
 use super::serve::ServeArgs;
 use super::{BackendArgs, CliError};
 use crate::backend::fallback::{FallbackBackend, Link};
+use crate::backend::ollama::{OllamaBackend, OllamaSettings};
 use crate::backend::openai::{OpenAiBackend, OpenAiSettings, StreamLimits};
-use crate::backend::{Backend, BackendError};
+use crate::backend::{ApiKind, Backend, BackendError};
 use crate::config::{self, ConfigFile, Profile, ProfileKind};
 use crate::prompt::Prompts;
 use crate::writer::WriterSettings;
@@ -191,7 +192,7 @@ pub async fn check(args: &BackendArgs, setup: &Setup) -> Result<(), CliError> {
 }
 
 /// The backend a command writes with: the built-in engine (`--local`, or no server
-/// configured), else the OpenAI-compatible server, retried while it is unreachable, with the
+/// configured), else the server in its API (`--api`: OpenAI-compatible or Ollama), retried while it is unreachable, with the
 /// model resolved.
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
     let base_url = match source(args, setup) {
@@ -221,30 +222,30 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
         Some(var) => Some(read_key("--api-key-env", var)?),
         None => None,
     };
-    let settings = OpenAiSettings {
-        base_url,
-        model: args
-            .model
-            .clone()
-            .or_else(|| setup.file.backend.model.clone()),
-        api_key,
-        connect_timeout: Duration::from_secs(10),
-    };
+    let model = args
+        .model
+        .clone()
+        .or_else(|| setup.file.backend.model.clone());
+    let api = args.api.or(setup.file.backend.api).unwrap_or_default();
     let f = &setup.file.backend;
-    let limits = limits(
-        f.connect_timeout_secs,
-        f.first_byte_timeout_secs,
-        f.idle_timeout_secs,
-    );
-    let settings = OpenAiSettings {
-        connect_timeout: limits.connect,
-        ..settings
+    let server = Server {
+        api,
+        base_url,
+        model,
+        api_key,
+        context: setup.writer.context,
+        keep_alive: f.keep_alive.clone(),
+        limits: limits(
+            f.connect_timeout_secs,
+            f.first_byte_timeout_secs,
+            f.idle_timeout_secs,
+        ),
     };
     let policy = setup.writer.retry;
     let mut attempt = 1;
     loop {
-        match OpenAiBackend::connect(settings.clone()).await {
-            Ok(b) => return Ok(Arc::new(b.with_limits(limits))),
+        match server.connect().await {
+            Ok(b) => return Ok(b),
             Err(e @ BackendError::Unreachable { .. }) if attempt < policy.max_attempts.min(3) => {
                 attempt += 1;
                 let delay = policy.delay(attempt).min(Duration::from_secs(2));
@@ -358,12 +359,20 @@ pub async fn profile_backend(
                 .with_extra(profile.extra_json());
             Ok(Arc::new(backend))
         }
-        ProfileKind::Ollama => Err(BackendError::Invalid(format!(
-            "profile {name}: kind = \"ollama\" (Ollama's native API) is not available in this \
-             build yet; meanwhile use kind = \"openai\" with url = \"{}/v1\" (Ollama's \
-             OpenAI-compatible endpoint)",
-            url.trim_end_matches('/')
-        ))),
+        ProfileKind::Ollama => {
+            let (settings, limits) = openai_settings(name, profile, args)?;
+            Server {
+                api: ApiKind::Ollama,
+                base_url: url,
+                model: settings.model,
+                api_key: settings.api_key,
+                context: args.context.or(profile.context),
+                keep_alive: None,
+                limits,
+            }
+            .connect()
+            .await
+        }
         ProfileKind::Local => {
             let model = engine_model
                 .unwrap_or_else(|| Err("no model file".into()))
@@ -379,6 +388,49 @@ pub async fn profile_backend(
                     reason: e.to_string(),
                 })
         }
+}
+}
+
+/// A server to connect to, in the API it speaks.
+struct Server {
+    api: ApiKind,
+    base_url: String,
+    model: Option<String>,
+    api_key: Option<String>,
+    /// The window the user set (`--context`, `[backend] context`): Ollama's `num_ctx`.
+    context: Option<usize>,
+    /// Ollama's `keep_alive`.
+    keep_alive: Option<String>,
+    /// Connect, first-byte and idle timeouts.
+    limits: StreamLimits,
+}
+
+impl Server {
+    async fn connect(&self) -> Result<Arc<dyn Backend>, BackendError> {
+        let connect_timeout = self.limits.connect;
+        Ok(match self.api {
+            ApiKind::Openai => Arc::new(
+                OpenAiBackend::connect(OpenAiSettings {
+                    base_url: self.base_url.clone(),
+                    model: self.model.clone(),
+                    api_key: self.api_key.clone(),
+                    connect_timeout,
+                })
+                .await?
+                .with_limits(self.limits.clone()),
+            ),
+            ApiKind::Ollama => Arc::new(
+                OllamaBackend::connect(OllamaSettings {
+                    base_url: self.base_url.clone(),
+                    model: self.model.clone(),
+                    api_key: self.api_key.clone(),
+                    context: self.context,
+                    keep_alive: self.keep_alive.clone(),
+                    connect_timeout,
+                })
+                .await?,
+            ),
+        })
     }
 }
 

@@ -117,6 +117,12 @@ pub fn project_backend_args(args: &BackendArgs, project: &Project) -> BackendArg
         .clone()
         .or_else(|| rec.model.clone().filter(|_| same_kind));
     out.api_key_env = args.api_key_env.clone().or_else(|| rec.api_key_env.clone());
+    // A project an Ollama server wrote goes on in Ollama's API, unless the command names a
+    // server of its own.
+    let ollama_wrote = rec.served_by.as_ref().is_some_and(|s| s.kind == "ollama");
+    if out.api.is_none() && args.base_url.is_none() && ollama_wrote {
+        out.api = Some(crate::backend::ApiKind::Ollama);
+    }
     out
 }
 

@@ -87,6 +87,11 @@ pub struct BackendArgs {
     /// API root of an OpenAI-compatible server (vLLM, llama-server, OpenAI, `longwriter serve`).
     #[arg(long, global = true, env = "LONGWRITER_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
+    /// The server's API: openai (vLLM, llama-server, OpenAI, `longwriter serve`) or ollama
+    /// (Ollama's native API, e.g. --base-url http://127.0.0.1:11434); default: `[backend] api`,
+    /// else openai.
+    #[arg(long, global = true, value_name = "API")]
+    pub api: Option<crate::backend::ApiKind>,
     /// Model name; default: the first model the server lists. With --local: the GGUF file.
     #[arg(long, global = true, value_name = "NAME")]
     pub model: Option<String>,

@@ -60,6 +60,10 @@ pub struct BackendFile {
     pub first_byte_timeout_secs: Option<u64>,
     /// Seconds allowed between two chunks of a stream.
     pub idle_timeout_secs: Option<u64>,
+    /// The server's API: `openai` (the default) or `ollama`; `--api` overrides it.
+    pub api: Option<crate::backend::ApiKind>,
+    /// Ollama's `keep_alive` for each request (e.g. `"30m"`, `"-1"`), with `api = "ollama"`.
+    pub keep_alive: Option<String>,
 }
 
 /// The `[generation]` table.

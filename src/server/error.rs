@@ -126,7 +126,7 @@ impl ApiError {
         Self::new(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
-            format!("no route {path}; this server answers /v1/chat/completions, /v1/completions, /v1/models and /health"),
+            format!("no route {path}; this server answers /v1/chat/completions, /v1/completions, /v1/models, /health and Ollama's /api/chat, /api/generate, /api/tags, /api/show and /api/version"),
         )
         .code("unknown_url")
     }

@@ -1,5 +1,6 @@
 //! `longwriter serve`: an OpenAI-compatible HTTP front over any `Backend` — the built-in engine
-//! or an upstream server it proxies.
+//! or an upstream server it proxies — that speaks Ollama's native API too (`ollama`, with its
+//! pure wire format in `ollama_wire`).
 //!
 //! Laid out like mini-redis: `serve` takes a bound listener and a shutdown future (tests bind
 //! port 0 and pass a channel); `request` turns a body into a checked request and `sse` formats
@@ -12,6 +13,8 @@ mod conn;
 mod error;
 mod guard;
 mod middleware;
+mod ollama;
+mod ollama_wire;
 mod request;
 mod routes;
 pub mod shutdown;
@@ -217,7 +220,7 @@ fn router(
     });
     let info = backend.info();
     let app = Arc::new(App {
-        proxied: info.kind == "openai",
+        proxied: info.kind == "openai" || info.kind == "ollama",
         policy: Policy {
             model: info.model,
             max_tokens: config.max_tokens,
@@ -236,6 +239,11 @@ fn router(
         .route("/v1/completions", post(routes::completion))
         .route("/v1/models", get(routes::models))
         .route("/health", get(routes::health))
+        .route("/api/chat", post(ollama::chat))
+        .route("/api/generate", post(ollama::generate_route))
+        .route("/api/tags", get(ollama::tags))
+        .route("/api/show", post(ollama::show))
+        .route("/api/version", get(ollama::version))
         .fallback(routes::fallback)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -63,18 +63,22 @@ pub async fn fallback(uri: Uri) -> Response {
 }
 
 /// The permits a request holds: its queue slot and its generation slot.
-type Slots = (OwnedSemaphorePermit, OwnedSemaphorePermit);
+pub(super) type Slots = (OwnedSemaphorePermit, OwnedSemaphorePermit);
 
-async fn generate(
-    app: Arc<App>,
-    endpoint: Endpoint,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| match e.status() {
+/// The body, or the error for one that is too large or unreadable.
+pub(super) fn read_body(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(app.max_body),
         _ => ApiError::unreadable(&e.body_text()),
-    })?;
-    let parsed = request::parse(endpoint, &body, &app.policy)?;
+    })
+}
+
+/// Takes a queue slot (503 when the queue is full) and a generation slot, starts the
+/// backend's stream and waits for its first chunk. The Ollama routes share it.
+pub(super) async fn start(
+    app: &Arc<App>,
+    generation: Generation,
+) -> Result<(ChunkStream, Slots), ApiError> {
     let queued = app
         .admit
         .clone()
@@ -86,12 +90,23 @@ async fn generate(
         }
         _ = app.stopping.cancelled() => return Err(ApiError::shutting_down()),
     };
-    let started = match parsed.generation {
+    let started = match generation {
         Generation::Chat(request) => app.backend.stream(request).await,
         Generation::Completion(request) => app.backend.complete(request).await,
     };
-    let stream = started.map_err(|e| backend_failure(&app, &e))?;
-    let stream = first_chunk(&app, stream).await?;
+    let stream = started.map_err(|e| backend_failure(app, &e))?;
+    let stream = first_chunk(app, stream).await?;
+    Ok((stream, (queued, running)))
+}
+
+async fn generate(
+    app: Arc<App>,
+    endpoint: Endpoint,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = read_body(&app, body)?;
+    let parsed = request::parse(endpoint, &body, &app.policy)?;
+    let (stream, slots) = start(&app, parsed.generation).await?;
     let encoder = Encoder {
         endpoint,
         id: reply_id(endpoint),
@@ -100,7 +115,6 @@ async fn generate(
             .map_or(0, |d| d.as_secs()),
         model: app.policy.model.clone(),
     };
-    let slots = (queued, running);
     if parsed.stream {
         Ok(stream_reply(
             app,
@@ -129,7 +143,7 @@ async fn first_chunk(app: &App, mut stream: ChunkStream) -> Result<ChunkStream, 
     }
 }
 
-fn backend_failure(app: &App, error: &crate::backend::BackendError) -> ApiError {
+pub(super) fn backend_failure(app: &App, error: &crate::backend::BackendError) -> ApiError {
     tracing::warn!("backend error: {error}");
     ApiError::backend(error, app.proxied)
 }
@@ -171,7 +185,7 @@ async fn whole_reply(
     }
 }
 
-fn ended_early(app: &App) -> ApiError {
+pub(super) fn ended_early(app: &App) -> ApiError {
     let e = crate::backend::BackendError::Broken("the backend ended without finishing".into());
     backend_failure(app, &e)
 }

@@ -1,6 +1,6 @@
 //! A scripted OpenAI-compatible server: replays a list of replies in order, records every chat
 //! request, and can misbehave on cue (HTTP errors, broken streams, HTML, errors inside the
-//! stream, bytes split inside UTF-8 characters).
+//! stream, bytes split inside UTF-8 characters). It speaks Ollama's native API too (`ollama`).
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -12,6 +12,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+
+pub mod ollama;
 
 /// One scripted reply to a chat request.
 #[derive(Debug, Clone)]
@@ -117,7 +119,7 @@ impl ScriptedServer {
         if options.completions {
             app = app.route("/v1/completions", post(completion));
         }
-        let app = app.fallback(fallback).with_state(state);
+        let app = ollama::routes(app).fallback(fallback).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
