@@ -153,7 +153,7 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
             )))
         }
         Source::Engine { asked } => {
-            return start_engine(find_local_model(args, setup, asked)?, args).await
+            return start_engine(find_local_model(args, setup, asked)?, args, 1).await
         }
     };
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
@@ -253,7 +253,7 @@ pub async fn serving_backend(
         .filter(|m| m.to_ascii_lowercase().ends_with(".gguf"));
     if let Some(path) = gguf {
         return Ok(ServingBackend {
-            backend: start_engine(PathBuf::from(path), args).await?,
+            backend: start_engine(PathBuf::from(path), args, serve.parallel).await?,
             local: true,
         });
     }
@@ -274,7 +274,7 @@ pub async fn serving_backend(
         }
         let model = find_local_model(args, &settings, false)?;
         return Ok(ServingBackend {
-            backend: start_engine(model, args).await?,
+            backend: start_engine(model, args, serve.parallel).await?,
             local: true,
         });
     };
@@ -355,12 +355,14 @@ pub fn find_local_model(
 fn engine_settings(
     model_path: PathBuf,
     args: &BackendArgs,
+    parallel: usize,
 ) -> crate::engine::worker::EngineSettings {
     crate::engine::worker::EngineSettings {
         model_path,
         context: args.context,
         threads: args.threads,
         device: args.device,
+        parallel,
     }
 }
 
@@ -369,9 +371,10 @@ fn engine_settings(
 async fn start_engine(
     model_path: PathBuf,
     args: &BackendArgs,
+    parallel: usize,
 ) -> Result<Arc<dyn Backend>, CliError> {
     use crate::engine::local::LocalBackend;
-    let settings = engine_settings(model_path, args);
+    let settings = engine_settings(model_path, args, parallel);
     let template = args.chat_template.clone();
     let started =
         tokio::task::spawn_blocking(move || LocalBackend::start(settings, template.as_deref()))
@@ -386,7 +389,7 @@ async fn start_engine(
 /// `LocalBackend::check` on the engine settings of `args`.
 #[cfg(feature = "candle")]
 fn check_engine(model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError> {
-    let settings = engine_settings(model_path, args);
+    let settings = engine_settings(model_path, args, 1);
     crate::engine::local::LocalBackend::check(&settings, args.chat_template.as_deref())
         .map_err(|e| CliError::Usage(e.to_string()))
 }
@@ -404,6 +407,7 @@ fn check_engine(_model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError
 async fn start_engine(
     model_path: PathBuf,
     _args: &BackendArgs,
+    _parallel: usize,
 ) -> Result<Arc<dyn Backend>, CliError> {
     Err(CliError::Usage(format!(
         "cannot run {}: this longwriter was built without the built-in engine \
