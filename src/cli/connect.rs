@@ -206,7 +206,7 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
             )))
         }
         Source::Engine { asked } => {
-            return start_engine(find_local_model(args, setup, asked)?, args).await
+            return start_engine(find_local_model(args, setup, asked)?, args, 1).await
         }
     };
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
@@ -493,7 +493,7 @@ pub async fn serving_backend(
         .filter(|m| m.to_ascii_lowercase().ends_with(".gguf"));
     if let Some(path) = gguf {
         return Ok(ServingBackend {
-            backend: start_engine(PathBuf::from(path), args).await?,
+            backend: start_engine(PathBuf::from(path), args, serve.parallel).await?,
             local: true,
         });
     }
@@ -514,7 +514,7 @@ pub async fn serving_backend(
         }
         let model = find_local_model(args, &settings, false)?;
         return Ok(ServingBackend {
-            backend: start_engine(model, args).await?,
+            backend: start_engine(model, args, serve.parallel).await?,
             local: true,
         });
     };
@@ -595,12 +595,14 @@ pub fn find_local_model(
 fn engine_settings(
     model_path: PathBuf,
     args: &BackendArgs,
+    parallel: usize,
 ) -> crate::engine::worker::EngineSettings {
     crate::engine::worker::EngineSettings {
         model_path,
         context: args.context,
         threads: args.threads,
         device: args.device,
+        parallel,
     }
 }
 
@@ -609,9 +611,10 @@ fn engine_settings(
 async fn start_engine(
     model_path: PathBuf,
     args: &BackendArgs,
+    parallel: usize,
 ) -> Result<Arc<dyn Backend>, CliError> {
     use crate::engine::local::LocalBackend;
-    let settings = engine_settings(model_path, args);
+    let settings = engine_settings(model_path, args, parallel);
     let template = args.chat_template.clone();
     let started =
         tokio::task::spawn_blocking(move || LocalBackend::start(settings, template.as_deref()))
@@ -626,7 +629,7 @@ async fn start_engine(
 /// `LocalBackend::check` on the engine settings of `args`.
 #[cfg(feature = "candle")]
 fn check_engine(model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError> {
-    let settings = engine_settings(model_path, args);
+    let settings = engine_settings(model_path, args, 1);
     crate::engine::local::LocalBackend::check(&settings, args.chat_template.as_deref())
         .map_err(|e| CliError::Usage(e.to_string()))
 }
@@ -644,6 +647,7 @@ fn check_engine(_model_path: PathBuf, args: &BackendArgs) -> Result<(), CliError
 async fn start_engine(
     model_path: PathBuf,
     _args: &BackendArgs,
+    _parallel: usize,
 ) -> Result<Arc<dyn Backend>, CliError> {
     Err(CliError::Usage(format!(
         "cannot run {}: this longwriter was built without the built-in engine \

@@ -43,9 +43,15 @@ pub struct ServeArgs {
     /// Requests admitted at once (generating or waiting); more get 503 with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub queue: usize,
-    /// Requests generating at once; default 1 for the built-in engine, --queue for an upstream.
+    /// Requests generating at once; default --parallel for the built-in engine, --queue for an
+    /// upstream.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+    /// Built-in engine: sequences decoded together in one batch, each with its own KV cache of
+    /// --context positions (default: the model's trained context within a 1 GiB budget shared
+    /// by all of them). Like llama-server's -np.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub parallel: usize,
     /// Send CORS headers allowing this origin, e.g. https://app.example (none are sent without
     /// it); requests from any other web origin get 403.
     #[arg(long, value_name = "ORIGIN")]
@@ -88,7 +94,7 @@ pub async fn serve(global: &BackendArgs, args: ServeArgs) -> Result<i32, CliErro
     let ServingBackend { backend, local } = connect::serving_backend(global, &args).await?;
     config.concurrency = args
         .concurrency
-        .unwrap_or(if local { 1 } else { args.queue })
+        .unwrap_or(if local { args.parallel } else { args.queue })
         .max(1);
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, args.port))
         .await

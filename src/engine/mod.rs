@@ -2,7 +2,7 @@
 //! turning text into token ids and back exactly as llama.cpp does (`tokenizer`), and the
 //! `--device` choice (`device`). With the
 //! `candle` feature: the models on candle tensors (`models`) run by a worker thread that owns
-//! them (`worker`), rendered chat templates (`chat`), sampling (`sampler`) and the
+//! them (`worker`) in batched steps (`batcher`), rendered chat templates (`chat`), sampling (`sampler`) and the
 //! `LocalBackend` the CLI registers.
 
 pub mod chat;
@@ -12,6 +12,8 @@ pub mod sampler;
 pub mod threads;
 pub mod tokenizer;
 
+#[cfg(feature = "candle")]
+pub mod batcher;
 #[cfg(feature = "candle")]
 pub mod local;
 #[cfg(feature = "candle")]

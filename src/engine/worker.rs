@@ -1,14 +1,15 @@
 //! The thread that owns the model. `Worker::start` spawns it; it loads the GGUF and reports
 //! readiness or the load error once; then requests arrive on a channel, each with its own
-//! reply channel. It keeps the KV cache of the last sequence, including the tokens it
-//! generated, and computes only what follows the longest common prefix of the next prompt.
+//! reply channel, and `batcher` runs them, up to `parallel` at once in batched steps. Each
+//! slot keeps the KV cache of its last sequence, including the tokens it generated, and
+//! computes only what follows the longest common prefix of the next prompt it takes.
 //! A request whose reply channel is dropped is cancelled at the next token.
 
 use super::device::{DeviceChoice, DeviceError};
 use super::gguf::GgufFile;
 use super::models::{self, Model, ModelError};
-use super::sampler::{Sampler, SamplingParams};
-use super::tokenizer::{TokenOutputStream, Tokenizer, TokenizerError};
+use super::sampler::SamplingParams;
+use super::tokenizer::{Tokenizer, TokenizerError};
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use tokio::sync::mpsc;
@@ -25,6 +26,9 @@ pub struct EngineSettings {
     pub threads: Option<usize>,
     /// Where the model runs.
     pub device: DeviceChoice,
+    /// Sequences that decode together (slots, each with its own KV cache of `context`
+    /// positions); at least 1. `serve --parallel`; 1 for `--local`.
+    pub parallel: usize,
 }
 
 /// Everything that can go wrong starting the engine or generating.
@@ -135,9 +139,10 @@ fn inspect(settings: &EngineSettings) -> Result<(GgufFile, Tokenizer), EngineErr
 /// default is its whole trained context, 32,768 positions (576 MiB); bigger models get fewer.
 pub const KV_BUDGET_BYTES: usize = 1 << 30;
 
-/// The context when none is asked for: the trained context (`{arch}.context_length`), capped
-/// so the KV cache fits [`KV_BUDGET_BYTES`], at least 2,048 and a multiple of 1,024.
-pub fn default_context(gguf: &GgufFile) -> usize {
+/// The context of each of `slots` sequences when none is asked for: the trained context
+/// (`{arch}.context_length`), capped so the KV caches of all slots together fit
+/// [`KV_BUDGET_BYTES`], at least 2,048 and a multiple of 1,024.
+pub fn default_context(gguf: &GgufFile, slots: usize) -> usize {
     let arch = gguf.architecture().unwrap_or("llama");
     let get = |key: &str| {
         let key = format!("{arch}.{key}");
@@ -154,13 +159,16 @@ pub fn default_context(gguf: &GgufFile) -> usize {
         .unwrap_or(128);
     // Keys and values, f16, every layer.
     let per_position = (2 * layers * kv_heads * head_dim * 2).max(1);
-    let fits = KV_BUDGET_BYTES / per_position / 1024 * 1024;
+    let fits = KV_BUDGET_BYTES / slots.max(1) / per_position / 1024 * 1024;
     trained.min(fits).max(2048)
 }
 
-struct Request {
-    job: Job,
-    reply: mpsc::UnboundedSender<Event>,
+/// A job and where its events go.
+pub(crate) struct Request {
+    /// The job.
+    pub job: Job,
+    /// Its events; dropping the receiver cancels it.
+    pub reply: mpsc::UnboundedSender<Event>,
 }
 
 /// A handle on the engine thread.
@@ -168,6 +176,7 @@ struct Request {
 pub struct Worker {
     jobs: std_mpsc::Sender<Request>,
     context: usize,
+    slots: usize,
     tokenizer: Tokenizer,
     gguf: std::sync::Arc<GgufFile>,
 }
@@ -186,7 +195,10 @@ impl Worker {
         let path = settings.model_path.display().to_string();
         settings.device.built()?;
         let (gguf, tokenizer) = inspect(&settings)?;
-        let context = settings.context.unwrap_or_else(|| default_context(&gguf));
+        let slots = settings.parallel.max(1);
+        let context = settings
+            .context
+            .unwrap_or_else(|| default_context(&gguf, slots));
         // candle's matmuls and our attention use candle's pool, sized from CANDLE_NUM_THREADS,
         // which the binary sets before any thread starts (`threads::set_candle_threads`); the
         // rest uses rayon's global pool, configured here. Both can be set once per process,
@@ -204,8 +216,8 @@ impl Worker {
             .name("longwriter-engine".into())
             .spawn(move || match load(&settings, context) {
                 Ok(model) => {
-                    let _ = ready_tx.send(Ok(model.context()));
-                    serve(model, tok, inbox);
+                    let _ = ready_tx.send(Ok((model.context(), model.slots())));
+                    super::batcher::serve(model, tok, inbox);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -215,10 +227,11 @@ impl Worker {
                 path: path.clone(),
                 reason: format!("cannot start the engine thread: {e}"),
             })?;
-        let context = ready_rx.recv().map_err(|_| EngineError::Stopped)??;
+        let (context, slots) = ready_rx.recv().map_err(|_| EngineError::Stopped)??;
         Ok(Worker {
             jobs,
             context,
+            slots,
             tokenizer,
             gguf: std::sync::Arc::new(gguf),
         })
@@ -227,6 +240,11 @@ impl Worker {
     /// The context the model was loaded with, in positions.
     pub fn context(&self) -> usize {
         self.context
+    }
+
+    /// Sequences that decode together (`EngineSettings::parallel`).
+    pub fn slots(&self) -> usize {
+        self.slots
     }
 
     /// The tokenizer built from the file.
@@ -254,195 +272,14 @@ impl Worker {
 fn load(settings: &EngineSettings, context: usize) -> Result<Box<dyn Model>, EngineError> {
     let started = std::time::Instant::now();
     let device = settings.device.open()?;
-    let model = models::load(&settings.model_path, context, &device)?;
+    let model = models::load_slots(&settings.model_path, context, settings.parallel, &device)?;
     tracing::info!(
-        "engine: loaded {} on {} in {:.1} s ({} positions of context)",
+        "engine: loaded {} on {} in {:.1} s ({} positions of context in each of {} slots)",
         settings.model_path.display(),
         settings.device,
         started.elapsed().as_secs_f64(),
-        model.context()
+        model.context(),
+        model.slots()
     );
     Ok(model)
-}
-
-/// The token ids in the model's KV cache, position by position.
-struct Session {
-    model: Box<dyn Model>,
-    tokenizer: Tokenizer,
-    cached: Vec<u32>,
-}
-
-fn serve(model: Box<dyn Model>, tokenizer: Tokenizer, inbox: std_mpsc::Receiver<Request>) {
-    let mut session = Session {
-        model,
-        tokenizer,
-        cached: Vec::new(),
-    };
-    while let Ok(Request { job, reply }) = inbox.recv() {
-        if reply.is_closed() {
-            cancelled(Counts::default());
-            continue;
-        }
-        match session.generate(&job, &reply) {
-            Ok(()) => {}
-            Err(e @ EngineError::PromptTooLong { .. }) => {
-                let _ = reply.send(Event::Refused(e.to_string()));
-            }
-            Err(e) => {
-                session.model.truncate(0);
-                session.cached.clear();
-                let _ = reply.send(Event::Error(e.to_string()));
-            }
-        }
-    }
-}
-
-/// Tokens that end a turn in the families we know.
-const END_OF_TURN: &[&str] = &[
-    "<end_of_turn>",
-    "<|eot_id|>",
-    "<|im_end|>",
-    "<|endoftext|>",
-    "<|user|>",
-];
-
-/// Logs a job whose receiver went away (a client that hung up, a writer that cut a section):
-/// generation stops here.
-fn cancelled(counts: Counts) {
-    tracing::info!(
-        "engine: request cancelled after {} generated tokens (its receiver is gone)",
-        counts.completion_tokens
-    );
-}
-
-/// Length of the longest common prefix.
-fn common_prefix(a: &[u32], b: &[u32]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// How many bytes at the end of `text` could begin a stop string.
-fn held_back(text: &str, stop: &[String]) -> usize {
-    stop.iter()
-        .flat_map(|s| {
-            (1..s.len())
-                .rev()
-                .filter(move |&n| s.is_char_boundary(n))
-                .map(move |n| &s[..n])
-        })
-        .filter(|prefix| text.ends_with(prefix))
-        .map(str::len)
-        .max()
-        .unwrap_or(0)
-}
-
-impl Session {
-    fn generate(
-        &mut self,
-        job: &Job,
-        reply: &mpsc::UnboundedSender<Event>,
-    ) -> Result<(), EngineError> {
-        let ids = self
-            .tokenizer
-            .encode_with(&job.prompt, !self.starts_with_bos(&job.prompt), true);
-        let context = self.model.context();
-        if ids.len() >= context {
-            return Err(EngineError::PromptTooLong {
-                tokens: ids.len(),
-                context,
-            });
-        }
-        // At least one prompt token must be computed to get the next token's logits.
-        let reuse = common_prefix(&self.cached, &ids).min(ids.len() - 1);
-        self.model.truncate(reuse);
-        self.cached.truncate(reuse);
-        let mut logits = self.model.forward(&ids[reuse..])?;
-        self.cached.extend_from_slice(&ids[reuse..]);
-        let mut counts = Counts {
-            prompt_tokens: ids.len(),
-            prompt_computed: ids.len() - reuse,
-            completion_tokens: 0,
-        };
-        // Logged when the prompt is in, before generation: a job cut short still shows.
-        tracing::debug!(
-            "engine: request: {} prompt tokens, {} computed, {reuse} from the KV cache",
-            counts.prompt_tokens,
-            counts.prompt_computed
-        );
-        let stops: Vec<u32> = END_OF_TURN
-            .iter()
-            .filter_map(|t| self.tokenizer.token_id(t))
-            .chain(self.tokenizer.eos_id())
-            .collect();
-        let mut sampler = Sampler::new(job.sampling.clone());
-        let mut stream = TokenOutputStream::new(&self.tokenizer, true);
-        let mut pending = String::new();
-        let finish = loop {
-            if counts.completion_tokens >= job.max_tokens || self.cached.len() >= context {
-                break Finish::Length;
-            }
-            if reply.is_closed() {
-                cancelled(counts);
-                return Ok(());
-            }
-            let mut values = logits.to_vec1::<f32>().map_err(ModelError::from)?;
-            let token = sampler.sample(&mut values, &self.cached);
-            counts.completion_tokens += 1;
-            if stops.contains(&token) {
-                break Finish::Stop;
-            }
-            if let Some(text) = stream.push(token) {
-                pending.push_str(&text);
-            }
-            if let Some(at) = job
-                .stop
-                .iter()
-                .filter_map(|s| pending.find(s.as_str()))
-                .min()
-            {
-                pending.truncate(at);
-                let _ = reply.send(Event::Text(std::mem::take(&mut pending)));
-                break Finish::Stop;
-            }
-            let keep = held_back(&pending, &job.stop);
-            let out: String = pending.drain(..pending.len() - keep).collect();
-            if !out.is_empty() && reply.send(Event::Text(out)).is_err() {
-                cancelled(counts);
-                return Ok(());
-            }
-            logits = self.model.forward(&[token])?;
-            self.cached.push(token);
-        };
-        if let Some(rest) = stream.flush() {
-            pending.push_str(&rest);
-        }
-        if !pending.is_empty() {
-            let _ = reply.send(Event::Text(pending));
-        }
-        tracing::debug!(
-            "engine: request done ({finish:?}), {} generated",
-            counts.completion_tokens
-        );
-        let _ = reply.send(Event::Done(finish, counts));
-        Ok(())
-    }
-
-    fn starts_with_bos(&self, prompt: &str) -> bool {
-        self.tokenizer
-            .bos_id()
-            .and_then(|id| self.tokenizer.token_text(id))
-            .is_some_and(|bos| !bos.is_empty() && prompt.starts_with(bos))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn holds_back_a_possible_stop_start() {
-        let stop = vec!["\n\n###".to_string()];
-        assert_eq!(held_back("abc\n\n#", &stop), 3);
-        assert_eq!(held_back("abc", &stop), 0);
-        assert_eq!(common_prefix(&[1, 2, 3], &[1, 2, 4]), 2);
-    }
 }

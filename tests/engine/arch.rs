@@ -167,6 +167,7 @@ async fn the_worker_generates_with_every_architecture() {
             context: Some(256),
             threads: None,
             device: DeviceChoice::Cpu,
+            parallel: 1,
         })
         .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
         let (text, finish, prompt_tokens, computed) = generate(&worker, prompt).await;

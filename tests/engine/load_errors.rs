@@ -17,6 +17,7 @@ fn start_on(path: &Path, device: DeviceChoice) -> String {
         context: Some(256),
         threads: None,
         device,
+        parallel: 1,
     }) {
         Ok(_) => panic!("{} should not load", path.display()),
         Err(e) => e.to_string(),
@@ -90,6 +91,7 @@ fn a_gpu_without_its_feature_names_the_feature() {
         context: Some(256),
         threads: None,
         device: DeviceChoice::Cuda(0),
+        parallel: 1,
     };
     let err = Worker::check(&settings).expect_err("refused").to_string();
     assert!(err.contains("--features cuda"), "{err}");

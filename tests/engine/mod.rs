@@ -2,10 +2,13 @@
 //! against llama.cpp's own tokenization of golden sets (Gemma 3 270M in `golden`, small
 //! byte-level BPE vocabularies per pre-tokenizer in `golden_bpe`); with `candle`, the model
 //! itself against llama.cpp (`model`), and the other architectures on tiny synthetic models
-//! (`arch`, `tiny_model`) against `llama-server` (`llama_cpp`).
+//! (`arch`, `tiny_model`) against `llama-server` (`llama_cpp`), and batched decoding of several
+//! sequences (`batching`).
 
 #[cfg(feature = "candle")]
 mod arch;
+#[cfg(feature = "candle")]
+mod batching;
 mod golden;
 mod golden_bpe;
 #[cfg(feature = "candle")]

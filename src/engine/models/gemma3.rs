@@ -5,6 +5,7 @@
 //! reshaping the queries (no repeated keys), a tied output matrix and optional soft-capping.
 
 use super::attention::{attend, Spec};
+use super::batch::{last_rows, per_span, Span};
 use super::kv_cache::Caches;
 use super::matrix::{Embedding, Matrix};
 use super::ops::{gelu_mul, rms_norm, Rotary};
@@ -179,27 +180,32 @@ impl Gemma3 {
         &self.config
     }
 
-    fn run_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        let pos = self.caches.cached();
+    /// The stacked rows of `spans` through every layer; the logits of each span's last row.
+    fn run_spans(&mut self, ids: &[u32], spans: &[Span]) -> Result<Tensor, ModelError> {
         let mut x =
             (self.embedding.forward(ids, &self.device)? * (self.config.hidden as f64).sqrt())?;
         for i in 0..self.layers.len() {
-            x = self.layer_forward(i, &x, pos)?;
+            x = self.layer_forward(i, &x, spans)?;
         }
-        let x = x.narrow(0, ids.len() - 1, 1)?;
+        let x = last_rows(&x, spans)?;
         let x = rms_norm(&x, &self.output_norm, self.config.eps)?;
-        let mut logits = self.output.forward(&x)?.squeeze(0)?;
+        let mut logits = self.output.forward(&x)?;
         if let Some(cap) = self.config.final_softcap {
             logits = ((logits / cap)?.tanh()? * cap)?;
         }
         Ok(logits)
     }
 
-    fn layer_forward(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
+    fn layer_forward(
+        &mut self,
+        i: usize,
+        x: &Tensor,
+        spans: &[Span],
+    ) -> Result<Tensor, ModelError> {
         let eps = self.config.eps;
         let layer = &self.layers[i];
         let h = rms_norm(x, &layer.attn_norm, eps)?;
-        let h = self.attention(i, &h, pos)?;
+        let h = self.attention(i, &h, spans)?;
         let layer = &self.layers[i];
         let x = (x + rms_norm(&h, &layer.post_attn_norm, eps)?)?;
         let h = rms_norm(&x, &layer.ffn_norm, eps)?;
@@ -208,38 +214,48 @@ impl Gemma3 {
         Ok((x + rms_norm(&h, &layer.post_ffn_norm, eps)?)?)
     }
 
-    fn attention(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
+    /// The projections on all rows at once; rotation, the cache and attention per span.
+    fn attention(&mut self, i: usize, x: &Tensor, spans: &[Span]) -> Result<Tensor, ModelError> {
         let c = &self.config;
         let (heads, kv_heads, hd) = (c.heads, c.kv_heads, c.head_dim);
-        let len = x.dim(0)?;
         // Gemma 3 27B scales by hidden / heads, the others by the head width.
         let scale = if c.layers == 62 {
             1.0 / ((c.hidden / heads) as f64).sqrt()
         } else {
             1.0 / (hd as f64).sqrt()
         };
-        let softcap = c.attn_softcap;
+        let (eps, softcap) = (c.eps, c.attn_softcap);
         let layer = &self.layers[i];
         let rope = if layer.window.is_some() {
             &self.rope_local
         } else {
             &self.rope_global
         };
-        let q = layer.wq.forward(x)?.reshape((len, heads, hd))?;
-        let k = layer.wk.forward(x)?.reshape((len, kv_heads, hd))?;
-        let v = layer.wv.forward(x)?.reshape((len, kv_heads, hd))?;
-        let q = rope.apply(&rms_norm(&q, &layer.q_norm, c.eps)?, pos)?;
-        let k = rope.apply(&rms_norm(&k, &layer.k_norm, c.eps)?, pos)?;
-        let cache = self.caches.layer_mut(i);
-        cache.append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
-        // The queries are scaled before attention, as llama.cpp does for Gemma.
-        let spec = Spec {
-            pos,
-            window: layer.window,
-            scale: 1.0,
-            softcap: softcap.map(|c| c as f32),
-        };
-        let out = attend(&(q * scale)?, cache, spec)?;
+        let (q_all, k_all, v_all) = (
+            layer.wq.forward(x)?,
+            layer.wk.forward(x)?,
+            layer.wv.forward(x)?,
+        );
+        let caches = &mut self.caches;
+        let out = per_span(spans, |s| {
+            let rows = |t: &Tensor, h: usize| t.narrow(0, s.row, s.len)?.reshape((s.len, h, hd));
+            let q = rope.apply(&rms_norm(&rows(&q_all, heads)?, &layer.q_norm, eps)?, s.pos)?;
+            let k = rope.apply(
+                &rms_norm(&rows(&k_all, kv_heads)?, &layer.k_norm, eps)?,
+                s.pos,
+            )?;
+            let v = rows(&v_all, kv_heads)?;
+            let cache = caches.layer_mut(s.slot, i);
+            cache.append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
+            // The queries are scaled before attention, as llama.cpp does for Gemma.
+            let spec = Spec {
+                pos: s.pos,
+                window: layer.window,
+                scale: 1.0,
+                softcap: softcap.map(|c| c as f32),
+            };
+            Ok(attend(&(q * scale)?, cache, spec)?)
+        })?;
         Ok(layer.wo.forward(&out)?)
     }
 }
@@ -253,7 +269,7 @@ impl Stack for Gemma3 {
         &mut self.caches
     }
 
-    fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        self.run_chunk(ids)
+    fn forward_spans(&mut self, ids: &[u32], spans: &[Span]) -> Result<Tensor, ModelError> {
+        self.run_spans(ids, spans)
     }
 }

@@ -1,7 +1,8 @@
 //! A preallocated key/value cache for one attention layer: two context-sized tensors and a
 //! length. Appending writes in place; truncating sets the length, so reusing a prefix of the
 //! previous sequence costs nothing. Every layer keeps the full context (sliding-window layers
-//! apply their window when attending), which keeps any truncation valid. On the CPU the
+//! apply their window when attending), which keeps any truncation valid. A model holds one set
+//! of caches per slot (`Caches`), so several sequences can decode side by side. On the CPU the
 //! cache is f16, as llama.cpp's default, which halves its memory and the bytes attention
 //! reads; on GPUs it stays f32.
 
@@ -99,17 +100,24 @@ impl KvCache {
 /// Tokens one prefill pass computes unless a model is told otherwise.
 const PREFILL_CHUNK: usize = 512;
 
-/// The caches of every layer of a model, their shared context size and the prefill chunk:
-/// the state `Model`'s methods read and reset, whatever the architecture.
+/// The caches of every layer of a model, one set per slot (a sequence that decodes beside the
+/// others, see `batch`), their shared context size and the prefill chunk: the state `Model`'s
+/// methods read and reset, whatever the architecture. Slot 0 is the one the single-sequence
+/// methods use.
 pub struct Caches {
-    layers: Vec<KvCache>,
+    /// `slots[slot][layer]`.
+    slots: Vec<Vec<KvCache>>,
+    layers: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    device: Device,
     context: usize,
     prefill_chunk: usize,
 }
 
 impl Caches {
-    /// `layers` empty caches of `context` positions, prefilling `PREFILL_CHUNK` tokens a
-    /// pass.
+    /// One slot of `layers` empty caches of `context` positions, prefilling `PREFILL_CHUNK`
+    /// tokens a pass.
     pub fn new(
         layers: usize,
         kv_heads: usize,
@@ -117,23 +125,49 @@ impl Caches {
         head_dim: usize,
         dev: &Device,
     ) -> Result<Self> {
-        Ok(Self {
-            layers: (0..layers)
-                .map(|_| KvCache::new(kv_heads, context, head_dim, dev))
-                .collect::<Result<_>>()?,
+        let mut caches = Self {
+            slots: Vec::new(),
+            layers,
+            kv_heads,
+            head_dim,
+            device: dev.clone(),
             context,
             prefill_chunk: PREFILL_CHUNK,
-        })
+        };
+        caches.set_slots(1)?;
+        Ok(caches)
     }
 
-    /// Layer `i`'s cache, to append to.
-    pub fn layer_mut(&mut self, i: usize) -> &mut KvCache {
-        &mut self.layers[i]
+    /// Makes `n` slots (at least 1): new ones start empty, slots from `n` on are dropped.
+    pub fn set_slots(&mut self, n: usize) -> Result<()> {
+        let n = n.max(1);
+        self.slots.truncate(n);
+        while self.slots.len() < n {
+            let layers = (0..self.layers)
+                .map(|_| KvCache::new(self.kv_heads, self.context, self.head_dim, &self.device))
+                .collect::<Result<_>>()?;
+            self.slots.push(layers);
+        }
+        Ok(())
     }
 
-    /// Positions currently cached (the same in every layer).
-    pub fn cached(&self) -> usize {
-        self.layers.first().map_or(0, KvCache::len)
+    /// Slots, each a sequence with its own cache.
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Layer `i`'s cache in `slot`, to append to.
+    pub fn layer_mut(&mut self, slot: usize, i: usize) -> &mut KvCache {
+        &mut self.slots[slot][i]
+    }
+
+    /// Positions currently cached in `slot` (the same in every layer); 0 for a slot that does
+    /// not exist.
+    pub fn cached(&self, slot: usize) -> usize {
+        self.slots
+            .get(slot)
+            .and_then(|layers| layers.first())
+            .map_or(0, KvCache::len)
     }
 
     /// Positions each cache can hold.
@@ -151,9 +185,9 @@ impl Caches {
         self.prefill_chunk = tokens.max(1);
     }
 
-    /// Forgets every layer's positions from `len` on.
-    pub fn truncate(&mut self, len: usize) {
-        for layer in &mut self.layers {
+    /// Forgets `slot`'s positions from `len` on, in every layer.
+    pub fn truncate(&mut self, slot: usize, len: usize) {
+        for layer in self.slots.get_mut(slot).into_iter().flatten() {
             layer.truncate(len);
         }
     }

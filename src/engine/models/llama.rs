@@ -7,6 +7,7 @@
 //! attention by reshaping the queries.
 
 use super::attention::{attend, Spec};
+use super::batch::{last_rows, per_span, Span};
 use super::block::{BlockDims, BlockWeights, Linear};
 use super::kv_cache::Caches;
 use super::llama_config::{Family, LlamaConfig};
@@ -81,25 +82,25 @@ impl Llama {
         &self.config
     }
 
-    fn run_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        let pos = self.caches.cached();
-        let len = ids.len();
+    /// The stacked rows of `spans` through every block; the logits of each span's last row.
+    fn run_spans(&mut self, ids: &[u32], spans: &[Span]) -> Result<Tensor, ModelError> {
         let mut x = self.embedding.forward(ids, &self.device)?;
         for i in 0..self.blocks.len() {
-            x = self.block_forward(i, &x, pos)?;
+            x = self.block_forward(i, &x, spans)?;
         }
-        let x = rms_norm(
-            &x.narrow(0, len - 1, 1)?,
-            &self.output_norm,
-            self.config.eps,
-        )?;
-        Ok(self.output.forward(&x)?.squeeze(0)?)
+        let x = rms_norm(&last_rows(&x, spans)?, &self.output_norm, self.config.eps)?;
+        Ok(self.output.forward(&x)?)
     }
 
-    fn block_forward(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
+    fn block_forward(
+        &mut self,
+        i: usize,
+        x: &Tensor,
+        spans: &[Span],
+    ) -> Result<Tensor, ModelError> {
         let eps = self.config.eps;
         let h = rms_norm(x, &self.blocks[i].attn_norm, eps)?;
-        let h = self.attention(i, &h, pos)?;
+        let h = self.attention(i, &h, spans)?;
         let w = &self.blocks[i];
         let h = match &w.post_attn_norm {
             Some(norm) => rms_norm(&h, norm, eps)?,
@@ -114,32 +115,36 @@ impl Llama {
         Ok((x + h)?)
     }
 
-    fn attention(&mut self, i: usize, x: &Tensor, pos: usize) -> Result<Tensor, ModelError> {
+    /// The projections on all rows at once; rotation, the cache and attention per span.
+    fn attention(&mut self, i: usize, x: &Tensor, spans: &[Span]) -> Result<Tensor, ModelError> {
         let c = &self.config;
         let (heads, kv_heads, hd) = (c.heads, c.kv_heads, c.head_dim);
         let (eps, style) = (c.eps, c.family.rope_style());
-        let len = x.dim(0)?;
         let w = &self.blocks[i];
-        let (q, k, v) = w.qkv.forward(x, heads * hd, kv_heads * hd)?;
-        let mut q = q.reshape((len, heads, hd))?;
-        let mut k = k.reshape((len, kv_heads, hd))?;
-        let v = v.reshape((len, kv_heads, hd))?;
-        if let (Some(qn), Some(kn)) = (&w.q_norm, &w.k_norm) {
-            q = rms_norm(&q, qn, eps)?;
-            k = rms_norm(&k, kn, eps)?;
-        }
-        let q = self.rope.apply_style(&q, pos, style)?;
-        let k = self.rope.apply_style(&k, pos, style)?;
-        let cache = self.caches.layer_mut(i);
-        cache.append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
-        // llama.cpp scales the scores in the softmax, after the f16 key product.
-        let spec = Spec {
-            pos,
-            window: None,
-            scale: 1.0 / (hd as f32).sqrt(),
-            softcap: None,
-        };
-        let out = attend(&q, cache, spec)?;
+        let (q_all, k_all, v_all) = w.qkv.forward(x, heads * hd, kv_heads * hd)?;
+        let (rope, caches) = (&self.rope, &mut self.caches);
+        let out = per_span(spans, |s| {
+            let rows = |t: &Tensor, h: usize| t.narrow(0, s.row, s.len)?.reshape((s.len, h, hd));
+            let mut q = rows(&q_all, heads)?;
+            let mut k = rows(&k_all, kv_heads)?;
+            let v = rows(&v_all, kv_heads)?;
+            if let (Some(qn), Some(kn)) = (&w.q_norm, &w.k_norm) {
+                q = rms_norm(&q, qn, eps)?;
+                k = rms_norm(&k, kn, eps)?;
+            }
+            let q = rope.apply_style(&q, s.pos, style)?;
+            let k = rope.apply_style(&k, s.pos, style)?;
+            let cache = caches.layer_mut(s.slot, i);
+            cache.append(&k.transpose(0, 1)?, &v.transpose(0, 1)?)?;
+            // llama.cpp scales the scores in the softmax, after the f16 key product.
+            let spec = Spec {
+                pos: s.pos,
+                window: None,
+                scale: 1.0 / (hd as f32).sqrt(),
+                softcap: None,
+            };
+            Ok(attend(&q, cache, spec)?)
+        })?;
         Ok(w.wo.forward(&out)?)
     }
 }
@@ -201,7 +206,7 @@ impl Stack for Llama {
         &mut self.caches
     }
 
-    fn forward_chunk(&mut self, ids: &[u32]) -> Result<Tensor, ModelError> {
-        self.run_chunk(ids)
+    fn forward_spans(&mut self, ids: &[u32], spans: &[Span]) -> Result<Tensor, ModelError> {
+        self.run_spans(ids, spans)
     }
 }

@@ -3,13 +3,15 @@
 //! llama-style decoder (`llama`, configured by `llama_config`, its blocks read by `block`)
 //! for `llama`, `qwen2`, `qwen3`, `glm4` and `chatglm`. Each model owns preallocated KV caches
 //! (`kv_cache`) so a prompt that shares a prefix with the previous one only computes the new
-//! tokens, and implements `Stack`, from which `Model` follows. What the models share: `ops`,
+//! tokens, and implements `Stack`, from which `Model` follows; one set of caches per slot lets
+//! several sequences decode in one batched pass (`batch`). What the models share: `ops`,
 //! `weights` (reading tensors), `matrix` (which kernel multiplies a weight: our Q8_0 kernel in
 //! `q8`, or candle's) and `attention` (our CPU attention, its inner loops in `simd`). On a GPU
 //! the same models run candle's kernels (see `matrix`, `attention`, `ops`), and `footprint`
 //! says whether the model fits in the GPU's memory before it is loaded.
 
 mod attention;
+mod batch;
 mod block;
 mod footprint;
 mod gemma3;
@@ -22,22 +24,48 @@ mod q8;
 mod simd;
 mod weights;
 
+pub use batch::Item;
 pub use gemma3::Gemma3;
 pub use llama::Llama;
 pub use llama_config::{Family, LlamaConfig};
 
-/// A causal language model with its own KV cache: what the worker needs from every
-/// architecture.
+/// A causal language model with its own KV caches, one per slot: what the worker needs from
+/// every architecture. The single-sequence methods (`forward`, `truncate`, `cached`) work on
+/// slot 0; `forward_batch` runs several slots in one pass (see `batch`).
 pub trait Model: Send {
-    /// Runs `ids` after the cached positions (in chunks) and returns the logits of the last
-    /// one, shape `(vocab,)`.
-    fn forward(&mut self, ids: &[u32]) -> Result<candle_core::Tensor, ModelError>;
-    /// Forgets the cache from position `len` on, so the next tokens continue from there.
-    fn truncate(&mut self, len: usize);
-    /// Positions currently in the KV cache.
-    fn cached(&self) -> usize;
-    /// Positions the KV cache can hold.
+    /// Runs `ids` after the cached positions of slot 0 (in chunks) and returns the logits of
+    /// the last one, shape `(vocab,)`.
+    fn forward(&mut self, ids: &[u32]) -> Result<candle_core::Tensor, ModelError> {
+        let (cached, context, chunk) = (self.cached(), self.context(), self.prefill_chunk());
+        in_chunks(ids, cached, context, chunk, |part| {
+            let logits = self.forward_batch(&[Item { slot: 0, ids: part }])?;
+            Ok(logits.squeeze(0)?)
+        })
+    }
+    /// Runs each item's tokens after its slot's cached positions, all in one pass, and returns
+    /// the logits of each item's last token, shape `(items, vocab)`. A slot appears at most
+    /// once; the items' tokens must fit in their slots.
+    fn forward_batch(&mut self, items: &[Item<'_>]) -> Result<candle_core::Tensor, ModelError>;
+    /// Forgets slot 0's cache from position `len` on.
+    fn truncate(&mut self, len: usize) {
+        self.truncate_slot(0, len)
+    }
+    /// Forgets `slot`'s cache from position `len` on, so its next tokens continue from there.
+    fn truncate_slot(&mut self, slot: usize, len: usize);
+    /// Positions currently in slot 0's KV cache.
+    fn cached(&self) -> usize {
+        self.cached_in(0)
+    }
+    /// Positions currently in `slot`'s KV cache.
+    fn cached_in(&self, slot: usize) -> usize;
+    /// Positions each slot's KV cache can hold.
     fn context(&self) -> usize;
+    /// Slots (sequences with their own KV cache).
+    fn slots(&self) -> usize;
+    /// Makes `n` slots (at least 1), allocating the new ones' caches.
+    fn set_slots(&mut self, n: usize) -> Result<(), ModelError>;
+    /// Tokens one prefill pass computes.
+    fn prefill_chunk(&self) -> usize;
     /// Sets how many tokens one prefill pass computes (at least 1).
     fn set_prefill_chunk(&mut self, tokens: usize);
 }
@@ -48,28 +76,43 @@ trait Stack: Send {
     fn caches(&self) -> &kv_cache::Caches;
     /// The model's KV caches, to reset.
     fn caches_mut(&mut self) -> &mut kv_cache::Caches;
-    /// Runs one chunk of `ids` after the cached positions and returns the logits of its last
-    /// token, shape `(vocab,)`.
-    fn forward_chunk(&mut self, ids: &[u32]) -> Result<candle_core::Tensor, ModelError>;
+    /// Runs the rows of `spans` (from `batch::spans`) whose stacked token ids are `ids`, and
+    /// returns the logits of each span's last token, shape `(spans, vocab)`.
+    fn forward_spans(
+        &mut self,
+        ids: &[u32],
+        spans: &[batch::Span],
+    ) -> Result<candle_core::Tensor, ModelError>;
 }
 
 impl<T: Stack> Model for T {
-    fn forward(&mut self, ids: &[u32]) -> Result<candle_core::Tensor, ModelError> {
-        let caches = self.caches();
-        let (cached, context, chunk) = (caches.cached(), caches.context(), caches.prefill_chunk());
-        in_chunks(ids, cached, context, chunk, |part| self.forward_chunk(part))
+    fn forward_batch(&mut self, items: &[Item<'_>]) -> Result<candle_core::Tensor, ModelError> {
+        let spans = batch::spans(items, self.caches())?;
+        self.forward_spans(&batch::stacked_ids(items), &spans)
     }
 
-    fn truncate(&mut self, len: usize) {
-        self.caches_mut().truncate(len)
+    fn truncate_slot(&mut self, slot: usize, len: usize) {
+        self.caches_mut().truncate(slot, len)
     }
 
-    fn cached(&self) -> usize {
-        self.caches().cached()
+    fn cached_in(&self, slot: usize) -> usize {
+        self.caches().cached(slot)
     }
 
     fn context(&self) -> usize {
         self.caches().context()
+    }
+
+    fn slots(&self) -> usize {
+        self.caches().slots()
+    }
+
+    fn set_slots(&mut self, n: usize) -> Result<(), ModelError> {
+        Ok(self.caches_mut().set_slots(n)?)
+    }
+
+    fn prefill_chunk(&self) -> usize {
+        self.caches().prefill_chunk()
     }
 
     fn set_prefill_chunk(&mut self, tokens: usize) {
@@ -187,6 +230,17 @@ fn in_chunks(
 /// more than the free memory is refused before any weight is read, and an allocation that
 /// fails anyway is reported with the memory the model needs.
 pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Model>, ModelError> {
+    load_slots(path, context, 1, device)
+}
+
+/// `load` with `slots` KV caches of `context` positions each (at least one), for that many
+/// sequences decoding together; the memory check on a GPU counts every slot's cache.
+pub fn load_slots(
+    path: &Path,
+    context: usize,
+    slots: usize,
+    device: &Device,
+) -> Result<Box<dyn Model>, ModelError> {
     let display = path.display().to_string();
     let mut file = std::fs::File::open(path).map_err(|e| ModelError::Io {
         path: display.clone(),
@@ -201,7 +255,8 @@ pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Mode
         _ => return Err(ModelError::Metadata("general.architecture".into())),
     };
     let kv_bytes = if device.is_cpu() { 2 } else { 4 };
-    let needed = footprint::Footprint::of(&content, &arch, context, kv_bytes);
+    let mut needed = footprint::Footprint::of(&content, &arch, context, kv_bytes);
+    needed.kv_cache *= slots.max(1) as u64;
     let free = crate::engine::device::free_memory(device);
     let out_of_memory = || ModelError::OutOfMemory {
         device: device_name(device),
@@ -211,7 +266,7 @@ pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Mode
     if free.is_some_and(|free| needed.total() > free) {
         return Err(out_of_memory());
     }
-    match (arch.as_str(), Family::from_architecture(&arch)) {
+    let model = match (arch.as_str(), Family::from_architecture(&arch)) {
         ("gemma3", _) => Gemma3::from_gguf(&content, &mut file, context, device)
             .map(|m| Box::new(m) as Box<dyn Model>),
         (_, Some(family)) => Llama::from_gguf(&content, &mut file, family, context, device)
@@ -225,7 +280,13 @@ pub fn load(path: &Path, context: usize, device: &Device) -> Result<Box<dyn Mode
             reason: c.to_string(),
         },
         other => other,
-    })
+    });
+    let mut model = model?;
+    model.set_slots(slots).map_err(|e| match e {
+        e if !device.is_cpu() && footprint::is_out_of_memory(&e.to_string()) => out_of_memory(),
+        other => other,
+    })?;
+    Ok(model)
 }
 
 /// `device` as `--device` names it, for messages.
