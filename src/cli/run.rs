@@ -195,6 +195,7 @@ mod tests {
                 state: SectionState::Planned,
             }],
             fallback: true,
+            chapters: Vec::new(),
         };
         let text = plan_listing(&plan);
         assert!(text.contains("  1. A (5 words)"));

@@ -65,6 +65,7 @@ mod tests {
         let plan = Plan {
             sections: vec![section("One"), section("Two")],
             fallback,
+            chapters: Vec::new(),
         };
         let mut d = Document::new("i".into(), 20, Language::English, plan);
         d.drafts[0] = SectionDraft {

@@ -77,6 +77,7 @@ mod tests {
                 })
                 .collect(),
             fallback: false,
+            chapters: Vec::new(),
         };
         let job = Job {
             instruction: "A story".into(),

@@ -215,6 +215,16 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
             state.say(Level::Warning, "the plan was unusable; asking again");
         }
         JobEvent::SectionStarted { index, .. } => section_started(state, index),
+        JobEvent::ChapterStarted { chapter, title, .. } => {
+            state.say(Level::Info, format!("chapter {}: {title}", chapter + 1));
+        }
+        JobEvent::ChapterPlanned { plan, .. } => {
+            if let Some(mut doc) = state.document.take() {
+                doc.adopt_plan(plan);
+                state.set_document(Some(doc));
+                scroll::refresh(state);
+            }
+        }
         JobEvent::Delta { index, text } => {
             if index < state.section_count() {
                 state.append(index, &text);
