@@ -57,6 +57,7 @@ pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::EditTitle | Action::EditMainPoint | Action::EditTarget => {
             review::edit_field(state, action)
         }
+        Action::EditChapterPoint => review::edit_chapter_point(state),
         Action::ExportMarkdown => {
             ask_export(state, Format::Md);
             Vec::new()
