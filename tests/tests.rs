@@ -3,12 +3,12 @@
 mod support;
 
 mod backend_protocol;
+mod chapters;
 mod cli_completions;
 mod cli_errors;
 mod cli_eval;
 mod cli_hardening;
 mod cli_write;
-mod chapters;
 mod context;
 mod engine;
 mod plan;

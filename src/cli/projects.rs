@@ -131,7 +131,10 @@ pub fn show(a: ProjectArg) -> Result<i32, CliError> {
                 Some(text) if s.state.is_written() => count_words(&text),
                 _ => count_words(&journal.text_of(i)),
             };
-            if let Some(c) = plan.chapter_of(i).filter(|c| plan.chapter_range(*c).start == i) {
+            if let Some(c) = plan
+                .chapter_of(i)
+                .filter(|c| plan.chapter_range(*c).start == i)
+            {
                 out.push_str(&chapter_line(plan, c));
             }
             out.push_str(&format!(
@@ -312,6 +315,10 @@ impl Printer {
                 _ => break,
             };
             if !self.heading_done {
+                let chapter = plan.chapter_of(i);
+                if let Some(c) = chapter.filter(|c| plan.chapter_range(*c).start == i) {
+                    let _ = write!(out, "# {}\n\n", plan.chapters[c].title);
+                }
                 let _ = write!(out, "## {}\n\n", plan.sections[i].title);
                 self.heading_done = true;
             }

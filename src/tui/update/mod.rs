@@ -12,6 +12,8 @@ mod scroll;
 mod writing;
 
 #[cfg(test)]
+mod chapter_tests;
+#[cfg(test)]
 mod confirm_tests;
 #[cfg(test)]
 mod runs_tests;

@@ -6,8 +6,8 @@ use super::super::action::Action;
 use super::super::effect::Effect;
 use super::super::state::{InputPurpose, JobState, Level, Screen, State};
 use super::{confirm, open_input, save, scroll, writing};
-use crate::tui::chapters;
 use crate::plan::{Section, SectionState};
+use crate::tui::chapters;
 
 pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
     let n = state.section_count();
@@ -97,7 +97,9 @@ pub(super) fn apply_chapter_point(state: &mut State, chapter: usize, text: Strin
         .filter(|s| s.state == SectionState::Stale)
         .count();
     let dropped = before - doc.plan.sections.len();
-    state.selected = state.selected.min(doc.plan.sections.len().saturating_sub(1));
+    let n = doc.plan.sections.len();
+    state.selected = state.selected.min(n.saturating_sub(1));
+    state.current = state.current.filter(|c| *c < n);
     state.set_document(Some(doc));
     state.say(
         Level::Warning,

@@ -99,7 +99,8 @@ pub(super) fn navigate(state: &mut State, action: Action) {
         Action::Up | Action::Down if !state.folded.is_empty() => {
             if let Some(doc) = &state.document {
                 let down = action == Action::Down;
-                state.selected = crate::tui::chapters::step(&doc.plan, &state.folded, state.selected, down);
+                state.selected =
+                    crate::tui::chapters::step(&doc.plan, &state.folded, state.selected, down);
             }
         }
         Action::Up => state.selected = state.selected.saturating_sub(1),

@@ -120,7 +120,11 @@ fn chapter_item<'a>(
         thousands(written),
         thousands(chapter.target_words)
     );
-    let fold = if state.folded.contains(&c) { "▸" } else { "▾" };
+    let fold = if state.folded.contains(&c) {
+        "▸"
+    } else {
+        "▾"
+    };
     let head = format!("{fold} Ch {} ", c + 1);
     let room = width.saturating_sub(head.chars().count() + counts.len());
     let title = truncate(&chapter.title, room);
