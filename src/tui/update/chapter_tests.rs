@@ -125,3 +125,21 @@ fn the_progress_pane_names_the_chapter() {
     let shown = screen(&mut s);
     assert!(shown.contains("chapter 2/3"), "{shown}");
 }
+
+#[test]
+fn a_chapter_plan_without_sections_yet_is_written_not_done() {
+    let mut s = fixtures::review(1, 100, (100, 30));
+    let mut doc = s.document.take().expect("a document");
+    doc.adopt_plan(crate::plan::Plan::of_chapters(
+        fallback_chapters(25_000, false),
+        false,
+    ));
+    s.set_document(Some(doc));
+    let effects = update(&mut s, Action::StartWriting);
+    assert!(
+        matches!(effects.as_slice(), [crate::tui::effect::Effect::Write { .. }]),
+        "{effects:?}"
+    );
+    assert_eq!(s.job_state, JobState::Running);
+    assert!(screen(&mut s).contains("▾ Ch 5 Chapter 5"));
+}

@@ -89,7 +89,8 @@ pub(super) fn start(state: &mut State) -> Vec<Effect> {
     let (Some(job), Some(document)) = (&state.job, document_now(state)) else {
         return Vec::new();
     };
-    if document.plan.sections.iter().all(|s| s.state.is_written()) {
+    let plan = &document.plan;
+    if plan.is_complete() && plan.sections.iter().all(|s| s.state.is_written()) {
         state.job_state = JobState::Done;
         state.say(Level::Info, "every section is written");
         return Vec::new();
