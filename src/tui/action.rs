@@ -213,7 +213,7 @@ impl Action {
             Self::ExportText => "export text",
             Self::Dashboard => "runs dashboard",
             Self::ToggleChapter => "fold / unfold chapter",
-            Self::EditChapterPoint => "edit chapter's main point",
+            Self::EditChapterPoint => "edit chapter point",
             Self::HandOff => "hand off to a worker",
             _ => "",
         }

@@ -115,7 +115,7 @@ fn info_lines<'a>(state: &'a State, theme: &Theme, width: u16) -> Vec<Line<'a>> 
 
 /// In a plan with chapters: the chapter being written (or selected), of how many, and its
 /// words written / target.
-fn chapter_line<'a>(state: &State, theme: &Theme, width: u16) -> Option<Line<'a>> {
+fn chapter_line(state: &State, theme: &Theme, width: u16) -> Option<Line<'static>> {
     let plan = &state.document.as_ref()?.plan;
     let focus = state.current.unwrap_or(state.selected);
     let c = crate::tui::chapters::selected_chapter(plan, focus)?;

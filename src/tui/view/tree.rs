@@ -83,13 +83,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
 }
 
-fn section_item<'a>(
+fn section_item(
     state: &State,
     s: &crate::plan::Section,
     i: usize,
     width: usize,
     theme: &Theme,
-) -> ListItem<'a> {
+) -> ListItem<'static> {
     let written = state.words_of(i);
     let counts = format!(" {}/{}", thousands(written), thousands(s.target_words));
     let marker = if state.current == Some(i) { "▶" } else { " " };
@@ -106,13 +106,13 @@ fn section_item<'a>(
 }
 
 /// A chapter heading: fold marker, number, title, words written / target.
-fn chapter_item<'a>(
+fn chapter_item(
     state: &State,
     plan: &crate::plan::Plan,
     c: usize,
     width: usize,
     theme: &Theme,
-) -> ListItem<'a> {
+) -> ListItem<'static> {
     let chapter = &plan.chapters[c];
     let written: usize = plan.chapter_range(c).map(|i| state.words_of(i)).sum();
     let counts = format!(
