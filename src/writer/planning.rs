@@ -272,7 +272,12 @@ mod tests {
     fn a_chapter_request_sees_the_outline_the_summaries_and_the_record() {
         let prompts = Prompts::builtin();
         let plan = Plan::of_chapters(plan::fallback_chapters(25_000, false), false);
-        let mut doc = Document::new("Write about a keeper".into(), 25_000, Language::English, plan);
+        let mut doc = Document::new(
+            "Write about a keeper".into(),
+            25_000,
+            Language::English,
+            plan,
+        );
         let first = plan::fallback_sections(&doc.plan.chapters[0], 5_000);
         doc.add_chapter_sections(0, first);
         doc.memory.summaries[6] = Some(Summary {
@@ -290,7 +295,10 @@ mod tests {
         let request = chapter_request(&prompts, &doc, &job, 1, "").expect("a request");
         let text = &request.messages[0].content;
         assert!(text.contains("Plan chapter 2, \"Chapter 2\""), "{text}");
-        assert!(text.contains("5. Chapter 5: Bring the threads together"), "{text}");
+        assert!(
+            text.contains("5. Chapter 5: Bring the threads together"),
+            "{text}"
+        );
         assert!(text.contains("The keeper arrives in the storm."), "{text}");
         assert!(text.contains("Keeper: Ana. Place: Ushant."), "{text}");
         assert!(text.contains("about 9 sections of 5000 words"), "{text}");

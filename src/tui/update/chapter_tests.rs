@@ -137,7 +137,10 @@ fn a_chapter_plan_without_sections_yet_is_written_not_done() {
     s.set_document(Some(doc));
     let effects = update(&mut s, Action::StartWriting);
     assert!(
-        matches!(effects.as_slice(), [crate::tui::effect::Effect::Write { .. }]),
+        matches!(
+            effects.as_slice(),
+            [crate::tui::effect::Effect::Write { .. }]
+        ),
         "{effects:?}"
     );
     assert_eq!(s.job_state, JobState::Running);
