@@ -22,7 +22,7 @@ unset LONGWRITER_BASE_URL LONGWRITER_MODEL
 "target/$PROFILE/examples/windowed_server" "$WINDOW" "$SECTIONS" "$EACH" -- \
     /usr/bin/time -v "target/$PROFILE/longwriter" write \
     "Write a history of one lighthouse keeper in $SECTIONS parts" --words "$TOTAL" \
-    --base-url '{url}' -o "$tmp/doc.md" --json >"$tmp/events.jsonl" 2>"$tmp/stderr" || {
+    --no-chapters --base-url '{url}' -o "$tmp/doc.md" --json >"$tmp/events.jsonl" 2>"$tmp/stderr" || {
     tail -20 "$tmp/stderr"
     exit 1
 }

@@ -70,6 +70,11 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         .context
         .or(first.and_then(|(_, p)| p.context))
         .or(file.backend.context);
+    writer.chapters = match (args.chapters, args.no_chapters) {
+        (true, _) => crate::plan::ChapterMode::Always,
+        (_, true) => crate::plan::ChapterMode::Never,
+        _ => file.generation.chapters.unwrap_or_default(),
+    };
     if writer.context == Some(0) {
         return Err(CliError::Usage(
             "--context 0 leaves no room for a prompt; give the window in tokens (e.g. --context 8192)".into(),

@@ -118,6 +118,13 @@ pub struct BackendArgs {
     /// `[backend] context`.
     #[arg(long, global = true, value_name = "TOKENS")]
     pub context: Option<usize>,
+    /// Plan in chapters first, then each chapter's sections when it starts (the default
+    /// above 20,000 words; `[generation] chapters` in config.toml).
+    #[arg(long, global = true, conflicts_with = "no_chapters")]
+    pub chapters: bool,
+    /// Plan sections only, however long the text.
+    #[arg(long, global = true)]
+    pub no_chapters: bool,
     /// With --local: a built-in chat template (gemma, llama3, llama2, glm4, chatml) instead of
     /// the model file's own.
     #[arg(long, global = true, value_name = "NAME")]

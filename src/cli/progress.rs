@@ -77,11 +77,33 @@ impl Tally {
                 self.sections = plan.sections.len();
                 self.target = plan.total_target();
                 self.started = Some(Instant::now());
+                let parts = match plan.has_chapters() {
+                    true => format!("{} chapter(s)", plan.chapters.len()),
+                    false => format!("{} section(s)", plan.sections.len()),
+                };
                 Some(format!(
-                    "plan: {} section(s), {} words{}",
-                    plan.sections.len(),
+                    "plan: {parts}, {} words{}",
                     plan.total_target(),
                     if plan.fallback { " (fallback)" } else { "" }
+                ))
+            }
+            JobEvent::ChapterStarted {
+                chapter,
+                title,
+                target_words,
+            } => Some(format!(
+                "chapter {} {title:?} ({target_words} words)",
+                chapter + 1
+            )),
+            JobEvent::ChapterPlanned {
+                chapter,
+                sections,
+                plan,
+            } => {
+                self.sections = plan.sections.len();
+                Some(format!(
+                    "chapter {} planned: {sections} section(s)",
+                    chapter + 1
                 ))
             }
             JobEvent::SectionStarted {
@@ -161,6 +183,19 @@ impl Tally {
 fn ledger_table(ledger: &crate::writer::Ledger) -> String {
     let mut out = String::from("done. Word ledger (planned / written):\n");
     for (i, line) in ledger.sections.iter().enumerate() {
+        let first_of_chapter = line
+            .chapter
+            .filter(|c| i == 0 || ledger.sections[i - 1].chapter != Some(*c));
+        if let Some(c) = first_of_chapter.and_then(|c| ledger.chapters.get(c).map(|l| (c, l))) {
+            let (c, l) = c;
+            out.push_str(&format!(
+                "  chapter {} {:<38} {:>6} / {:<6}\n",
+                c + 1,
+                l.title.chars().take(38).collect::<String>(),
+                l.planned,
+                l.written
+            ));
+        }
         let title: String = line.title.chars().take(40).collect();
         out.push_str(&format!(
             "  {:>3}. {title:<40} {:>6} / {:<6}\n",
@@ -278,6 +313,11 @@ pub(super) async fn show_events(
                     crate::text::Language::English,
                     plan.clone(),
                 ));
+            }
+            JobEvent::ChapterPlanned { plan, .. } => {
+                if let Some(doc) = mirror.as_mut() {
+                    doc.adopt_plan(plan.clone());
+                }
             }
             JobEvent::SectionDone { index, text, .. } => {
                 if let (Some(doc), Some(out)) = (mirror.as_mut(), &output) {

@@ -131,6 +131,12 @@ pub fn show(a: ProjectArg) -> Result<i32, CliError> {
                 Some(text) if s.state.is_written() => count_words(&text),
                 _ => count_words(&journal.text_of(i)),
             };
+            if let Some(c) = plan
+                .chapter_of(i)
+                .filter(|c| plan.chapter_range(*c).start == i)
+            {
+                out.push_str(&chapter_line(plan, c));
+            }
             out.push_str(&format!(
                 "  {:>3}. {:<8} {:>6} / {:<6} {}\n",
                 i + 1,
@@ -140,9 +146,27 @@ pub fn show(a: ProjectArg) -> Result<i32, CliError> {
                 s.title
             ));
         }
+        for c in (0..plan.chapters.len()).filter(|c| plan.chapters[*c].sections == 0) {
+            out.push_str(&chapter_line(plan, c));
+        }
     }
     print!("{out}");
     Ok(EXIT_OK)
+}
+
+/// The heading line of chapter `c` in `show`: its number, target, sections and title.
+fn chapter_line(plan: &crate::plan::Plan, c: usize) -> String {
+    let chapter = &plan.chapters[c];
+    let sections = match chapter.sections {
+        0 => "sections not planned yet".to_string(),
+        n => format!("{n} section(s)"),
+    };
+    format!(
+        "  chapter {}: {} ({} words, {sections})\n",
+        c + 1,
+        chapter.title,
+        chapter.target_words
+    )
 }
 
 /// `longwriter export`.
@@ -291,6 +315,10 @@ impl Printer {
                 _ => break,
             };
             if !self.heading_done {
+                let chapter = plan.chapter_of(i);
+                if let Some(c) = chapter.filter(|c| plan.chapter_range(*c).start == i) {
+                    let _ = write!(out, "# {}\n\n", plan.chapters[c].title);
+                }
                 let _ = write!(out, "## {}\n\n", plan.sections[i].title);
                 self.heading_done = true;
             }

@@ -82,11 +82,27 @@ fn plan_listing(plan: &Plan) -> String {
             s.main_point
         ));
     }
-    out.push_str(&format!(
-        "Total: {} words in {} section(s)",
-        plan.total_target(),
-        plan.sections.len()
-    ));
+    for (i, c) in plan.chapters.iter().enumerate() {
+        out.push_str(&format!(
+            "Chapter {}. {} ({} words)\n     {}\n",
+            i + 1,
+            c.title,
+            c.target_words,
+            c.main_point
+        ));
+    }
+    match plan.has_chapters() {
+        true => out.push_str(&format!(
+            "Total: {} words in {} chapter(s); each chapter's sections are planned when it starts",
+            plan.total_target(),
+            plan.chapters.len()
+        )),
+        false => out.push_str(&format!(
+            "Total: {} words in {} section(s)",
+            plan.total_target(),
+            plan.sections.len()
+        )),
+    }
     if plan.fallback {
         out.push_str(" (fallback plan: the model's plan could not be used)");
     }
@@ -195,6 +211,7 @@ mod tests {
                 state: SectionState::Planned,
             }],
             fallback: true,
+            chapters: Vec::new(),
         };
         let text = plan_listing(&plan);
         assert!(text.contains("  1. A (5 words)"));

@@ -80,6 +80,8 @@ pub struct GenerationFile {
     pub max_attempts: Option<u32>,
     /// Delay before the first retry, in milliseconds.
     pub retry_base_ms: Option<u64>,
+    /// Plan in chapters: "auto" (above 20,000 words), "always" or "never".
+    pub chapters: Option<crate::plan::ChapterMode>,
 }
 
 /// The whole `config.toml`.

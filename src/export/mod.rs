@@ -1,4 +1,5 @@
-//! Turning a document into files: markdown (section titles as headings) and plain text.
+//! Turning a document into files: markdown (section titles as `##` headings, chapter titles as
+//! `#` headings above them) and plain text.
 //!
 //! Pure rendering here; `output` writes the file (atomically for regular files, through for
 //! devices and FIFOs, following symbolic links), so a reader never sees half a file, a crash
@@ -31,10 +32,26 @@ pub fn render(document: &Document, format: Format) -> String {
             Format::Txt => out.push_str(&format!("[longwriter: {FALLBACK_NOTE}]\n\n")),
         }
     }
-    for (section, draft) in document.plan.sections.iter().zip(&document.drafts) {
+    let mut chapter_shown = None;
+    for (i, (section, draft)) in document
+        .plan
+        .sections
+        .iter()
+        .zip(&document.drafts)
+        .enumerate()
+    {
         let text = draft.text();
         if text.trim().is_empty() {
             continue;
+        }
+        let chapter = document.plan.chapter_of(i);
+        if let Some(c) = chapter.filter(|c| chapter_shown != Some(*c)) {
+            chapter_shown = chapter;
+            let title = &document.plan.chapters[c].title;
+            match format {
+                Format::Md => out.push_str(&format!("# {title}\n\n")),
+                Format::Txt => out.push_str(&format!("{}\n\n", title.to_uppercase())),
+            }
         }
         match format {
             Format::Md => out.push_str(&format!("## {}\n\n{}\n\n", section.title, text.trim())),
@@ -65,6 +82,7 @@ mod tests {
         let plan = Plan {
             sections: vec![section("One"), section("Two")],
             fallback,
+            chapters: Vec::new(),
         };
         let mut d = Document::new("i".into(), 20, Language::English, plan);
         d.drafts[0] = SectionDraft {
@@ -77,6 +95,23 @@ mod tests {
             turns: vec![ChatMessage::user("s"), ChatMessage::assistant("Second.")],
         };
         d
+    }
+
+    #[test]
+    fn chapters_are_headings_above_their_sections() {
+        let mut d = doc(false);
+        d.plan.chapters = vec![crate::plan::Chapter {
+            title: "Early days".into(),
+            main_point: "p".into(),
+            target_words: 20,
+            sections: 2,
+            planned: true,
+        }];
+        let md = render(&d, Format::Md);
+        assert!(md.starts_with("# Early days\n\n## One\n\n"), "{md}");
+        assert_eq!(md.matches("# Early days").count(), 1);
+        let txt = render(&d, Format::Txt);
+        assert!(txt.starts_with("EARLY DAYS\n\nOne\n\n"), "{txt}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod chapter;
 mod count;
 mod entry;
 mod json;
@@ -21,6 +22,10 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use chapter::{
+    build_chapters, fallback_chapters, fallback_sections, suggested_chapters, Chapter, ChapterMode,
+    CHAPTER_THRESHOLD, MAX_CHAPTERS,
+};
 pub use parse::parse_plan;
 pub use validate::{build_plan, fallback_plan, section_bounds};
 
@@ -76,11 +81,19 @@ pub struct Plan {
     /// True when the model's plan could not be used and an even split was substituted.
     #[serde(default)]
     pub fallback: bool,
+    /// The chapters of a hierarchical plan, in order (empty for a flat plan); each owns the
+    /// next `sections` entries of `sections`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chapters: Vec<Chapter>,
 }
 
 impl Plan {
-    /// The sum of all section targets.
+    /// The sum of all section targets; in a plan with chapters, of the chapter targets (the
+    /// sections of chapters not started yet are not planned).
     pub fn total_target(&self) -> usize {
+        if self.has_chapters() {
+            return self.chapters.iter().map(|c| c.target_words).sum();
+        }
         self.sections.iter().map(|s| s.target_words).sum()
     }
 

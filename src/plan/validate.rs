@@ -82,11 +82,12 @@ pub fn build_plan(raw: Vec<RawSection>, total_words: usize) -> Result<Plan, Plan
     Ok(Plan {
         sections: fit_bounds(sections, total_words),
         fallback: false,
+        chapters: Vec::new(),
     })
 }
 
 /// (title, main point, target) of an entry with text; the title is derived when absent.
-fn usable(r: RawSection) -> Option<(String, String, Option<usize>)> {
+pub(crate) fn usable(r: RawSection) -> Option<(String, String, Option<usize>)> {
     let title = r.title.as_deref().map(tidy).filter(|t| !t.is_empty());
     let point = Some(tidy(&r.main_point))
         .filter(|p| !p.is_empty())
@@ -96,7 +97,7 @@ fn usable(r: RawSection) -> Option<(String, String, Option<usize>)> {
 }
 
 /// Missing targets become the average of the given ones; all 1 when none is given.
-fn fill_missing(targets: impl Iterator<Item = Option<usize>> + Clone) -> Vec<usize> {
+pub(crate) fn fill_missing(targets: impl Iterator<Item = Option<usize>> + Clone) -> Vec<usize> {
     let given: Vec<usize> = targets.clone().flatten().collect();
     let avg = match given.len() {
         0 => 1,
@@ -284,6 +285,7 @@ pub fn fallback_plan(total_words: usize, chinese: bool) -> Plan {
         .collect();
     Plan {
         sections,
+        chapters: Vec::new(),
         fallback: true,
     }
 }

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 /// The templates the pipeline uses, with their embedded defaults.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("plan.md", include_str!("../../prompts/plan.md")),
+    ("chapters.md", include_str!("../../prompts/chapters.md")),
+    ("chapter.md", include_str!("../../prompts/chapter.md")),
     ("write.md", include_str!("../../prompts/write.md")),
     ("step.md", include_str!("../../prompts/step.md")),
     ("continue.md", include_str!("../../prompts/continue.md")),

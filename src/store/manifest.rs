@@ -10,8 +10,13 @@ use crate::writer::{Job, Ledger, WriterSettings};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// The manifest format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The manifest format this build writes: 2 added chapters to the plan (`[[plan.chapters]]`)
+/// and to the ledger.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest manifest format this build still reads (1: flat plans, read as plans without
+/// chapters and written back as 2).
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,7 +127,7 @@ impl Manifest {
         };
         let probe: VersionProbe = toml::from_str(text).map_err(|e| corrupt(e.to_string()))?;
         match probe.format_version {
-            Some(FORMAT_VERSION) => {}
+            Some(OLDEST_FORMAT_VERSION..=FORMAT_VERSION) => {}
             Some(found) => {
                 return Err(StoreError::Version {
                     path: path.to_path_buf(),
@@ -131,7 +136,9 @@ impl Manifest {
             }
             None => return Err(corrupt("no format_version".into())),
         }
-        toml::from_str(text).map_err(|e| corrupt(e.to_string()))
+        let mut manifest: Self = toml::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+        manifest.format_version = FORMAT_VERSION;
+        Ok(manifest)
     }
 
     /// Reads a manifest file.
@@ -192,6 +199,7 @@ mod tests {
                     state: SectionState::Done,
                 }],
                 fallback: false,
+                chapters: Vec::new(),
             }),
             ledger: None,
         }

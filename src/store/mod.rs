@@ -24,7 +24,7 @@ pub use follow::{follow, Follower, Snapshot};
 pub use fsio::{format_time, now_secs, write_atomic};
 pub use gate::{GatedBackend, PauseGate};
 pub use lock::{Holder, ProjectLock};
-pub use manifest::{BackendRecord, JobState, Manifest, FORMAT_VERSION};
+pub use manifest::{BackendRecord, JobState, Manifest, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 pub use project::{display_state, NewProject, Project, ProjectSummary, Store};
 pub use recorder::{Recorder, RecorderOptions};
 pub use run::{off_runtime, record, RunEnd, RunSpec};
@@ -51,7 +51,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The manifest was written by a newer longwriter.
-    #[error("{path} has format version {found}, but this longwriter reads version {FORMAT_VERSION}; open it with a newer longwriter")]
+    #[error("{path} has format version {found}, but this longwriter reads versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}; open it with a newer longwriter")]
     Version {
         /// The manifest file.
         path: PathBuf,

@@ -179,7 +179,7 @@ impl Recorder {
                 self.project.manifest.backend.served_by = Some(backend.clone());
                 self.manifest_dirty = true;
             }
-            JobEvent::PlanReady { plan } => {
+            JobEvent::PlanReady { plan } | JobEvent::ChapterPlanned { plan, .. } => {
                 self.project.manifest.plan = Some(plan.clone());
                 self.project.manifest.state = JobState::Writing;
                 self.project.manifest.ledger = Some(ledger_of(&self.project));
@@ -200,8 +200,8 @@ impl Recorder {
                     if let Some(line) = ledger.sections.get_mut(*index) {
                         line.written = *words;
                     }
-                    ledger.written = ledger.sections.iter().map(|l| l.written).sum();
                 }
+                self.project.manifest.ledger = Some(ledger_of(&self.project));
                 self.current = None;
                 save_now = true;
             }
@@ -367,17 +367,20 @@ fn first_unfinished(project: &Project) -> Option<usize> {
 /// The ledger from the plan and the finished sections' words.
 fn ledger_of(project: &Project) -> Ledger {
     let old = project.manifest.ledger.as_ref();
-    let sections: Vec<LedgerLine> = project
-        .manifest
-        .plan
+    let Some(plan) = project.manifest.plan.as_ref() else {
+        return Ledger::from_lines(Vec::new());
+    };
+    let sections: Vec<LedgerLine> = plan
+        .sections
         .iter()
-        .flat_map(|p| p.sections.iter().enumerate())
+        .enumerate()
         .map(|(i, s)| LedgerLine {
             title: s.title.clone(),
             planned: s.target_words,
             written: old.and_then(|l| l.sections.get(i)).map_or(0, |l| l.written),
             state: s.state,
+            chapter: plan.chapter_of(i),
         })
         .collect();
-    Ledger::from_lines(sections)
+    Ledger::of_plan(plan, sections)
 }

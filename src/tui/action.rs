@@ -84,6 +84,10 @@ pub enum Action {
     ExportText,
     /// Open or leave the runs dashboard.
     Dashboard,
+    /// Fold or unfold the selected section's chapter in the plan tree.
+    ToggleChapter,
+    /// Edit the main point of the selected section's chapter (its sections go stale).
+    EditChapterPoint,
     /// Hand the running job to a detached worker that survives the terminal.
     HandOff,
     /// Scroll the help overlay to this row (already limited to what the size needs).
@@ -208,6 +212,8 @@ impl Action {
             Self::ExportMarkdown => "export markdown",
             Self::ExportText => "export text",
             Self::Dashboard => "runs dashboard",
+            Self::ToggleChapter => "fold / unfold chapter",
+            Self::EditChapterPoint => "edit chapter point",
             Self::HandOff => "hand off to a worker",
             _ => "",
         }

@@ -52,6 +52,7 @@ pub fn plan(n: usize, each: usize) -> Plan {
             })
             .collect(),
         fallback: false,
+        chapters: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod action;
 mod app;
+pub mod chapters;
 pub mod effect;
 pub mod fixtures;
 pub mod keymap;

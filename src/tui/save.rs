@@ -47,10 +47,10 @@ pub fn save(store: &Store, record: &BackendRecord, save: &Save) -> Result<Saved,
 /// The job state a save leaves: a plan never written is a draft; a document with every
 /// section written is done; any other keeps a failure and is otherwise stopped (resumable).
 fn stored_state(save: &Save, before: JobState) -> JobState {
-    let sections = &save.document.plan.sections;
+    let plan = &save.document.plan;
     if save.draft {
         JobState::Draft
-    } else if sections.iter().all(|s| s.state.is_written()) {
+    } else if plan.is_complete() && plan.sections.iter().all(|s| s.state.is_written()) {
         JobState::Done
     } else if before == JobState::Failed {
         JobState::Failed
@@ -77,6 +77,7 @@ mod tests {
                 })
                 .collect(),
             fallback: false,
+            chapters: Vec::new(),
         };
         let job = Job {
             instruction: "A story".into(),

@@ -76,6 +76,8 @@ pub enum InputPurpose {
     Title(usize),
     /// A section's main point.
     MainPoint(usize),
+    /// A chapter's main point.
+    ChapterPoint(usize),
     /// A section's word target.
     Target(usize),
     /// A hint for a new plan.
@@ -94,6 +96,7 @@ impl InputPurpose {
         match self {
             Self::Title(i) => format!("Title of section {}", i + 1),
             Self::MainPoint(i) => format!("Main point of section {}", i + 1),
+            Self::ChapterPoint(c) => format!("Main point of chapter {}", c + 1),
             Self::Target(i) => format!("Word target of section {}", i + 1),
             Self::ReplanHint => "Re-plan: hint for the model (may be empty)".into(),
             Self::RegenerateHint(i) => format!("Rewrite section {}: hint (may be empty)", i + 1),
@@ -350,6 +353,8 @@ pub struct State {
     pub handoff_pending: bool,
     /// The runs dashboard.
     pub runs: Runs,
+    /// Chapters folded in the plan tree.
+    pub folded: std::collections::BTreeSet<usize>,
 }
 
 impl State {
@@ -389,6 +394,7 @@ impl State {
             following: None,
             handoff_pending: false,
             runs: Runs::default(),
+            folded: Default::default(),
         }
     }
 

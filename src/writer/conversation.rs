@@ -28,7 +28,7 @@ pub fn unit(language: Language) -> &'static str {
     }
 }
 
-fn language_name(language: Language) -> &'static str {
+pub(super) fn language_name(language: Language) -> &'static str {
     match language {
         Language::English => "english",
         Language::Chinese => "chinese",
@@ -81,13 +81,14 @@ pub fn step_turn(
         "step.md",
         &json!({
             "number": index + 1,
-            "count": plan.sections.len(),
+            "count": plan.is_complete().then_some(plan.sections.len()),
+            "chapter": chapter_of(plan, index),
             "title": section.title,
             "main_point": section.main_point,
             "target_words": section.target_words,
             "unit": unit(document.language),
             "is_first": index == 0,
-            "is_last": index + 1 == plan.sections.len(),
+            "is_last": index + 1 == plan.sections.len() && plan.is_complete(),
         }),
     )?;
     if index > 0 {
@@ -95,6 +96,27 @@ pub fn step_turn(
     }
     let header = header(prompts, document, 0)?;
     Ok(ChatMessage::user(format!("{header}\n\n{step}")))
+}
+
+/// The chapter of section `index`, for the step: its number, title and point.
+fn chapter_of(plan: &Plan, index: usize) -> Option<serde_json::Value> {
+    let c = plan.chapter_of(index)?;
+    let chapter = &plan.chapters[c];
+    Some(json!({
+        "number": c + 1,
+        "count": plan.chapters.len(),
+        "title": chapter.title,
+        "main_point": chapter.main_point,
+    }))
+}
+
+/// The chapters of `plan`, numbered, for the templates (empty for a flat plan).
+pub fn chapter_entries(plan: &Plan) -> Vec<serde_json::Value> {
+    plan.chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| json!({"number": i + 1, "title": c.title, "main_point": c.main_point, "target_words": c.target_words}))
+        .collect()
 }
 
 /// The instruction and the plan from section `from` on.
@@ -115,6 +137,7 @@ fn header(prompts: &Prompts, document: &Document, from: usize) -> Result<String,
             "sections": plan_entries(&document.plan, from, end),
             "written_before": from,
             "later": count - end,
+            "chapters": chapter_entries(&document.plan),
             "last_title": document.plan.sections.last().map_or("", |s| s.title.as_str()),
         }),
     )

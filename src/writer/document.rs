@@ -81,14 +81,53 @@ impl Document {
             .sections
             .iter()
             .zip(&self.drafts)
-            .map(|(s, d)| LedgerLine {
+            .enumerate()
+            .map(|(i, (s, d))| LedgerLine {
                 title: s.title.clone(),
                 planned: s.target_words,
                 written: d.words(),
                 state: s.state,
+                chapter: self.plan.chapter_of(i),
             })
             .collect();
-        Ledger::from_lines(sections)
+        Ledger::of_plan(&self.plan, sections)
+    }
+
+    /// Adds `sections` to `chapter` (see [`Plan::add_chapter_sections`]) with empty drafts and
+    /// summary slots. Returns their indexes.
+    pub fn add_chapter_sections(
+        &mut self,
+        chapter: usize,
+        sections: Vec<crate::plan::Section>,
+    ) -> std::ops::Range<usize> {
+        let range = self.plan.add_chapter_sections(chapter, sections);
+        for i in range.clone() {
+            self.drafts.insert(i, SectionDraft::default());
+            if i <= self.memory.summaries.len() {
+                self.memory.summaries.insert(i, None);
+            }
+        }
+        range
+    }
+
+    /// Takes `plan`, the writer's plan after a chapter was planned (its new sections end the
+    /// plan), adding empty drafts and summary slots for the new sections.
+    pub fn adopt_plan(&mut self, plan: Plan) {
+        let n = plan.sections.len();
+        self.plan = plan;
+        self.drafts.resize(n, SectionDraft::default());
+        self.memory.summaries.resize(n, None);
+    }
+
+    /// Sets `chapter`'s main point (see [`Plan::edit_chapter_point`]): its written sections
+    /// become stale, its unwritten ones are dropped with their drafts, to be planned again.
+    pub fn edit_chapter_point(&mut self, chapter: usize, point: String) {
+        let dropped = self.plan.edit_chapter_point(chapter, point);
+        if !dropped.is_empty() {
+            self.drafts.truncate(dropped.start);
+            self.memory.summaries.truncate(dropped.start);
+            self.memory.compacted = self.memory.compacted.min(dropped.start);
+        }
     }
 
     /// The conversation before section `index`'s own turns.
@@ -111,6 +150,22 @@ pub struct LedgerLine {
     pub written: usize,
     /// Where the section stands.
     pub state: SectionState,
+    /// The chapter it belongs to (zero-based), in a plan with chapters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chapter: Option<usize>,
+}
+
+/// Planned and written words of one chapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChapterLine {
+    /// Chapter title.
+    pub title: String,
+    /// The chapter's target.
+    pub planned: usize,
+    /// Words written in its sections.
+    pub written: usize,
+    /// Sections planned in it so far.
+    pub sections: usize,
 }
 
 impl Ledger {
@@ -120,7 +175,34 @@ impl Ledger {
             planned: sections.iter().map(|l| l.planned).sum(),
             written: sections.iter().map(|l| l.written).sum(),
             sections,
+            chapters: Vec::new(),
         }
+    }
+
+    /// The ledger of these per-section lines of `plan`: with chapter totals when the plan
+    /// has chapters, and the whole text's target as planned (chapters not planned yet
+    /// count with their targets).
+    pub fn of_plan(plan: &Plan, sections: Vec<LedgerLine>) -> Self {
+        let mut ledger = Self::from_lines(sections);
+        if !plan.has_chapters() {
+            return ledger;
+        }
+        ledger.chapters = plan
+            .chapters
+            .iter()
+            .enumerate()
+            .map(|(c, chapter)| ChapterLine {
+                title: chapter.title.clone(),
+                planned: chapter.target_words,
+                written: ledger.sections[plan.chapter_range(c)]
+                    .iter()
+                    .map(|l| l.written)
+                    .sum(),
+                sections: chapter.sections,
+            })
+            .collect();
+        ledger.planned = plan.chapters.iter().map(|c| c.target_words).sum();
+        ledger
     }
 }
 
@@ -133,4 +215,7 @@ pub struct Ledger {
     pub written: usize,
     /// Per section.
     pub sections: Vec<LedgerLine>,
+    /// Per chapter, in a plan with chapters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chapters: Vec<ChapterLine>,
 }

@@ -30,6 +30,25 @@ pub enum JobEvent {
         /// The validated plan.
         plan: Plan,
     },
+    /// A chapter began (in a plan with chapters): its sections are planned next, unless they
+    /// are already.
+    ChapterStarted {
+        /// Zero-based chapter index.
+        chapter: usize,
+        /// Its title.
+        title: String,
+        /// Its target.
+        target_words: usize,
+    },
+    /// A chapter's sections were planned; `plan` is the whole plan with them added.
+    ChapterPlanned {
+        /// Zero-based chapter index.
+        chapter: usize,
+        /// Sections the chapter now has.
+        sections: usize,
+        /// The whole plan as it now stands.
+        plan: Plan,
+    },
     /// A section began.
     SectionStarted {
         /// Zero-based index.

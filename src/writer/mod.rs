@@ -14,9 +14,10 @@ mod generate;
 pub mod length;
 mod limits;
 pub mod memory;
+mod planning;
 mod section;
 
-pub use document::{Document, Ledger, LedgerLine, SectionDraft};
+pub use document::{ChapterLine, Document, Ledger, LedgerLine, SectionDraft};
 pub use events::JobEvent;
 pub use limits::{JobError, TargetWords, MAX_WORDS};
 pub use memory::{Memory, Summary};
@@ -25,7 +26,7 @@ use crate::backend::{Backend, BackendError, RetryPolicy, Sampling};
 use crate::plan::{self, Plan};
 use crate::prompt::{PromptError, Prompts};
 use crate::text::Language;
-use generate::{Generator, Sink};
+use generate::Generator;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
@@ -57,6 +58,9 @@ pub struct WriterSettings {
     /// context`); else the backend's own, else [`budget::DEFAULT_WINDOW`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<usize>,
+    /// Whether to plan in chapters (`--chapters`, `--no-chapters`, `[writer] chapters`).
+    #[serde(default)]
+    pub chapters: plan::ChapterMode,
 }
 
 impl Default for WriterSettings {
@@ -66,6 +70,7 @@ impl Default for WriterSettings {
             retry: RetryPolicy::default(),
             max_continuations: 3,
             context: None,
+            chapters: plan::ChapterMode::default(),
         }
     }
 }
@@ -115,35 +120,6 @@ pub enum WriterError {
         /// Where the window came from.
         origin: String,
     },
-}
-
-/// Drops plan entries that only echo the plan request's own wording: its example lines with
-/// `<placeholders>`, or sentences made (almost) entirely of the template's words. Weak and base
-/// models often repeat the prompt instead of answering it, and such a "plan" would steer every
-/// section into nonsense. Words of the user's instruction do not count as echoes.
-fn drop_echoes(
-    raw: Vec<plan::RawSection>,
-    request: &str,
-    instruction: &str,
-) -> Vec<plan::RawSection> {
-    let words = |s: &str| -> Vec<String> {
-        s.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let template: std::collections::HashSet<String> = words(&request.replace(instruction, " "))
-        .into_iter()
-        .collect();
-    let echoes = |text: &str| {
-        let point = words(text);
-        let placeholder = text.contains('<') && text.contains('>');
-        let copied = point.iter().filter(|w| template.contains(*w)).count();
-        placeholder || (point.len() >= 4 && copied * 100 >= point.len() * 85)
-    };
-    raw.into_iter()
-        .filter(|s| !echoes(&s.main_point) && !s.title.as_deref().is_some_and(echoes))
-        .collect()
 }
 
 /// The result of writing: the document as far as it got, and how it ended.
@@ -196,77 +172,56 @@ impl Writer {
     }
 
     /// Asks the model for a plan; re-asks once with the reason when the reply is unusable, then
-    /// falls back to an even split, flagged in the plan and in a warning.
+    /// falls back to an even split, flagged in the plan and in a warning. A long text (see
+    /// `WriterSettings::chapters`) gets its chapters here; their sections are planned by
+    /// [`Writer::write`] as each chapter starts.
     pub async fn plan(&self, job: &Job) -> Result<Plan, WriterError> {
         self.emit(JobEvent::Started {
             backend: self.backend.info(),
             target_words: job.target_words,
         });
-        let mut reason = String::new();
-        for attempt in 1..=2 {
-            self.emit(JobEvent::Planning { attempt });
-            let mut request = conversation::plan_request(&self.prompts, job, &reason)?;
-            if attempt == 1 {
-                self.check_window(job, &request).await?;
-            }
-            self.fit_plan(job, &mut request).await?;
-            let sink = Sink::unstreamed(&self.events);
-            let reply = self.generator(job).run(&request, sink).await?;
-            if matches!(reply.ending, generate::Ending::Cancelled) {
-                return Err(WriterError::Cancelled);
-            }
-            let raw = plan::parse_plan(&reply.text)
-                .map(|raw| drop_echoes(raw, &request.messages[0].content, &job.instruction));
-            let built = match raw {
-                Ok(raw) if raw.is_empty() => Err(
-                    "the reply only repeated the wording of the request and its \
-                     example lines; write a plan for this text instead"
-                        .to_string(),
-                ),
-                Ok(raw) => plan::build_plan(raw, job.target_words).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match built {
-                Ok(plan) => {
-                    self.emit(JobEvent::PlanReady { plan: plan.clone() });
-                    return Ok(plan);
-                }
-                Err(e) => reason = e,
-            }
-        }
-        let plan = plan::fallback_plan(job.target_words, job.language == Language::Chinese);
-        self.emit(JobEvent::Warning {
-            message: format!(
-                "the model's plan could not be used twice ({reason}); writing {} evenly split sections instead",
-                plan.sections.len()
-            ),
-        });
+        let plan = self.plan_job(job).await?;
         self.emit(JobEvent::PlanReady { plan: plan.clone() });
         Ok(plan)
     }
 
-    /// Writes every section of `document` that is not written (done or stale), strictly in order.
+    /// Writes every section of `document` that is not written (done or stale), strictly in
+    /// order; in a plan with chapters, plans each chapter's sections when it starts.
     pub async fn write(&self, job: &Job, mut document: Document) -> WriteOutcome {
         document.backend = Some(self.backend.info());
         self.set_horizon(job, &mut document);
-        for index in 0..document.plan.sections.len() {
+        let mut index = 0;
+        let mut chapter_shown = None;
+        loop {
+            if index == document.plan.sections.len() {
+                let Some(chapter) = document.plan.next_unplanned() else {
+                    break;
+                };
+                self.chapter_started(&document, chapter);
+                chapter_shown = Some(chapter);
+                if let Err(e) = self.plan_chapter(job, &mut document, chapter).await {
+                    return self.failed(document, e);
+                }
+                continue;
+            }
             // A stale section keeps its text until the user asks for a rewrite.
             if document.plan.sections[index].state.is_written() {
+                index += 1;
                 continue;
+            }
+            let chapter = document.plan.chapter_of(index);
+            if let Some(c) = chapter.filter(|c| chapter_shown != Some(*c)) {
+                self.chapter_started(&document, c);
+                chapter_shown = chapter;
             }
             if let Err(e) = section::write_section(self, job, &mut document, index).await {
                 document.plan.sections[index].state = match e {
                     WriterError::Cancelled => plan::SectionState::Writing,
                     _ => plan::SectionState::Failed,
                 };
-                self.emit(JobEvent::Failed {
-                    error: e.to_string(),
-                });
-                return WriteOutcome {
-                    document,
-                    result: Err(e),
-                };
+                return self.failed(document, e);
             }
+            index += 1;
         }
         self.emit(JobEvent::Done {
             ledger: document.ledger(),
@@ -276,44 +231,23 @@ impl Writer {
             result: Ok(()),
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn raw(title: Option<&str>, point: &str) -> plan::RawSection {
-        plan::RawSection {
-            title: title.map(str::to_string),
-            main_point: point.into(),
-            target_words: Some(100),
-        }
+    fn chapter_started(&self, document: &Document, chapter: usize) {
+        let c = &document.plan.chapters[chapter];
+        self.emit(JobEvent::ChapterStarted {
+            chapter,
+            title: c.title.clone(),
+            target_words: c.target_words,
+        });
     }
 
-    #[test]
-    fn echoed_prompt_lines_are_dropped() {
-        let instruction = "Write a 600-word essay on why lighthouses matter";
-        let request = format!(
-            "The request: {instruction}\nThe finished text must be about 600 words long.\n\
-             Paragraph 1 - Title: <short title> - Main Point: <what this section says>"
-        );
-        let kept = drop_echoes(
-            vec![
-                raw(Some("<short title>"), "<what this section says>"),
-                raw(
-                    Some("The finished text must be long"),
-                    "The finished text must be about long.",
-                ),
-                raw(None, "Explain why lighthouses matter to sailors"),
-                raw(Some("Storms"), "How the keeper survived the storm of 1902."),
-            ],
-            &request,
-            instruction,
-        );
-        let expected = vec![
-            raw(None, "Explain why lighthouses matter to sailors"),
-            raw(Some("Storms"), "How the keeper survived the storm of 1902."),
-        ];
-        assert_eq!(kept, expected);
+    fn failed(&self, document: Document, error: WriterError) -> WriteOutcome {
+        self.emit(JobEvent::Failed {
+            error: error.to_string(),
+        });
+        WriteOutcome {
+            document,
+            result: Err(error),
+        }
     }
 }

@@ -49,6 +49,7 @@ fn planned_project(data: &Path, titles: &[&str], words: usize, record: BackendRe
             })
             .collect(),
         fallback: false,
+        chapters: Vec::new(),
     });
     project.save_manifest().unwrap();
     project.id().to_string()

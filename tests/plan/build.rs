@@ -321,6 +321,7 @@ fn plan_helpers_and_serde_form() {
     let empty = Plan {
         sections: vec![],
         fallback: false,
+        chapters: Vec::new(),
     };
     assert!(empty.is_empty());
     assert_eq!((empty.len(), empty.total_target()), (0, 0));

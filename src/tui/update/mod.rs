@@ -12,6 +12,8 @@ mod scroll;
 mod writing;
 
 #[cfg(test)]
+mod chapter_tests;
+#[cfg(test)]
 mod confirm_tests;
 #[cfg(test)]
 mod runs_tests;
@@ -138,6 +140,10 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             vec![Effect::SetTheme(next)]
         }
         Action::Dashboard => runs::toggle_dashboard(state),
+        Action::ToggleChapter => {
+            review::toggle_chapter(state);
+            Vec::new()
+        }
         other if state.following.is_some() && runs::changes_document(&other) => {
             state.say(
                 Level::Warning,
@@ -254,6 +260,10 @@ fn submit_input(state: &mut State, purpose: InputPurpose, text: String) -> Vec<E
     match purpose {
         InputPurpose::Title(i) | InputPurpose::MainPoint(i) | InputPurpose::Target(i) => {
             review::apply_field(state, purpose, i, text);
+            save(state).into_iter().collect()
+        }
+        InputPurpose::ChapterPoint(c) => {
+            review::apply_chapter_point(state, c, text);
             save(state).into_iter().collect()
         }
         InputPurpose::ReplanHint => prompt::replan(state, &text),

@@ -7,12 +7,14 @@ use super::super::effect::Effect;
 use super::super::state::{InputPurpose, JobState, Level, Screen, State};
 use super::{confirm, open_input, save, scroll, writing};
 use crate::plan::{Section, SectionState};
+use crate::tui::chapters;
 
 pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
     let n = state.section_count();
     let i = state.selected.min(n.saturating_sub(1));
     match action {
         Action::EditTitle | Action::EditMainPoint | Action::EditTarget => edit_field(state, action),
+        Action::EditChapterPoint => edit_chapter_point(state),
         Action::AddSection => {
             add_section(state, i);
             save(state).into_iter().collect()
@@ -58,6 +60,73 @@ pub(super) fn edit_field(state: &mut State, action: Action) -> Vec<Effect> {
     };
     open_input(state, purpose, &text);
     Vec::new()
+}
+
+/// Opens the input for the main point of the selected section's chapter.
+pub(super) fn edit_chapter_point(state: &mut State) -> Vec<Effect> {
+    if state.job_state.is_running() {
+        state.say(Level::Warning, "pause first (space) to edit the plan");
+        return Vec::new();
+    }
+    let Some(plan) = state.document.as_ref().map(|d| &d.plan) else {
+        return Vec::new();
+    };
+    let Some(c) = chapters::selected_chapter(plan, state.selected) else {
+        state.say(Level::Info, "this plan has no chapters");
+        return Vec::new();
+    };
+    let point = plan.chapters[c].main_point.clone();
+    open_input(state, InputPurpose::ChapterPoint(c), &point);
+    Vec::new()
+}
+
+/// Applies an edited chapter point: the chapter's written sections go stale, the ones not
+/// written yet are dropped, to be planned again when the chapter is written.
+pub(super) fn apply_chapter_point(state: &mut State, chapter: usize, text: String) {
+    let Some(mut doc) = state.document.take() else {
+        return;
+    };
+    if text.is_empty() || doc.plan.chapters.get(chapter).map(|c| &c.main_point) == Some(&text) {
+        state.document = Some(doc);
+        return;
+    }
+    let before = doc.plan.sections.len();
+    doc.edit_chapter_point(chapter, text);
+    let stale = doc.plan.sections[doc.plan.chapter_range(chapter)]
+        .iter()
+        .filter(|s| s.state == SectionState::Stale)
+        .count();
+    let dropped = before - doc.plan.sections.len();
+    let n = doc.plan.sections.len();
+    state.selected = state.selected.min(n.saturating_sub(1));
+    state.current = state.current.filter(|c| *c < n);
+    state.set_document(Some(doc));
+    state.say(
+        Level::Warning,
+        format!(
+            "chapter {}: {stale} written section(s) are now stale (W rewrites them); \
+             {dropped} unwritten one(s) will be planned again",
+            chapter + 1
+        ),
+    );
+}
+
+/// Folds or unfolds the selected section's chapter in the plan tree.
+pub(super) fn toggle_chapter(state: &mut State) {
+    let Some(plan) = state.document.as_ref().map(|d| &d.plan) else {
+        return;
+    };
+    let Some(c) = chapters::selected_chapter(plan, state.selected) else {
+        return;
+    };
+    if !state.folded.remove(&c) {
+        state.folded.insert(c);
+        // The chapter's first section stands for it while it is folded.
+        let start = plan.chapter_range(c).start;
+        if plan.chapter_of(state.selected) == Some(c) {
+            state.selected = start;
+        }
+    }
 }
 
 /// Applies an edited field; a changed written section and the written ones after it go stale.

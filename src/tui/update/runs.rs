@@ -229,6 +229,7 @@ pub(super) fn changes_document(action: &Action) -> bool {
             | Action::RewriteStale
             | Action::EditTitle
             | Action::EditMainPoint
+            | Action::EditChapterPoint
             | Action::EditTarget
             | Action::HandOff
     )

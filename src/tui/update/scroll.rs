@@ -96,6 +96,13 @@ pub(super) fn navigate(state: &mut State, action: Action) {
         Action::Bottom if on_stream => {
             state.stream.follow = true;
         }
+        Action::Up | Action::Down if !state.folded.is_empty() => {
+            if let Some(doc) = &state.document {
+                let down = action == Action::Down;
+                state.selected =
+                    crate::tui::chapters::step(&doc.plan, &state.folded, state.selected, down);
+            }
+        }
         Action::Up => state.selected = state.selected.saturating_sub(1),
         Action::Down => state.selected = (state.selected + 1).min(n.saturating_sub(1)),
         Action::PageUp => state.selected = state.selected.saturating_sub(page),

@@ -57,6 +57,7 @@ pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::EditTitle | Action::EditMainPoint | Action::EditTarget => {
             review::edit_field(state, action)
         }
+        Action::EditChapterPoint => review::edit_chapter_point(state),
         Action::ExportMarkdown => {
             ask_export(state, Format::Md);
             Vec::new()
@@ -88,7 +89,8 @@ pub(super) fn start(state: &mut State) -> Vec<Effect> {
     let (Some(job), Some(document)) = (&state.job, document_now(state)) else {
         return Vec::new();
     };
-    if document.plan.sections.iter().all(|s| s.state.is_written()) {
+    let plan = &document.plan;
+    if plan.is_complete() && plan.sections.iter().all(|s| s.state.is_written()) {
         state.job_state = JobState::Done;
         state.say(Level::Info, "every section is written");
         return Vec::new();
@@ -215,6 +217,16 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
             state.say(Level::Warning, "the plan was unusable; asking again");
         }
         JobEvent::SectionStarted { index, .. } => section_started(state, index),
+        JobEvent::ChapterStarted { chapter, title, .. } => {
+            state.say(Level::Info, format!("chapter {}: {title}", chapter + 1));
+        }
+        JobEvent::ChapterPlanned { plan, .. } => {
+            if let Some(mut doc) = state.document.take() {
+                doc.adopt_plan(plan);
+                state.set_document(Some(doc));
+                scroll::refresh(state);
+            }
+        }
         JobEvent::Delta { index, text } => {
             if index < state.section_count() {
                 state.append(index, &text);

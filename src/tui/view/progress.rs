@@ -23,9 +23,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let written = state.total_written();
     let target = state.total_target().max(1);
     let spark_h = if inner.height >= 16 { 3 } else { 1 };
+    let chapter = chapter_line(state, theme, inner.width);
     let [gauge, info, spark, rest] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(5),
+        Constraint::Length(5 + u16::from(chapter.is_some())),
         Constraint::Length(spark_h),
         Constraint::Min(0),
     ])
@@ -43,7 +44,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .gauge_style(theme.gauge()),
         gauge,
     );
-    frame.render_widget(Paragraph::new(info_lines(state, theme, info.width)), info);
+    let mut info_text = info_lines(state, theme, info.width);
+    if let Some(line) = chapter {
+        info_text.insert(2, line);
+    }
+    frame.render_widget(Paragraph::new(info_text), info);
     let samples: Vec<u64> = state.stats.samples.iter().copied().collect();
     let take = usize::from(spark.width).min(samples.len());
     frame.render_widget(
@@ -106,6 +111,28 @@ fn info_lines<'a>(state: &'a State, theme: &Theme, width: u16) -> Vec<Line<'a>> 
         ));
     }
     lines
+}
+
+/// In a plan with chapters: the chapter being written (or selected), of how many, and its
+/// words written / target.
+fn chapter_line(state: &State, theme: &Theme, width: u16) -> Option<Line<'static>> {
+    let plan = &state.document.as_ref()?.plan;
+    let focus = state.current.unwrap_or(state.selected);
+    let c = crate::tui::chapters::selected_chapter(plan, focus)?;
+    let chapter = &plan.chapters[c];
+    let written: usize = plan.chapter_range(c).map(|i| state.words_of(i)).sum();
+    let text = format!(
+        "chapter {}/{} {}/{} {}",
+        c + 1,
+        plan.chapters.len(),
+        thousands(written),
+        thousands(chapter.target_words),
+        chapter.title
+    );
+    Some(Line::styled(
+        super::truncate(&text, usize::from(width)),
+        theme.accent(),
+    ))
 }
 
 /// `h:mm:ss`.

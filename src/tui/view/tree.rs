@@ -1,7 +1,10 @@
 //! The plan tree: one row per section (number, state icon, title, words written / target),
-//! the selection highlighted, and the selected section's main point underneath.
+//! under a heading row per chapter in a plan with chapters (▾ open, ▸ folded: its sections
+//! hidden), the selection highlighted, and the selected section's main point underneath (or
+//! its chapter's, on a folded chapter).
 
 use super::{state_icon, thousands, truncate};
+use crate::tui::chapters::{selected_row, tree_rows, TreeRow};
 use crate::tui::state::{Focus, Screen, State};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -39,36 +42,33 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let [list_area, detail_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(detail_h)]).areas(inner);
     let width = usize::from(list_area.width);
-    let items: Vec<ListItem> = doc
-        .plan
-        .sections
+    let rows = tree_rows(&doc.plan, &state.folded);
+    let items: Vec<ListItem> = rows
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let written = state.words_of(i);
-            let counts = format!(" {}/{}", thousands(written), thousands(s.target_words));
-            let marker = if state.current == Some(i) { "▶" } else { " " };
-            let head = format!("{marker}{:>2} {} ", i + 1, state_icon(s.state));
-            let room = width.saturating_sub(head.chars().count() + counts.len());
-            let title = truncate(&s.title, room);
-            let pad = " ".repeat(room.saturating_sub(title.chars().count()));
-            ListItem::new(Line::from(vec![
-                Span::styled(head, theme.section_state(s.state)),
-                Span::styled(title, theme.text()),
-                Span::raw(pad),
-                Span::styled(counts, theme.section_state(s.state)),
-            ]))
+        .map(|row| match *row {
+            TreeRow::Section(i) => section_item(state, &doc.plan.sections[i], i, width, theme),
+            TreeRow::Chapter(c) => chapter_item(state, &doc.plan, c, width, theme),
         })
         .collect();
+    let lit = selected_row(&rows, &doc.plan, state.selected);
     let list = List::new(items).highlight_style(theme.selected());
-    let mut list_state = ListState::default().with_selected(Some(state.selected));
+    let mut list_state = ListState::default().with_selected(lit);
     frame.render_stateful_widget(list, list_area, &mut list_state);
     if detail_h > 0 {
-        if let Some(s) = doc.plan.sections.get(state.selected) {
-            let point = if s.main_point.is_empty() {
+        let on_heading = matches!(lit.and_then(|r| rows.get(r)), Some(TreeRow::Chapter(_)));
+        let chapter = crate::tui::chapters::selected_chapter(&doc.plan, state.selected)
+            .and_then(|c| doc.plan.chapters.get(c))
+            .filter(|_| on_heading);
+        let point = match (chapter, doc.plan.sections.get(state.selected)) {
+            (Some(c), _) => Some(c.main_point.as_str()),
+            (None, Some(s)) => Some(s.main_point.as_str()),
+            (None, None) => None,
+        };
+        if let Some(point) = point {
+            let point = if point.is_empty() {
                 "(no main point)"
             } else {
-                &s.main_point
+                point
             };
             let detail = Paragraph::new(vec![
                 Line::styled(
@@ -81,4 +81,58 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             frame.render_widget(detail, detail_area);
         }
     }
+}
+
+fn section_item(
+    state: &State,
+    s: &crate::plan::Section,
+    i: usize,
+    width: usize,
+    theme: &Theme,
+) -> ListItem<'static> {
+    let written = state.words_of(i);
+    let counts = format!(" {}/{}", thousands(written), thousands(s.target_words));
+    let marker = if state.current == Some(i) { "▶" } else { " " };
+    let head = format!("{marker}{:>2} {} ", i + 1, state_icon(s.state));
+    let room = width.saturating_sub(head.chars().count() + counts.len());
+    let title = truncate(&s.title, room);
+    let pad = " ".repeat(room.saturating_sub(title.chars().count()));
+    ListItem::new(Line::from(vec![
+        Span::styled(head, theme.section_state(s.state)),
+        Span::styled(title, theme.text()),
+        Span::raw(pad),
+        Span::styled(counts, theme.section_state(s.state)),
+    ]))
+}
+
+/// A chapter heading: fold marker, number, title, words written / target.
+fn chapter_item(
+    state: &State,
+    plan: &crate::plan::Plan,
+    c: usize,
+    width: usize,
+    theme: &Theme,
+) -> ListItem<'static> {
+    let chapter = &plan.chapters[c];
+    let written: usize = plan.chapter_range(c).map(|i| state.words_of(i)).sum();
+    let counts = format!(
+        " {}/{}",
+        thousands(written),
+        thousands(chapter.target_words)
+    );
+    let fold = if state.folded.contains(&c) {
+        "▸"
+    } else {
+        "▾"
+    };
+    let head = format!("{fold} Ch {} ", c + 1);
+    let room = width.saturating_sub(head.chars().count() + counts.len());
+    let title = truncate(&chapter.title, room);
+    let pad = " ".repeat(room.saturating_sub(title.chars().count()));
+    ListItem::new(Line::from(vec![
+        Span::styled(head, theme.title(false)),
+        Span::styled(title, theme.title(false)),
+        Span::raw(pad),
+        Span::styled(counts, theme.dim()),
+    ]))
 }

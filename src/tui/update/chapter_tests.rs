@@ -1,0 +1,148 @@
+//! The studio with a plan in chapters: the writer's chapter plans reach the tree, chapters
+//! fold and unfold (`z`), and editing a chapter's point stales its written sections and drops
+//! its unwritten ones to be planned again.
+
+use super::update;
+use crate::plan::{fallback_chapters, SectionState};
+use crate::tui::action::Action;
+use crate::tui::chapters::{tree_rows, TreeRow};
+use crate::tui::fixtures;
+use crate::tui::state::{Focus, JobState, Overlay, State};
+use crate::tui::theme::Theme;
+use crate::writer::JobEvent;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+/// Six sections in chapters 1 and 2 (three each), four written; chapter 3 not planned.
+fn chaptered() -> State {
+    let mut s = fixtures::writing(6, 100, 4, 0, (100, 30));
+    let doc = s.document.as_mut().expect("a document");
+    doc.plan.chapters = fallback_chapters(15_000, false);
+    doc.plan.chapters[0].sections = 3;
+    doc.plan.chapters[1].sections = 3;
+    doc.plan.chapters[0].planned = true;
+    doc.plan.chapters[1].planned = true;
+    s.job_state = JobState::Stopped;
+    s.focus = Focus::Tree;
+    s
+}
+
+fn screen(s: &mut State) -> String {
+    update(s, Action::Resize(100, 30));
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    terminal
+        .draw(|f| crate::tui::view::draw(f, s, &Theme::default(), &fixtures::keymap()))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+#[test]
+fn chapters_fold_and_unfold_in_the_tree() {
+    let mut s = chaptered();
+    let open = screen(&mut s);
+    assert!(open.contains("▾ Ch 1 Chapter 1"), "{open}");
+    assert!(open.contains("▾ Ch 3 Chapter 3"), "{open}");
+    s.selected = 1;
+    update(&mut s, Action::ToggleChapter);
+    assert!(s.folded.contains(&0));
+    assert_eq!(s.selected, 0, "the chapter's first section stands for it");
+    let folded = screen(&mut s);
+    assert!(folded.contains("▸ Ch 1 Chapter 1"), "{folded}");
+    let plan = &s.document.as_ref().unwrap().plan;
+    let rows = tree_rows(plan, &s.folded);
+    assert!(
+        !rows.contains(&TreeRow::Section(1)),
+        "its sections are hidden"
+    );
+    assert_eq!(rows[1], TreeRow::Chapter(1));
+    update(&mut s, Action::Down);
+    assert_eq!(s.selected, 3, "a folded chapter is one step");
+    update(&mut s, Action::Up);
+    assert_eq!(s.selected, 0);
+    update(&mut s, Action::ToggleChapter);
+    assert!(s.folded.is_empty());
+    assert!(screen(&mut s).contains("▾ Ch 1 Chapter 1"));
+}
+
+#[test]
+fn editing_a_chapter_point_stales_written_sections_and_drops_the_rest() {
+    let mut s = chaptered();
+    s.selected = 4;
+    update(&mut s, Action::EditChapterPoint);
+    assert!(matches!(s.overlay, Overlay::Input { .. }));
+    if let Overlay::Input { area, .. } = &mut s.overlay {
+        area.select_all();
+        area.cut();
+    }
+    fixtures::type_text(&mut s, "The storm years");
+    update(&mut s, Action::Submit);
+    let doc = s.document.as_ref().expect("a document");
+    assert_eq!(doc.plan.chapters[1].main_point, "The storm years");
+    assert_eq!(
+        doc.plan.sections.len(),
+        4,
+        "the unwritten sections are dropped"
+    );
+    assert_eq!(doc.plan.sections[3].state, SectionState::Stale);
+    assert_eq!(doc.plan.sections[2].state, SectionState::Done);
+    assert_eq!(
+        doc.plan.next_unplanned(),
+        Some(1),
+        "planned again when written"
+    );
+    assert_eq!(doc.drafts.len(), 4);
+    let (_, message) = s.message.clone().expect("a message");
+    assert!(
+        message.contains("1 written section(s) are now stale"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_planned_chapter_reaches_the_tree() {
+    let mut s = chaptered();
+    let mut plan = s.document.as_ref().unwrap().plan.clone();
+    let section = plan.sections[0].clone();
+    plan.add_chapter_sections(2, vec![section; 2]);
+    update(
+        &mut s,
+        Action::Job(JobEvent::ChapterPlanned {
+            chapter: 2,
+            sections: 2,
+            plan,
+        }),
+    );
+    let doc = s.document.as_ref().unwrap();
+    assert_eq!((doc.plan.sections.len(), doc.drafts.len()), (8, 8));
+    assert_eq!(s.section_count(), 8);
+}
+
+#[test]
+fn the_progress_pane_names_the_chapter() {
+    let mut s = chaptered();
+    s.current = None;
+    s.selected = 4;
+    let shown = screen(&mut s);
+    assert!(shown.contains("chapter 2/3"), "{shown}");
+}
+
+#[test]
+fn a_chapter_plan_without_sections_yet_is_written_not_done() {
+    let mut s = fixtures::review(1, 100, (100, 30));
+    let mut doc = s.document.take().expect("a document");
+    doc.adopt_plan(crate::plan::Plan::of_chapters(
+        fallback_chapters(25_000, false),
+        false,
+    ));
+    s.set_document(Some(doc));
+    let effects = update(&mut s, Action::StartWriting);
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [crate::tui::effect::Effect::Write { .. }]
+        ),
+        "{effects:?}"
+    );
+    assert_eq!(s.job_state, JobState::Running);
+    assert!(screen(&mut s).contains("▾ Ch 5 Chapter 5"));
+}
