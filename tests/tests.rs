@@ -8,6 +8,7 @@ mod cli_errors;
 mod cli_eval;
 mod cli_hardening;
 mod cli_write;
+mod completion;
 mod context;
 mod engine;
 mod plan;

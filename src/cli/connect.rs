@@ -55,6 +55,7 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
     }
     writer.sampling.seed = args.seed.or(writer.sampling.seed);
     writer.context = args.context.or(file.backend.context);
+    writer.mode = args.mode.or(file.backend.mode);
     if writer.context == Some(0) {
         return Err(CliError::Usage(
             "--context 0 leaves no room for a prompt; give the window in tokens (e.g. --context 8192)".into(),

@@ -51,6 +51,8 @@ pub struct BackendFile {
     /// The server's context window in tokens, when it does not report one (or reports it
     /// wrong); `--context` overrides it.
     pub context: Option<usize>,
+    /// `chat` or `completion` (a document to continue, for base models); `--mode` overrides it.
+    pub mode: Option<crate::backend::PromptMode>,
 }
 
 /// The `[generation]` table.

@@ -6,6 +6,7 @@
 //! servers' prefix caches warm.
 
 pub mod budget;
+mod completion;
 mod conversation;
 mod document;
 mod events;
@@ -21,7 +22,7 @@ pub use events::JobEvent;
 pub use limits::{JobError, TargetWords, MAX_WORDS};
 pub use memory::{Memory, Summary};
 
-use crate::backend::{Backend, BackendError, RetryPolicy, Sampling};
+use crate::backend::{Backend, BackendError, PromptMode, RetryPolicy, Sampling};
 use crate::plan::{self, Plan};
 use crate::prompt::{PromptError, Prompts};
 use crate::text::Language;
@@ -57,6 +58,10 @@ pub struct WriterSettings {
     /// context`); else the backend's own, else [`budget::DEFAULT_WINDOW`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<usize>,
+    /// Chat or completion prompts, when the user chose (`--mode`, `[backend] mode`); else
+    /// completion for a base model (`Backend::base_model`), chat otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PromptMode>,
 }
 
 impl Default for WriterSettings {
@@ -66,6 +71,7 @@ impl Default for WriterSettings {
             retry: RetryPolicy::default(),
             max_continuations: 3,
             context: None,
+            mode: None,
         }
     }
 }
@@ -202,6 +208,9 @@ impl Writer {
             backend: self.backend.info(),
             target_words: job.target_words,
         });
+        if self.completion(job) {
+            return self.plan_by_contents(job).await;
+        }
         let mut reason = String::new();
         for attempt in 1..=2 {
             self.emit(JobEvent::Planning { attempt });
@@ -234,15 +243,21 @@ impl Writer {
                 Err(e) => reason = e,
             }
         }
+        Ok(self.fallback_plan(job, "twice", &reason))
+    }
+
+    /// The even split used when the model's plan could not be used (`times`: "once",
+    /// "twice"), announced with the reason.
+    fn fallback_plan(&self, job: &Job, times: &str, reason: &str) -> Plan {
         let plan = plan::fallback_plan(job.target_words, job.language == Language::Chinese);
         self.emit(JobEvent::Warning {
             message: format!(
-                "the model's plan could not be used twice ({reason}); writing {} evenly split sections instead",
+                "the model's plan could not be used {times} ({reason}); writing {} evenly split sections instead",
                 plan.sections.len()
             ),
         });
         self.emit(JobEvent::PlanReady { plan: plan.clone() });
-        Ok(plan)
+        plan
     }
 
     /// Writes every section of `document` that is not written (done or stale), strictly in order.
