@@ -181,7 +181,10 @@ pub fn contents_entries(reply: &str, max: usize) -> String {
         if !numbered || entries.len() == max.max(1) {
             break;
         }
-        entries.push(line);
+        // A number with no title ("1." left empty) is no entry.
+        if !line[digits + 1..].trim().is_empty() {
+            entries.push(line);
+        }
     }
     entries.join("\n")
 }

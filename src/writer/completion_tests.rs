@@ -1,6 +1,6 @@
 use super::*;
 use crate::backend::ChatMessage;
-use crate::plan::fallback_plan;
+use crate::plan::{Section, SectionState};
 use crate::text::Language;
 use crate::writer::memory::Summary;
 use crate::writer::{SectionDraft, WriterSettings};
@@ -17,7 +17,17 @@ const STEP_WORDING: &[&str] = &[
 
 fn document(sections: usize, written: usize) -> (Prompts, Document) {
     let prompts = Prompts::builtin();
-    let plan = fallback_plan(sections * 500, false);
+    let plan = Plan {
+        sections: (1..=sections)
+            .map(|i| Section {
+                title: format!("Part {i}"),
+                main_point: format!("What part {i} says."),
+                target_words: 500,
+                state: SectionState::Planned,
+            })
+            .collect(),
+        fallback: false,
+    };
     let mut doc = Document::new(
         "Write a 3,000-word story about a lighthouse keeper".into(),
         sections * 500,
@@ -76,6 +86,7 @@ fn contents_entries_keep_the_leading_numbered_lines() {
         "1. Fires on the headlands (400 words)\n2. The keeper's night (600 words)"
     );
     assert_eq!(contents_entries("\nOnce upon a time", 3), "");
+    assert_eq!(contents_entries("\n2. Dawn", 3), "2. Dawn");
 }
 
 #[test]
@@ -124,14 +135,14 @@ fn each_section_prompt_extends_the_previous_one() {
         .collect();
     let first = &prompts_by_section[0];
     assert!(first.starts_with("# A story about a lighthouse keeper\n\nA 3,000-word story"));
-    assert!(first.contains("## Contents\n\n1. Introduction (500 words)\n2. "), "{first}");
-    assert!(first.ends_with("\n\n## 1. Introduction\n\n"), "{first}");
+    assert!(first.contains("## Contents\n\n1. Part 1 (500 words)\n2. "), "{first}");
+    assert!(first.ends_with("\n\n## 1. Part 1\n\nText of section 1."), "{first}");
     for pair in prompts_by_section.windows(2) {
         let (before, after) = (&pair[0], &pair[1]);
         assert!(after.starts_with(before.as_str()), "{before}\n---\n{after}");
     }
     let last = &prompts_by_section[3];
-    assert!(last.contains("Text of section 3.\n\n## 4. "), "{last}");
+    assert!(last.ends_with("Text of section 3.\n\n## 4. Part 4\n\n"), "{last}");
     for prompt in &prompts_by_section {
         for wording in STEP_WORDING {
             assert!(!prompt.contains(wording), "{wording} in {prompt}");
@@ -146,11 +157,11 @@ fn a_compacted_document_shows_summaries_then_the_recent_sections() {
     let third = document_prompt(&prompts, &doc, 2).expect("renders");
     let fourth = document_prompt(&prompts, &doc, 3).expect("renders");
     assert!(fourth.starts_with(&third), "prefix kept between compactions");
-    assert!(third.contains("## Sections 1 to 2 in brief\n\n1. Introduction: Summary of section 1.\n"));
+    assert!(third.contains("## Sections 1 to 2 in brief\n\n1. Part 1: Summary of section 1.\n"));
     assert!(third.contains("Record after 2.") && !third.contains("Record after 3."));
     assert!(!third.contains("Text of section 1.") && !third.contains("Text of section 2."));
-    assert!(third.contains("## Contents\n\n1. Introduction (500 words)"), "{third}");
-    assert!(third.ends_with("## 3. Part 2\n\nText of section 3."), "{third}");
+    assert!(third.contains("## Contents\n\n1. Part 1 (500 words)"), "{third}");
+    assert!(third.ends_with("## 3. Part 3\n\nText of section 3."), "{third}");
 }
 
 #[test]
