@@ -68,7 +68,10 @@ impl Writer {
         if matches!(reply.ending, Ending::Cancelled) {
             return Err(WriterError::Cancelled);
         }
-        let entries = contents_entries(&reply.text, suggested_sections(job.target_words));
+        // Up to twice the sections suggested: a model's own division is welcome, a runaway
+        // list is not.
+        let most = suggested_sections(job.target_words) * 2;
+        let entries = contents_entries(&reply.text, most);
         let basis = echo_basis(&self.prompts, job)?;
         let built = plan::parse_plan(&entries)
             .map_err(|e| e.to_string())
@@ -171,7 +174,8 @@ fn echo_basis(prompts: &Prompts, job: &Job) -> Result<String, PromptError> {
 }
 
 /// The numbered entries at the start of a continued table of contents (the prompt ends with
-/// "1."), at most `max` of them; the first line that is not a numbered entry ends it.
+/// "1."), at most `max` of them, sub-entries ("1.1.") left out; the first line that is not a
+/// numbered entry ends it.
 pub fn contents_entries(reply: &str, max: usize) -> String {
     let text = format!("1.{reply}");
     let mut entries = Vec::new();
@@ -181,8 +185,10 @@ pub fn contents_entries(reply: &str, max: usize) -> String {
         if !numbered || entries.len() == max.max(1) {
             break;
         }
-        // A number with no title ("1." left empty) is no entry.
-        if !line[digits + 1..].trim().is_empty() {
+        // A number with no title ("1." left empty) is no entry; "1.1." is a sub-entry.
+        let rest = &line[digits + 1..];
+        let sub = rest.starts_with(|c: char| c.is_ascii_digit());
+        if !rest.trim().is_empty() && !sub {
             entries.push(line);
         }
     }

@@ -87,6 +87,10 @@ fn contents_entries_keep_the_leading_numbered_lines() {
     );
     assert_eq!(contents_entries("\nOnce upon a time", 3), "");
     assert_eq!(contents_entries("\n2. Dawn", 3), "2. Dawn");
+    assert_eq!(
+        contents_entries(" Dawn\n1.1. First light\n2. Dusk", 3),
+        "1. Dawn\n2. Dusk"
+    );
 }
 
 #[test]
