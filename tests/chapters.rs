@@ -28,6 +28,7 @@ fn job() -> Job {
             max_attempts: 2,
             base_delay_ms: 10,
             max_delay_ms: 100,
+            jitter_seed: Some(1),
         },
         // Large enough that no summary is needed: this file is about chapters.
         context: Some(1_000_000),

@@ -10,6 +10,7 @@ mod cli_eval;
 mod cli_hardening;
 mod cli_profiles;
 mod cli_write;
+mod completion;
 mod context;
 mod engine;
 mod faults;

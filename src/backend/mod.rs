@@ -101,6 +101,17 @@ impl Default for Sampling {
     }
 }
 
+/// How the writer speaks to the model: chat turns (instruct models) or a document to continue
+/// (base models; see `writer`'s completion mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptMode {
+    /// Chat requests with step instructions (`/v1/chat/completions`).
+    Chat,
+    /// Raw completions of a document-shaped prompt (`/v1/completions`, or the engine directly).
+    Completion,
+}
+
 /// One generation request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerationRequest {
@@ -220,6 +231,13 @@ pub trait Backend: Send + Sync {
         request: CompletionRequest,
     ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
         self.stream(request.into_chat())
+    }
+
+    /// Whether the model continues text rather than answering a chat: the engine on a GGUF
+    /// without `tokenizer.chat_template`, or with `--chat-template none`. The writer then uses
+    /// completion mode unless `--mode` or `[backend] mode` says otherwise.
+    fn base_model(&self) -> bool {
+        false
     }
 
     /// The context window the backend learned when it started or connected (the engine's

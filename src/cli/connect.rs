@@ -75,6 +75,7 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         (_, true) => crate::plan::ChapterMode::Never,
         _ => file.generation.chapters.unwrap_or_default(),
     };
+    writer.mode = args.mode.or(file.backend.mode);
     if writer.context == Some(0) {
         return Err(CliError::Usage(
             "--context 0 leaves no room for a prompt; give the window in tokens (e.g. --context 8192)".into(),
@@ -386,7 +387,7 @@ pub async fn profile_backend(
                 context: args.context.or(profile.context),
                 ..args.clone()
             };
-            start_engine(model, &args)
+            start_engine(model, &args, 1)
                 .await
                 .map_err(|e| BackendError::Unreachable {
                     url: format!("the built-in engine (profile {name})"),

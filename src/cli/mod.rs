@@ -126,9 +126,14 @@ pub struct BackendArgs {
     #[arg(long, global = true)]
     pub no_chapters: bool,
     /// With --local: a built-in chat template (gemma, llama3, llama2, glm4, chatml) instead of
-    /// the model file's own.
+    /// the model file's own, or `none`: a base model, written in completion mode.
     #[arg(long, global = true, value_name = "NAME")]
     pub chat_template: Option<String>,
+    /// How to prompt: `chat` (step instructions) or `completion` (a document to continue, for
+    /// base models). Default: completion for an engine model without a chat template, else
+    /// chat; `[backend] mode` in config.toml.
+    #[arg(long, global = true, value_name = "MODE")]
+    pub mode: Option<crate::backend::PromptMode>,
     /// Name of the environment variable holding the API key (the key itself never goes on the
     /// command line).
     #[arg(long, global = true, value_name = "VAR")]

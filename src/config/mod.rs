@@ -64,6 +64,8 @@ pub struct BackendFile {
     pub api: Option<crate::backend::ApiKind>,
     /// Ollama's `keep_alive` for each request (e.g. `"30m"`, `"-1"`), with `api = "ollama"`.
     pub keep_alive: Option<String>,
+    /// `chat` or `completion` (a document to continue, for base models); `--mode` overrides it.
+    pub mode: Option<crate::backend::PromptMode>,
 }
 
 /// The `[generation]` table.

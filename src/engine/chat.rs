@@ -10,7 +10,7 @@ use crate::engine::gguf::GgufFile;
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
     /// The name is not a built-in template.
-    #[error("unknown chat template {0:?} (built in: gemma, llama3, llama2, glm4, chatml)")]
+    #[error("unknown chat template {0:?} (built in: gemma, llama3, llama2, glm4, chatml; or none for a base model)")]
     UnknownName(String),
     /// The Jinja template failed.
     #[error("the model's chat template failed: {0}; pass --chat-template with a built-in name")]

@@ -33,21 +33,28 @@ pub struct LocalBackend {
     tokenizer: std::sync::Arc<super::tokenizer::Tokenizer>,
     /// Whether the context was asked for (`--context`) or is the default, for messages.
     window_source: &'static str,
+    /// A base model: the file has no chat template, or `--chat-template none` said so.
+    base: bool,
 }
+
+/// The `--chat-template` value that marks the model as a base model (completion mode).
+pub const NO_TEMPLATE: &str = "none";
 
 impl LocalBackend {
     /// Checks the model file and the template name as `start` would, without loading the
     /// weights (see `Worker::check`).
     pub fn check(settings: &EngineSettings, template: Option<&str>) -> Result<(), LocalError> {
         Worker::check(settings)?;
-        if let Some(name) = template {
+        if let Some(name) = template.filter(|n| *n != NO_TEMPLATE) {
             ChatTemplate::by_name(name)?;
         }
         Ok(())
     }
 
     /// Loads the model (blocking: call it off the async runtime) and picks the chat template:
-    /// `template` by name, else the file's own, else the family's.
+    /// `template` by name, else the file's own, else the family's. A file without its own
+    /// template, or `template` "none", makes a base model: the writer continues documents
+    /// (`complete`), and chat requests (`serve`) still get the family's template.
     pub fn start(settings: EngineSettings, template: Option<&str>) -> Result<Self, LocalError> {
         let path = settings.model_path.clone();
         let window_source = match settings.context {
@@ -55,9 +62,11 @@ impl LocalBackend {
             None => "the model's trained context within the engine's memory budget",
         };
         let worker = Worker::start(settings)?;
-        let template = match template {
-            Some(name) => ChatTemplate::by_name(name)?,
-            None => ChatTemplate::from_gguf(worker.gguf()),
+        let own = worker.gguf().get_str("tokenizer.chat_template").is_some();
+        let (template, base) = match template {
+            Some(NO_TEMPLATE) => (ChatTemplate::from_gguf(worker.gguf()), true),
+            Some(name) => (ChatTemplate::by_name(name)?, false),
+            None => (ChatTemplate::from_gguf(worker.gguf()), !own),
         };
         let model = worker
             .gguf()
@@ -76,6 +85,7 @@ impl LocalBackend {
                 endpoint: path.display().to_string(),
             },
             window_source,
+            base,
         })
     }
 
@@ -150,6 +160,10 @@ impl Backend for LocalBackend {
         request: GenerationRequest,
     ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
         Box::pin(async move { self.run(self.chat_job(&request)?) })
+    }
+
+    fn base_model(&self) -> bool {
+        self.base
     }
 
     fn context_window(&self) -> Option<ContextWindow> {

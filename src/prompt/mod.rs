@@ -18,6 +18,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("continue.md", include_str!("../../prompts/continue.md")),
     ("memory.md", include_str!("../../prompts/memory.md")),
     ("summarize.md", include_str!("../../prompts/summarize.md")),
+    ("document.md", include_str!("../../prompts/document.md")),
+    ("contents.md", include_str!("../../prompts/contents.md")),
 ];
 
 /// Errors of loading or rendering a template.
@@ -52,7 +54,7 @@ pub enum PromptError {
         reason: String,
     },
     /// An override names no template the pipeline uses.
-    #[error("{origin}: there is no built-in template called {name:?}; known: plan.md, write.md, step.md, continue.md, memory.md, summarize.md")]
+    #[error("{origin}: there is no built-in template called {name:?}; known: plan.md, write.md, step.md, continue.md, memory.md, summarize.md, document.md, contents.md")]
     UnknownTemplate {
         /// Where the override came from.
         origin: String,

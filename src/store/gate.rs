@@ -80,6 +80,10 @@ impl Backend for GatedBackend {
         self.inner.count_tokens(messages)
     }
 
+    fn base_model(&self) -> bool {
+        self.inner.base_model()
+    }
+
     fn stream(
         &self,
         request: GenerationRequest,
@@ -87,15 +91,34 @@ impl Backend for GatedBackend {
         Box::pin(async move {
             self.gate.wait_open().await;
             let stream = self.inner.stream(request).await?;
-            let gate = self.gate.clone();
-            let gated = stream.then(move |item| {
+            Ok(self.gated(stream))
+        })
+    }
+
+    fn complete(
+        &self,
+        request: crate::backend::CompletionRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+        Box::pin(async move {
+            self.gate.wait_open().await;
+            let stream = self.inner.complete(request).await?;
+            Ok(self.gated(stream))
+        })
+    }
+}
+
+impl GatedBackend {
+    /// `stream` with every chunk waiting for the gate.
+    fn gated(&self, stream: ChunkStream) -> ChunkStream {
+        let gate = self.gate.clone();
+        stream
+            .then(move |item| {
                 let gate = gate.clone();
                 async move {
                     gate.wait_open().await;
                     item
                 }
-            });
-            Ok(gated.boxed())
-        })
+            })
+            .boxed()
     }
 }

@@ -11,7 +11,8 @@
 use super::budget::{Budget, DEFAULT_WINDOW, MIN_GENERATION_TOKENS};
 use super::conversation::{compacted_opening, plan_horizon, section_request, summary_request};
 use super::document::Document;
-use super::generate::{Ending, Generated, Sink};
+use super::completion::document_request;
+use super::generate::{Ending, Generated, Request, Sink};
 use super::memory::{fallback_summary, parse_summary, Limits, Summary, RECORD_WORDS};
 use super::{Job, JobEvent, Writer, WriterError};
 use crate::backend::{ChatMessage, ContextWindow, GenerationRequest};
@@ -186,7 +187,7 @@ impl Writer {
             };
             match self.generator(job).run(&request, out).await {
                 Ok(generated) => {
-                    self.calibrate(&request.messages, &generated);
+                    self.calibrate(&request.messages(), &generated);
                     return Ok(generated);
                 }
                 Err(WriterError::Backend(e))
@@ -194,7 +195,7 @@ impl Writer {
                 {
                     overflows += 1;
                     let overflow = e.overflow().unwrap_or_default();
-                    self.update_budget(|b| b.shrink(overflow, &request.messages, measured));
+                    self.update_budget(|b| b.shrink(overflow, &request.messages(), measured));
                     let window = self.budget(job).window;
                     self.emit(JobEvent::Warning {
                         message: format!(
@@ -216,16 +217,33 @@ impl Writer {
         document: &mut Document,
         index: usize,
         words_wanted: usize,
-    ) -> Result<(GenerationRequest, usize), WriterError> {
+    ) -> Result<(Request, usize), WriterError> {
+        let completion = self.completion(job);
         loop {
-            let mut request = section_request(&self.prompts, document, index, job, words_wanted)?;
-            let prompt = self.measure(job, &request.messages).await;
+            let mut request = if completion {
+                Request::Text(document_request(
+                    &self.prompts,
+                    document,
+                    index,
+                    job,
+                    words_wanted,
+                )?)
+            } else {
+                Request::Chat(section_request(
+                    &self.prompts,
+                    document,
+                    index,
+                    job,
+                    words_wanted,
+                )?)
+            };
+            let prompt = self.measure(job, &request.messages()).await;
             let budget = self.budget(job);
-            if budget.fits(prompt, request.max_tokens) {
+            if budget.fits(prompt, request.max_tokens()) {
                 return Ok((request, prompt));
             }
             if document.memory.compacted < index {
-                self.compact(job, document, index, request.max_tokens)
+                self.compact(job, document, index, request.max_tokens())
                     .await?;
                 continue;
             }
@@ -233,7 +251,7 @@ impl Writer {
             if room < MIN_GENERATION_TOKENS {
                 return Err(self.too_small(job, prompt + MIN_GENERATION_TOKENS));
             }
-            request.max_tokens = room as u32;
+            request.set_max_tokens(room as u32);
             return Ok((request, prompt));
         }
     }

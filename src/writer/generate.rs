@@ -4,7 +4,8 @@
 
 use super::{JobEvent, WriterError};
 use crate::backend::{
-    Backend, BackendError, FinishReason, GenerationRequest, RetryPolicy, StreamChunk, Usage,
+    Backend, BackendError, ChatMessage, CompletionRequest, FinishReason, GenerationRequest,
+    RetryPolicy, StreamChunk, Usage,
 };
 use crate::text::WordCounter;
 use futures::StreamExt;
@@ -61,6 +62,68 @@ impl<'a> Sink<'a> {
     }
 }
 
+/// A request as it goes to the backend: a conversation (`Backend::stream`) or a document to
+/// continue (`Backend::complete`, completion mode).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Outgoing<'r> {
+    Chat(&'r GenerationRequest),
+    Text(&'r CompletionRequest),
+}
+
+impl<'r> From<&'r GenerationRequest> for Outgoing<'r> {
+    fn from(request: &'r GenerationRequest) -> Self {
+        Self::Chat(request)
+    }
+}
+
+impl<'r> From<&'r CompletionRequest> for Outgoing<'r> {
+    fn from(request: &'r CompletionRequest) -> Self {
+        Self::Text(request)
+    }
+}
+
+/// A section's request, owned: chat or completion, by the writer's mode.
+#[derive(Debug, Clone)]
+pub(crate) enum Request {
+    Chat(GenerationRequest),
+    Text(CompletionRequest),
+}
+
+impl Request {
+    /// The prompt as messages, for measuring and calibrating (a completion is one message).
+    pub fn messages(&self) -> Vec<ChatMessage> {
+        match self {
+            Self::Chat(r) => r.messages.clone(),
+            Self::Text(r) => vec![ChatMessage::user(r.prompt.clone())],
+        }
+    }
+
+    /// The generation limit.
+    pub fn max_tokens(&self) -> u32 {
+        match self {
+            Self::Chat(r) => r.max_tokens,
+            Self::Text(r) => r.max_tokens,
+        }
+    }
+
+    /// Lowers the generation limit to what the window leaves.
+    pub fn set_max_tokens(&mut self, max_tokens: u32) {
+        match self {
+            Self::Chat(r) => r.max_tokens = max_tokens,
+            Self::Text(r) => r.max_tokens = max_tokens,
+        }
+    }
+}
+
+impl<'r> From<&'r Request> for Outgoing<'r> {
+    fn from(request: &'r Request) -> Self {
+        match request {
+            Request::Chat(r) => Self::Chat(r),
+            Request::Text(r) => Self::Text(r),
+        }
+    }
+}
+
 pub(crate) struct Generator<'a> {
     pub backend: &'a dyn Backend,
     pub retry: RetryPolicy,
@@ -69,11 +132,12 @@ pub(crate) struct Generator<'a> {
 
 impl Generator<'_> {
     /// Runs `request` to its end, retrying failures that happen before any text.
-    pub async fn run(
+    pub async fn run<'r>(
         &self,
-        request: &GenerationRequest,
+        request: impl Into<Outgoing<'r>>,
         sink: Sink<'_>,
     ) -> Result<Generated, WriterError> {
+        let request = request.into();
         let mut attempt = 1;
         loop {
             match self.attempt(request, &sink).await {
@@ -115,12 +179,16 @@ impl Generator<'_> {
 
     async fn attempt(
         &self,
-        request: &GenerationRequest,
+        request: Outgoing<'_>,
         sink: &Sink<'_>,
     ) -> Result<Generated, WriterError> {
+        let opened = match request {
+            Outgoing::Chat(r) => self.backend.stream(r.clone()),
+            Outgoing::Text(r) => self.backend.complete(r.clone()),
+        };
         let mut stream = tokio::select! {
             _ = self.cancel.cancelled() => return Err(WriterError::Cancelled),
-            s = self.backend.stream(request.clone()) => s?,
+            s = opened => s?,
         };
         let mut seam = SeamFilter::new(sink.before);
         let mut text = String::new();

@@ -6,6 +6,7 @@
 //! servers' prefix caches warm.
 
 pub mod budget;
+mod completion;
 mod conversation;
 mod document;
 mod events;
@@ -22,7 +23,7 @@ pub use events::JobEvent;
 pub use limits::{JobError, TargetWords, MAX_WORDS};
 pub use memory::{Memory, Summary};
 
-use crate::backend::{Backend, BackendError, RetryPolicy, Sampling};
+use crate::backend::{Backend, BackendError, PromptMode, RetryPolicy, Sampling};
 use crate::plan::{self, Plan};
 use crate::prompt::{PromptError, Prompts};
 use crate::text::Language;
@@ -61,6 +62,10 @@ pub struct WriterSettings {
     /// Whether to plan in chapters (`--chapters`, `--no-chapters`, `[writer] chapters`).
     #[serde(default)]
     pub chapters: plan::ChapterMode,
+    /// Chat or completion prompts, when the user chose (`--mode`, `[backend] mode`); else
+    /// completion for a base model (`Backend::base_model`), chat otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PromptMode>,
 }
 
 impl Default for WriterSettings {
@@ -71,6 +76,7 @@ impl Default for WriterSettings {
             max_continuations: 3,
             context: None,
             chapters: plan::ChapterMode::default(),
+            mode: None,
         }
     }
 }
@@ -180,7 +186,13 @@ impl Writer {
             backend: self.backend.info(),
             target_words: job.target_words,
         });
-        let plan = self.plan_job(job).await?;
+        // Completion mode plans by continuing a table of contents; a text long enough for
+        // chapters is planned by chapter requests in either mode.
+        let plan = if self.completion(job) && !job.settings.chapters.applies(job.target_words) {
+            self.plan_by_contents(job).await?
+        } else {
+            self.plan_job(job).await?
+        };
         self.emit(JobEvent::PlanReady { plan: plan.clone() });
         Ok(plan)
     }

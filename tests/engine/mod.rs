@@ -14,6 +14,8 @@ mod golden_bpe;
 #[cfg(feature = "candle")]
 mod llama_cpp;
 #[cfg(feature = "candle")]
+mod completion_write;
+#[cfg(feature = "candle")]
 mod load_errors;
 #[cfg(feature = "candle")]
 mod local_write;

@@ -7,8 +7,8 @@ use super::scripted::Reply;
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use longwriter::backend::{
-    Backend, BackendError, BackendInfo, ChunkStream, FinishReason, GenerationRequest, StreamChunk,
-    Usage,
+    Backend, BackendError, BackendInfo, ChunkStream, CompletionRequest, FinishReason,
+    GenerationRequest, StreamChunk, Usage,
 };
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,8 @@ use std::time::Duration;
 struct Inner {
     replies: VecDeque<Reply>,
     requests: Vec<GenerationRequest>,
+    completions: Vec<CompletionRequest>,
+    base: bool,
 }
 
 /// A backend that answers each request with the next scripted reply.
@@ -32,11 +34,24 @@ impl ScriptedBackend {
     pub fn new(replies: Vec<Reply>) -> Self {
         let inner = Inner {
             replies: replies.into(),
-            requests: Vec::new(),
+            ..Inner::default()
         };
         Self {
             inner: Arc::new(Mutex::new(inner)),
         }
+    }
+
+    /// A backend like `new` that says it serves a base model (`Backend::base_model`), so the
+    /// writer uses completion mode unless told otherwise.
+    pub fn base(replies: Vec<Reply>) -> Self {
+        let backend = Self::new(replies);
+        backend.inner.lock().expect("lock").base = true;
+        backend
+    }
+
+    /// Every raw completion request so far, in order.
+    pub fn completions(&self) -> Vec<CompletionRequest> {
+        self.inner.lock().expect("lock").completions.clone()
     }
 
     /// Every request so far, in order.
@@ -69,6 +84,22 @@ impl Backend for ScriptedBackend {
             inner.replies.pop_front()
         };
         Box::pin(async move { answer(reply) })
+    }
+
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+        let reply = {
+            let mut inner = self.inner.lock().expect("lock");
+            inner.completions.push(request);
+            inner.replies.pop_front()
+        };
+        Box::pin(async move { answer(reply) })
+    }
+
+    fn base_model(&self) -> bool {
+        self.inner.lock().expect("lock").base
     }
 }
 

@@ -1,0 +1,252 @@
+//! Completion mode: a base model gets the document to continue instead of chat steps. The
+//! writer over the in-process scripted backend (paused clock) checks that every prompt is
+//! document-shaped, extends the one before it and carries none of the chat mode's step
+//! wording; the binary against the scripted HTTP server checks `--mode completion` reaches
+//! `/v1/completions` with the same events as chat mode.
+
+use crate::support::backend::ScriptedBackend;
+use crate::support::prose::{prose, tag};
+use crate::support::scripted::{Options, Reply, ScriptedServer};
+use crate::support::{run_cli, strings};
+use longwriter::backend::{ChatMessage, PromptMode};
+use longwriter::plan::{Plan, Section, SectionState};
+use longwriter::prompt::Prompts;
+use longwriter::writer::{Document, Job, JobEvent, SectionDraft, Writer, WriterSettings};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::mpsc::unbounded_channel;
+use tokio_util::sync::CancellationToken;
+
+/// Sentences of the chat mode's prompts that must never reach a base model.
+const STEP_WORDING: &[&str] = &[
+    "Now write section",
+    "I will ask for the sections",
+    "Continue it from exactly where it stopped",
+    "You are writing a long text",
+    "You are planning",
+    "The request:",
+    "Paragraph 1 - Title",
+];
+
+const STORY: &str = "Write a 600-word story about a lighthouse keeper";
+
+fn job(mode: Option<PromptMode>) -> Job {
+    let settings = WriterSettings {
+        mode,
+        ..WriterSettings::default()
+    };
+    Job::new(STORY, None, settings).expect("a valid job")
+}
+
+/// Plans and writes `job` on `backend`; the document and the events.
+async fn run(backend: &ScriptedBackend, job: &Job) -> (Document, Vec<JobEvent>) {
+    let (tx, mut rx) = unbounded_channel();
+    let writer = Writer::new(
+        Arc::new(backend.clone()),
+        Arc::new(Prompts::builtin()),
+        tx,
+        CancellationToken::new(),
+    );
+    let plan = writer.plan(job).await.expect("a plan");
+    let document = Document::new(
+        job.instruction.clone(),
+        job.target_words,
+        job.language,
+        plan,
+    );
+    let outcome = writer.write(job, document).await;
+    outcome.result.expect("written");
+    drop(writer);
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    (outcome.document, events)
+}
+
+fn assert_no_step_wording(prompt: &str) {
+    for wording in STEP_WORDING {
+        assert!(!prompt.contains(wording), "{wording:?} sent in:\n{prompt}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_base_model_gets_the_plan_and_sections_as_a_document_to_continue() {
+    let texts = [prose(&tag("Fire", 0), 300), prose(&tag("Night", 1), 300)];
+    let backend = ScriptedBackend::base(vec![
+        Reply::text(" Fires on the headlands (300 words)\n2. The keeper's night (300 words)\n"),
+        Reply::text(texts[0].clone()),
+        Reply::text(texts[1].clone()),
+    ]);
+    let (document, events) = run(&backend, &job(None)).await;
+    assert!(backend.requests().is_empty(), "no chat request was sent");
+    let sent: Vec<String> = backend.completions().into_iter().map(|r| r.prompt).collect();
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent[0].starts_with("# A story about a lighthouse keeper\n\nA 600-word story about"),
+        "{}",
+        sent[0]
+    );
+    assert!(sent[0].ends_with("## Contents\n\n1."), "{}", sent[0]);
+    let titles: Vec<&str> = document.plan.sections.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, ["Fires on the headlands", "The keeper's night"]);
+    assert!(
+        sent[1].contains(
+            "## Contents\n\n1. Fires on the headlands (300 words)\n2. The keeper's night (300 words)\n"
+        ),
+        "{}",
+        sent[1]
+    );
+    assert!(sent[1].ends_with("\n\n## 1. Fires on the headlands\n\n"), "{}", sent[1]);
+    assert!(sent[2].starts_with(&format!("{}{}", sent[1], texts[0])), "prefix kept");
+    assert!(sent[2].ends_with("\n\n## 2. The keeper's night\n\n"), "{}", sent[2]);
+    for prompt in &sent {
+        assert_no_step_wording(prompt);
+    }
+    assert_eq!(document.drafts[0].text(), texts[0]);
+    assert_eq!(document.drafts[1].text(), texts[1]);
+    let done = events.iter().filter(|e| matches!(e, JobEvent::SectionDone { .. }));
+    assert_eq!(done.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_short_section_is_continued_from_its_own_text() {
+    let first = prose(&tag("Fire", 0), 100);
+    let rest = prose(&tag("Dawn", 0), 200);
+    let backend = ScriptedBackend::base(vec![
+        Reply::text(" Fires on the headlands (300 words)\n2. Dawn (300 words)\n"),
+        Reply::text(first.clone()),
+        Reply::text(rest.clone()),
+        Reply::text(prose(&tag("Dawn", 1), 300)),
+    ]);
+    let (document, _) = run(&backend, &job(None)).await;
+    let sent: Vec<String> = backend.completions().into_iter().map(|r| r.prompt).collect();
+    assert_eq!(sent.len(), 4);
+    assert_eq!(sent[2], format!("{}{first}", sent[1]), "the continuation extends the text");
+    assert_eq!(document.drafts[0].text(), format!("{first}\n\n{rest}"));
+    assert!(sent[3].contains(&format!("{first}\n\n{rest}\n\n## 2. Dawn\n\n")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_contents_with_no_entry_falls_back_to_an_even_plan() {
+    let backend = ScriptedBackend::base(vec![
+        Reply::text("\nOnce upon a time there was a keeper."),
+        Reply::text(prose(&tag("One", 0), 300)),
+        Reply::text(prose(&tag("Two", 0), 300)),
+    ]);
+    let (document, events) = run(&backend, &job(None)).await;
+    assert!(document.plan.fallback, "the fallback plan is flagged");
+    assert!(events.iter().any(|e| matches!(e,
+        JobEvent::Warning { message } if message.contains("evenly split"))));
+    assert_eq!(document.plan.sections.len(), 1, "600 words is one even section");
+    let sent = backend.completions();
+    assert!(sent[1].prompt.ends_with("## 1. Main text\n\n"), "{}", sent[1].prompt);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_mode_setting_overrides_what_the_backend_says() {
+    let plan = "Paragraph 1 - Title: Fires - Main Point: The fires. - Word Count: 600 words";
+    let chat = ScriptedBackend::base(vec![
+        Reply::text(plan),
+        Reply::text(prose(&tag("Fire", 0), 600)),
+    ]);
+    run(&chat, &job(Some(PromptMode::Chat))).await;
+    assert!(chat.completions().is_empty() && chat.requests().len() == 2);
+
+    let completion = ScriptedBackend::new(vec![
+        Reply::text(" Fires (600 words)\n"),
+        Reply::text(prose(&tag("Fire", 0), 600)),
+    ]);
+    run(&completion, &job(Some(PromptMode::Completion))).await;
+    assert!(completion.requests().is_empty() && completion.completions().len() == 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_section_resumed_mid_way_continues_its_saved_text() {
+    let plan = Plan {
+        sections: ["Fires", "Dawn"]
+            .iter()
+            .map(|t| Section {
+                title: t.to_string(),
+                main_point: format!("{t}."),
+                target_words: 300,
+                state: SectionState::Planned,
+            })
+            .collect(),
+        fallback: false,
+        chapters: Vec::new(),
+    };
+    let job = job(None);
+    let mut document = Document::new(job.instruction.clone(), 600, job.language, plan);
+    let saved = prose(&tag("Fire", 0), 150);
+    document.drafts[0] = SectionDraft {
+        turns: vec![ChatMessage::user("a step"), ChatMessage::assistant(saved.clone())],
+    };
+    document.plan.sections[0].state = SectionState::Writing;
+    let backend = ScriptedBackend::base(vec![
+        Reply::text(prose(&tag("More", 0), 150)),
+        Reply::text(prose(&tag("Dawn", 0), 300)),
+    ]);
+    let (tx, _rx) = unbounded_channel();
+    let writer = Writer::new(
+        Arc::new(backend.clone()),
+        Arc::new(Prompts::builtin()),
+        tx,
+        CancellationToken::new(),
+    );
+    writer.write(&job, document).await.result.expect("written");
+    let sent = backend.completions();
+    assert!(sent[0].prompt.ends_with(&format!("## 1. Fires\n\n{saved}")), "{}", sent[0].prompt);
+    assert_no_step_wording(&sent[0].prompt);
+}
+
+#[tokio::test]
+async fn mode_completion_sends_documents_to_v1_completions() {
+    let texts = [prose(&tag("Fire", 0), 300), prose(&tag("Night", 1), 300)];
+    let replies = vec![
+        Reply::text(" Fires on the headlands (300 words)\n2. The keeper's night (300 words)\n"),
+        Reply::text(texts[0].clone()),
+        Reply::text(texts[1].clone()),
+    ];
+    let options = Options {
+        completions: true,
+        ..Options::default()
+    };
+    let server = ScriptedServer::start_with(replies, options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("doc.md");
+    let output = run_cli(
+        strings(&[
+            "write",
+            STORY,
+            "--base-url",
+            &server.url,
+            "--mode",
+            "completion",
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    crate::support::assert_success(&output);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        let prompt = request["prompt"].as_str().expect("a /v1/completions body");
+        assert_no_step_wording(prompt);
+        assert!(request.get("messages").is_none());
+    }
+    assert_eq!(requests[1]["stop"], serde_json::json!(["\n#"]));
+    let doc = std::fs::read_to_string(&out).unwrap();
+    assert!(doc.contains(&format!("## The keeper's night\n\n{}", texts[1])), "{doc}");
+    let kinds: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|e| e["event"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for kind in ["started", "planning", "plan_ready", "section_started", "delta", "section_done", "done"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} event in {kinds:?}");
+    }
+}
