@@ -10,7 +10,10 @@ mod sampling;
 mod window;
 
 pub use retry::RetryPolicy;
-pub use sampling::{SamplingValueError, Temperature, TopP};
+pub use sampling::{
+    FrequencyPenalty, MinP, PresencePenalty, RepetitionPenalty, SamplingValueError, Temperature,
+    TopK, TopP,
+};
 pub use window::{ContextWindow, Overflow};
 
 use futures::future::BoxFuture;
