@@ -44,6 +44,7 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
     let mut writer = WriterSettings {
         sampling: file.sampling(),
         retry: file.retry(),
+        guards: file.guards.clone(),
         ..WriterSettings::default()
     };
     // Checked by their types when the flags were parsed.

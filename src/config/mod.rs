@@ -95,6 +95,9 @@ pub struct ConfigFile {
     /// Studio settings.
     #[serde(default)]
     pub studio: StudioFile,
+    /// Loop, copy and echo guards (see docs/guards.md).
+    #[serde(default)]
+    pub guards: crate::writer::GuardSettings,
     /// Key overrides for the studio: `[keys.CONTEXT]` tables of `"key" = "action"`. Kept as
     /// strings here so that one bad entry is reported by name while the rest still work.
     #[serde(default)]
@@ -112,10 +115,15 @@ pub struct StudioFile {
 impl ConfigFile {
     /// Parses the text of a config file; `path` is for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let file: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             reason: redact_quoted_lines(&e.to_string()),
-        })
+        })?;
+        file.guards.check().map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(file)
     }
 
     /// Reads `path`, which the user named (`--config`): unlike `load`, a missing file is an
@@ -346,6 +354,26 @@ mod tests {
                 .unwrap_or_default();
             assert!(err.contains(key) && err.contains("outside") || err.contains("at least 1"), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn guards_table_with_defaults_and_checks() {
+        let c = ConfigFile::parse("[guards]\nrepeats = 6\nretries = 0\n", Path::new("c")).unwrap();
+        assert_eq!((c.guards.repeats, c.guards.retries), (6, 0));
+        assert_eq!(c.guards.ngram, crate::writer::GuardSettings::default().ngram);
+        assert!(ConfigFile::default().guards.enabled);
+        let off = ConfigFile::parse("[guards]\nenabled = false\n", Path::new("c")).unwrap();
+        assert!(!off.guards.enabled);
+        let err = ConfigFile::parse("[guards]\necho_words = 2\n", Path::new("/u/config.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("/u/config.toml") && err.contains("echo_words = 2"), "{err}");
+        let err = ConfigFile::parse("[guards]\nloops = 2\n", Path::new("c"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("loops"), "{err}");
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub struct Document {
     /// Summaries of sections and how many leading sections they replace in the conversation.
     #[serde(default)]
     pub memory: Memory,
+    /// Guard incidents per section (loops, copies, echoes caught while streaming).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guarded: Vec<u32>,
 }
 
 impl Document {
@@ -71,7 +74,16 @@ impl Document {
             drafts,
             backend: None,
             memory,
+            guarded: Vec::new(),
         }
+    }
+
+    /// Counts one guard incident in section `index`.
+    pub fn count_incident(&mut self, index: usize) {
+        if self.guarded.len() <= index {
+            self.guarded.resize(index + 1, 0);
+        }
+        self.guarded[index] += 1;
     }
 
     /// The word ledger: planned and written per section and in total.
@@ -81,11 +93,13 @@ impl Document {
             .sections
             .iter()
             .zip(&self.drafts)
-            .map(|(s, d)| LedgerLine {
+            .enumerate()
+            .map(|(i, (s, d))| LedgerLine {
                 title: s.title.clone(),
                 planned: s.target_words,
                 written: d.words(),
                 state: s.state,
+                guarded: self.guarded.get(i).copied().unwrap_or(0),
             })
             .collect();
         Ledger::from_lines(sections)
@@ -111,6 +125,13 @@ pub struct LedgerLine {
     pub written: usize,
     /// Where the section stands.
     pub state: SectionState,
+    /// Guard incidents while it was written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub guarded: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Ledger {
@@ -119,6 +140,7 @@ impl Ledger {
         Self {
             planned: sections.iter().map(|l| l.planned).sum(),
             written: sections.iter().map(|l| l.written).sum(),
+            guarded: sections.iter().map(|l| l.guarded).sum(),
             sections,
         }
     }
@@ -131,6 +153,9 @@ pub struct Ledger {
     pub planned: usize,
     /// Sum of words written.
     pub written: usize,
+    /// Guard incidents, all sections together.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub guarded: u32,
     /// Per section.
     pub sections: Vec<LedgerLine>,
 }

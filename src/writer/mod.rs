@@ -11,6 +11,7 @@ mod document;
 mod events;
 mod fit;
 mod generate;
+pub mod guard;
 pub mod length;
 mod limits;
 pub mod memory;
@@ -18,6 +19,7 @@ mod section;
 
 pub use document::{Document, Ledger, LedgerLine, SectionDraft};
 pub use events::JobEvent;
+pub use guard::{GuardKind, GuardSettings};
 pub use limits::{JobError, TargetWords, MAX_WORDS};
 pub use memory::{Memory, Summary};
 
@@ -57,6 +59,9 @@ pub struct WriterSettings {
     /// context`); else the backend's own, else [`budget::DEFAULT_WINDOW`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<usize>,
+    /// Loop, copy and echo guards on every section's stream (`[guards]` in config.toml).
+    #[serde(default)]
+    pub guards: GuardSettings,
 }
 
 impl Default for WriterSettings {
@@ -66,6 +71,7 @@ impl Default for WriterSettings {
             retry: RetryPolicy::default(),
             max_continuations: 3,
             context: None,
+            guards: GuardSettings::default(),
         }
     }
 }
