@@ -24,7 +24,9 @@ pub enum SamplingValueError {
     #[error("top-p {0} is outside (0, 1] (1 keeps every token)")]
     TopP(f32),
     /// A top-k that is not a whole number of at least 1.
-    #[error("top-k {0:?} is not a whole number of at least 1 (leave it out for the server's default)")]
+    #[error(
+        "top-k {0:?} is not a whole number of at least 1 (leave it out for the server's default)"
+    )]
     TopK(String),
     /// A min-p outside 0..=1.
     #[error("min-p {0} is outside 0..=1 (0 keeps every token; 0.05 is a common choice)")]
@@ -308,7 +310,10 @@ mod tests {
     #[test]
     fn new_controls_check_their_ranges() {
         assert_eq!("40".parse::<TopK>().map(TopK::get), Ok(40));
-        assert!(matches!("0".parse::<TopK>(), Err(SamplingValueError::TopK(_))));
+        assert!(matches!(
+            "0".parse::<TopK>(),
+            Err(SamplingValueError::TopK(_))
+        ));
         assert!("2.5".parse::<TopK>().is_err());
         assert!("-3".parse::<TopK>().is_err());
         assert_eq!("0".parse::<MinP>().map(MinP::get), Ok(0.0));
@@ -317,7 +322,10 @@ mod tests {
         assert!("0".parse::<RepetitionPenalty>().is_err());
         assert!("2.1".parse::<RepetitionPenalty>().is_err());
         assert_eq!("-2".parse::<FrequencyPenalty>().map(f32::from), Ok(-2.0));
-        let err = "2.5".parse::<PresencePenalty>().err().map(|e| e.to_string());
+        let err = "2.5"
+            .parse::<PresencePenalty>()
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("presence penalty 2.5 is outside -2..=2 (0 is off; 0.3 to 1 discourages repeats)")
@@ -329,7 +337,12 @@ mod tests {
         }
         assert!(serde_json::from_str::<K>(r#"{"k": 0}"#).is_err());
         assert!(serde_json::from_str::<K>(r#"{"k": 1.5}"#).is_err());
-        assert_eq!(serde_json::from_str::<K>(r#"{"k": 20}"#).map(|k| k.k.get()).ok(), Some(20));
+        assert_eq!(
+            serde_json::from_str::<K>(r#"{"k": 20}"#)
+                .map(|k| k.k.get())
+                .ok(),
+            Some(20)
+        );
     }
 
     #[test]

@@ -339,20 +339,32 @@ mod tests {
             (s.top_k, s.min_p, s.repetition_penalty),
             (Some(40), Some(0.05), Some(1.15))
         );
-        assert_eq!((s.frequency_penalty, s.presence_penalty), (Some(0.4), Some(-0.2)));
+        assert_eq!(
+            (s.frequency_penalty, s.presence_penalty),
+            (Some(0.4), Some(-0.2))
+        );
         assert_eq!(ConfigFile::default().sampling(), Sampling::default());
         for (text, key) in [
             ("[generation]\ntop_k = 0\n", "top_k"),
             ("[generation]\nmin_p = 1.5\n", "min_p"),
-            ("[generation]\nrepetition_penalty = 0\n", "repetition_penalty"),
-            ("[generation]\nfrequency_penalty = -3\n", "frequency_penalty"),
+            (
+                "[generation]\nrepetition_penalty = 0\n",
+                "repetition_penalty",
+            ),
+            (
+                "[generation]\nfrequency_penalty = -3\n",
+                "frequency_penalty",
+            ),
             ("[generation]\npresence_penalty = 2.5\n", "presence_penalty"),
         ] {
             let err = ConfigFile::parse(text, Path::new("/u/config.toml"))
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
-            assert!(err.contains(key) && err.contains("outside") || err.contains("at least 1"), "{text}: {err}");
+            assert!(
+                err.contains(key) && err.contains("outside") || err.contains("at least 1"),
+                "{text}: {err}"
+            );
         }
     }
 
@@ -360,7 +372,10 @@ mod tests {
     fn guards_table_with_defaults_and_checks() {
         let c = ConfigFile::parse("[guards]\nrepeats = 6\nretries = 0\n", Path::new("c")).unwrap();
         assert_eq!((c.guards.repeats, c.guards.retries), (6, 0));
-        assert_eq!(c.guards.ngram, crate::writer::GuardSettings::default().ngram);
+        assert_eq!(
+            c.guards.ngram,
+            crate::writer::GuardSettings::default().ngram
+        );
         assert!(ConfigFile::default().guards.enabled);
         let off = ConfigFile::parse("[guards]\nenabled = false\n", Path::new("c")).unwrap();
         assert!(!off.guards.enabled);
@@ -368,7 +383,10 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("/u/config.toml") && err.contains("echo_words = 2"), "{err}");
+        assert!(
+            err.contains("/u/config.toml") && err.contains("echo_words = 2"),
+            "{err}"
+        );
         let err = ConfigFile::parse("[guards]\nloops = 2\n", Path::new("c"))
             .err()
             .map(|e| e.to_string())

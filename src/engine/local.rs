@@ -232,6 +232,9 @@ mod tests {
             ..Sampling::default()
         });
         assert_eq!((set.top_k, set.min_p, set.repeat_penalty), (7, 0.2, 1.3));
-        assert_eq!((set.frequency_penalty, set.presence_penalty, set.seed), (0.5, -0.25, 9));
+        assert_eq!(
+            (set.frequency_penalty, set.presence_penalty, set.seed),
+            (0.5, -0.25, 9)
+        );
     }
 }

@@ -275,7 +275,9 @@ mod tests {
         assert_eq!(greedy(0.0, 1.1).sample(&mut [3.0, 2.0], &[0, 0, 0]), 1);
         // Outside the window nothing is penalized.
         let mut far = greedy(1.0, 1.0);
-        let old: Vec<u32> = std::iter::once(0).chain(std::iter::repeat_n(1, 64)).collect();
+        let old: Vec<u32> = std::iter::once(0)
+            .chain(std::iter::repeat_n(1, 64))
+            .collect();
         assert_eq!(far.sample(&mut [3.0, -50.0], &old), 0);
     }
 }

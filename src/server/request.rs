@@ -428,8 +428,14 @@ mod tests {
             .unwrap(),
         );
         let s = g.sampling;
-        assert_eq!((s.top_k, s.min_p, s.repetition_penalty), (Some(20), Some(0.1), Some(1.2)));
-        assert_eq!((s.frequency_penalty, s.presence_penalty), (Some(0.5), Some(-0.5)));
+        assert_eq!(
+            (s.top_k, s.min_p, s.repetition_penalty),
+            (Some(20), Some(0.1), Some(1.2))
+        );
+        assert_eq!(
+            (s.frequency_penalty, s.presence_penalty),
+            (Some(0.5), Some(-0.5))
+        );
         let llama = chat_request(chat(json!({"messages": msg, "repeat_penalty": 1.1})).unwrap());
         assert_eq!(llama.sampling.repetition_penalty, Some(1.1));
         let none = chat_request(chat(json!({"messages": msg})).unwrap()).sampling;
@@ -438,10 +444,22 @@ mod tests {
             (json!({"messages": msg, "top_k": 0}), "top_k"),
             (json!({"messages": msg, "top_k": "many"}), "top_k"),
             (json!({"messages": msg, "min_p": 1.5}), "min_p"),
-            (json!({"messages": msg, "repeat_penalty": 0}), "repeat_penalty"),
-            (json!({"messages": msg, "repetition_penalty": 3}), "repetition_penalty"),
-            (json!({"messages": msg, "frequency_penalty": 2.5}), "frequency_penalty"),
-            (json!({"messages": msg, "presence_penalty": -2.5}), "presence_penalty"),
+            (
+                json!({"messages": msg, "repeat_penalty": 0}),
+                "repeat_penalty",
+            ),
+            (
+                json!({"messages": msg, "repetition_penalty": 3}),
+                "repetition_penalty",
+            ),
+            (
+                json!({"messages": msg, "frequency_penalty": 2.5}),
+                "frequency_penalty",
+            ),
+            (
+                json!({"messages": msg, "presence_penalty": -2.5}),
+                "presence_penalty",
+            ),
         ] {
             assert_eq!(param_of(chat(body)), param);
         }

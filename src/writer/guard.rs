@@ -291,7 +291,11 @@ impl Watch<'_> {
         if to - from < MIN_SENTENCE_WORDS {
             return None;
         }
-        let seen = count(&mut self.sentences, window_hash(&self.words[from..to]), from);
+        let seen = count(
+            &mut self.sentences,
+            window_hash(&self.words[from..to]),
+            from,
+        );
         (check && to > self.first_new && seen.count > self.guard.settings.repeats + 1)
             .then(|| self.incident(GuardKind::Loop, seen.again, to - 1))
     }

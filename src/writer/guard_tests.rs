@@ -37,7 +37,11 @@ fn stream(guard: &Guard, before: &str, text: &str, piece: usize) -> Option<Incid
 fn real_prose_passes_whole_and_in_small_pieces() {
     for (name, text) in FIXTURES {
         for piece in [1, 7, 64, text.len()] {
-            assert_eq!(stream(&guard(), "", text, piece), None, "{name} in pieces of {piece}");
+            assert_eq!(
+                stream(&guard(), "", text, piece),
+                None,
+                "{name} in pieces of {piece}"
+            );
         }
     }
 }
@@ -59,7 +63,10 @@ fn a_looping_paragraph_is_cut_before_its_first_repeat() {
     let incident = stream(&guard(), "", &text, 5).expect("a loop");
     assert_eq!(incident.kind, GuardKind::Loop);
     // The first time the sentence is said is good text; the repeats are not.
-    assert_eq!(&text[..incident.keep], format!("{good}{}", looped.trim_end()));
+    assert_eq!(
+        &text[..incident.keep],
+        format!("{good}{}", looped.trim_end())
+    );
     assert!(incident.quote.contains("the light turned"), "{incident:?}");
 }
 
@@ -132,7 +139,8 @@ fn echoed_instructions_are_caught_and_a_short_quote_of_the_request_is_not() {
     // The model's own earlier text is not an instruction.
     let own = "Ada lived on the rock and kept the light for eleven years, alone.";
     assert_eq!(stream(&guard, "", own, 8), None);
-    let echo = "Ada woke early. I will ask for the sections in order. Write only the section I ask for.";
+    let echo =
+        "Ada woke early. I will ask for the sections in order. Write only the section I ask for.";
     let incident = stream(&guard, "", echo, 8).expect("an echo");
     assert_eq!(incident.kind, GuardKind::Echo);
     assert_eq!(&echo[..incident.keep], "Ada woke early.");
@@ -154,8 +162,15 @@ fn settings_that_would_flag_prose_are_refused() {
         ngram: 2,
         ..GuardSettings::default()
     };
-    let err = tiny.check().err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(err.contains("ngram = 2") && err.contains("at least 4"), "{err}");
+    let err = tiny
+        .check()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("ngram = 2") && err.contains("at least 4"),
+        "{err}"
+    );
     let copy = GuardSettings {
         copy_words: 3,
         ..GuardSettings::default()

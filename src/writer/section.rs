@@ -86,13 +86,23 @@ pub(super) async fn write_section(
             Ending::Guarded(incident) => {
                 incidents += 1;
                 let retrying = incidents <= settings.retries;
-                after_incident(writer, document, index, generated.text, incident, (incidents, retrying))?;
+                after_incident(
+                    writer,
+                    document,
+                    index,
+                    generated.text,
+                    incident,
+                    (incidents, retrying),
+                )?;
                 if retrying {
                     continue;
                 }
                 break;
             }
-            ending => Generated { ending, ..generated },
+            ending => Generated {
+                ending,
+                ..generated
+            },
         };
         document.drafts[index]
             .turns
@@ -215,8 +225,26 @@ fn after_incident(
             }
             _ => turns.push(nudge),
         }
+    } else {
+        drop_unanswered(&mut document.drafts[index].turns);
     }
     Ok(())
+}
+
+/// Drops the requests left without an answer at the end of a section's turns (and the empty
+/// answers before them), so that the next section's step follows an assistant turn; a step
+/// with nothing kept gets an empty answer, as an empty reply would.
+fn drop_unanswered(turns: &mut Vec<ChatMessage>) {
+    while turns.len() > 1
+        && turns
+            .last()
+            .is_some_and(|t| t.role == Role::User || t.content.is_empty())
+    {
+        turns.pop();
+    }
+    if turns.len() == 1 {
+        turns.push(ChatMessage::assistant(""));
+    }
 }
 
 /// Cuts the section's text to `keep(text)` bytes by shortening its assistant turns from the

@@ -31,8 +31,9 @@ pub fn filler_words(seed: u64, n: usize) -> Vec<&'static str> {
 
 /// A seed from a text, for `filler_words`.
 pub fn seed_of(text: &str) -> u64 {
-    text.bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// `n` words of prose in sentences of eight words, each sentence starting with `tag`.

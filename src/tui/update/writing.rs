@@ -237,7 +237,11 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
                 scroll::refresh(state);
             }
             state.stats.guarded += 1;
-            let then = if retrying { "writing it again" } else { "kept as it is" };
+            let then = if retrying {
+                "writing it again"
+            } else {
+                "kept as it is"
+            };
             state.say(
                 Level::Warning,
                 format!(
