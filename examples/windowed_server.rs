@@ -7,6 +7,9 @@
 //! request sizes: count, refused, largest and median prompt + max_tokens, summaries. See
 //! scripts/measure-context.sh.
 
+#[path = "../tests/support/prose.rs"]
+#[allow(dead_code)]
+mod prose;
 #[path = "../tests/support/windowed.rs"]
 #[allow(dead_code)]
 mod windowed;

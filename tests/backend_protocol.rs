@@ -167,3 +167,43 @@ async fn the_request_carries_model_sampling_and_usage_option() {
         json!({"role": "user", "content": "hi"})
     );
 }
+
+#[tokio::test]
+async fn sampling_controls_go_out_under_both_servers_names_only_when_set() {
+    let server = ScriptedServer::start(vec![Reply::text("ok"), Reply::text("ok")]).await;
+    let (_, _) = collect(&server).await;
+    let backend = OpenAiBackend::connect(settings(&server.url))
+        .await
+        .expect("connects");
+    let mut set = request();
+    set.sampling = Sampling {
+        top_k: Some(30),
+        min_p: Some(0.05),
+        repetition_penalty: Some(1.2),
+        frequency_penalty: Some(0.5),
+        presence_penalty: Some(-0.25),
+        ..Sampling::default()
+    };
+    let mut stream = backend.stream(set).await.expect("stream opens");
+    while stream.next().await.is_some() {}
+    let bodies = server.requests();
+    let plain = bodies[0].as_object().expect("an object");
+    for name in [
+        "top_k",
+        "min_p",
+        "repetition_penalty",
+        "repeat_penalty",
+        "frequency_penalty",
+        "presence_penalty",
+    ] {
+        assert!(!plain.contains_key(name), "{name} sent unasked");
+    }
+    let body = &bodies[1];
+    assert_eq!(body["top_k"], 30);
+    assert_eq!(body["min_p"], json!(0.05f32));
+    // vLLM reads repetition_penalty, llama.cpp's server repeat_penalty.
+    assert_eq!(body["repetition_penalty"], json!(1.2f32));
+    assert_eq!(body["repeat_penalty"], json!(1.2f32));
+    assert_eq!(body["frequency_penalty"], 0.5);
+    assert_eq!(body["presence_penalty"], -0.25);
+}

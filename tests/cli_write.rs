@@ -251,3 +251,52 @@ async fn ctrl_c_stops_cleanly_and_keeps_the_text() {
         "the half-written section is kept: {doc}"
     );
 }
+
+#[tokio::test]
+async fn sampling_flags_and_config_keys_reach_every_request() {
+    let mut replies = vec![Reply::text(agentwrite_plan(1, 60))];
+    replies.push(Reply::text(prose("Tuned", 60)));
+    let server = ScriptedServer::start(replies).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[generation]\ntop_k = 25\nmin_p = 0.1\nfrequency_penalty = 0.3\n",
+    )
+    .unwrap();
+    let output = run_cli(
+        strings(&[
+            "write",
+            "Write a 60-word note about a lighthouse",
+            "--base-url",
+            &server.url,
+            "--top-k",
+            "40",
+            "--repetition-penalty",
+            "1.15",
+            "--presence-penalty",
+            "0.2",
+            "-o",
+            dir.path().join("doc.md").to_str().unwrap(),
+        ]),
+        dir.path(),
+    )
+    .await;
+    crate::support::assert_success(&output);
+    let bodies = server.requests();
+    assert_eq!(bodies.len(), 2, "a plan and one section");
+    for body in &bodies {
+        assert_eq!(body["top_k"], 40, "the flag wins over the file");
+        assert_eq!(body["min_p"], serde_json::json!(0.1f32));
+        assert_eq!(body["frequency_penalty"], serde_json::json!(0.3f32));
+        assert_eq!(body["presence_penalty"], serde_json::json!(0.2f32));
+        assert_eq!(body["repetition_penalty"], serde_json::json!(1.15f32));
+        assert_eq!(body["repeat_penalty"], serde_json::json!(1.15f32));
+    }
+    let refused = run_cli(
+        strings(&["write", "x", "--base-url", &server.url, "--min-p", "7"]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("min-p 7 is outside 0..=1"));
+}

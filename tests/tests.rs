@@ -15,6 +15,7 @@ mod context;
 mod engine;
 mod faults;
 mod ollama_backend;
+mod guards;
 mod plan;
 mod real_model;
 mod serve;

@@ -14,7 +14,10 @@ mod window;
 
 pub use kind::ApiKind;
 pub use retry::RetryPolicy;
-pub use sampling::{SamplingValueError, Temperature, TopP};
+pub use sampling::{
+    FrequencyPenalty, MinP, PresencePenalty, RepetitionPenalty, SamplingValueError, Temperature,
+    TopK, TopP,
+};
 pub use window::{ContextWindow, Overflow};
 
 use futures::future::BoxFuture;

@@ -46,6 +46,7 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
     let mut writer = WriterSettings {
         sampling: file.sampling(),
         retry: file.retry(),
+        guards: file.guards.clone(),
         ..WriterSettings::default()
     };
     let chain = file
@@ -65,6 +66,18 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
     if let Some(p) = args.top_p {
         writer.sampling.top_p = p.get();
     }
+    let s = &mut writer.sampling;
+    s.top_k = args.top_k.map(u32::from).or(s.top_k);
+    s.min_p = args.min_p.map(f32::from).or(s.min_p);
+    s.repetition_penalty = args
+        .repetition_penalty
+        .map(f32::from)
+        .or(s.repetition_penalty);
+    s.frequency_penalty = args
+        .frequency_penalty
+        .map(f32::from)
+        .or(s.frequency_penalty);
+    s.presence_penalty = args.presence_penalty.map(f32::from).or(s.presence_penalty);
     writer.sampling.seed = args.seed.or(writer.sampling.seed);
     writer.context = args
         .context

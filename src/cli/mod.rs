@@ -22,7 +22,9 @@ pub use eval::EvalArgs;
 pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
 pub use serve::ServeArgs;
 
-use crate::backend::{Temperature, TopP};
+use crate::backend::{
+    FrequencyPenalty, MinP, PresencePenalty, RepetitionPenalty, Temperature, TopK, TopP,
+};
 use crate::export::Format;
 use crate::writer::TargetWords;
 use clap::{Args, Parser, Subcommand};
@@ -144,6 +146,21 @@ pub struct BackendArgs {
     /// Nucleus sampling mass, in (0, 1].
     #[arg(long, global = true, value_name = "P")]
     pub top_p: Option<TopP>,
+    /// Keep only the K most likely tokens (at least 1); default: the server's.
+    #[arg(long, global = true, value_name = "K")]
+    pub top_k: Option<TopK>,
+    /// Drop tokens below P times the most likely one's probability, 0..=1.
+    #[arg(long, global = true, value_name = "P")]
+    pub min_p: Option<MinP>,
+    /// Penalty on recently used tokens, (0, 2], 1 is off (llama.cpp, vLLM, the engine).
+    #[arg(long, global = true, value_name = "R")]
+    pub repetition_penalty: Option<RepetitionPenalty>,
+    /// OpenAI frequency penalty, -2..=2, 0 is off.
+    #[arg(long, global = true, value_name = "F")]
+    pub frequency_penalty: Option<FrequencyPenalty>,
+    /// OpenAI presence penalty, -2..=2, 0 is off.
+    #[arg(long, global = true, value_name = "F")]
+    pub presence_penalty: Option<PresencePenalty>,
     /// Sampling seed, for servers that honour it.
     #[arg(long, global = true, value_name = "N")]
     pub seed: Option<u64>,
@@ -278,5 +295,34 @@ mod tests {
         let cli = Cli::try_parse_from(["longwriter", "--temperature", "0", "plan", "x"])
             .expect("a valid command line");
         assert_eq!(cli.backend.temperature.map(Temperature::get), Some(0.0));
+    }
+
+    #[test]
+    fn sampling_controls_are_checked_when_parsed() {
+        assert!(refusal(&["--top-k", "0", "list"]).contains("at least 1"));
+        assert!(refusal(&["--min-p", "2", "list"]).contains("outside 0..=1"));
+        assert!(refusal(&["--repetition-penalty", "0", "list"]).contains("(0, 2]"));
+        assert!(refusal(&["--frequency-penalty", "3", "list"]).contains("frequency penalty 3"));
+        assert!(refusal(&["--presence-penalty", "x", "list"]).contains("not a number"));
+        let cli = Cli::try_parse_from([
+            "longwriter",
+            "--top-k",
+            "40",
+            "--min-p",
+            "0.05",
+            "--repetition-penalty",
+            "1.1",
+            "--frequency-penalty",
+            "0.5",
+            "--presence-penalty",
+            "-0.5",
+            "list",
+        ])
+        .expect("valid sampling flags");
+        assert_eq!(cli.backend.top_k.map(TopK::get), Some(40));
+        assert_eq!(cli.backend.min_p.map(MinP::get), Some(0.05));
+        assert_eq!(cli.backend.repetition_penalty.map(f32::from), Some(1.1));
+        assert_eq!(cli.backend.frequency_penalty.map(f32::from), Some(0.5));
+        assert_eq!(cli.backend.presence_penalty.map(f32::from), Some(-0.5));
     }
 }

@@ -137,6 +137,30 @@ impl Tally {
                     self.rate_line()
                 ))
             }
+            JobEvent::Guarded {
+                index,
+                kind,
+                quote,
+                dropped_words,
+                words,
+                retrying,
+                text,
+                ..
+            } => {
+                self.section_words = Default::default();
+                self.section_words.push(text);
+                self.words_current = self.section_words.count();
+                let then = if *retrying {
+                    "writing the rest again"
+                } else {
+                    "keeping what is left"
+                };
+                Some(format!(
+                    "section {} guard ({}): \"{quote}\"; dropped {dropped_words} words, kept {words}; {then}",
+                    index + 1,
+                    kind.name()
+                ))
+            }
             JobEvent::Continuing {
                 index,
                 words,
@@ -197,8 +221,12 @@ fn ledger_table(ledger: &crate::writer::Ledger) -> String {
             ));
         }
         let title: String = line.title.chars().take(40).collect();
+        let guarded = match line.guarded {
+            0 => String::new(),
+            n => format!(" guarded {n}"),
+        };
         out.push_str(&format!(
-            "  {:>3}. {title:<40} {:>6} / {:<6}\n",
+            "  {:>3}. {title:<40} {:>6} / {:<6}{guarded}\n",
             i + 1,
             line.planned,
             line.written
@@ -208,6 +236,9 @@ fn ledger_table(ledger: &crate::writer::Ledger) -> String {
         "       {:<40} {:>6} / {:<6}",
         "total", ledger.planned, ledger.written
     ));
+    if ledger.guarded > 0 {
+        out.push_str(&format!(" guarded {}", ledger.guarded));
+    }
     out
 }
 

@@ -137,8 +137,17 @@ pub fn show(a: ProjectArg) -> Result<i32, CliError> {
             {
                 out.push_str(&chapter_line(plan, c));
             }
+            let guarded = m
+                .ledger
+                .as_ref()
+                .and_then(|l| l.sections.get(i))
+                .map_or(0, |l| l.guarded);
+            let guarded = match guarded {
+                0 => String::new(),
+                n => format!(" (guarded {n})"),
+            };
             out.push_str(&format!(
-                "  {:>3}. {:<8} {:>6} / {:<6} {}\n",
+                "  {:>3}. {:<8} {:>6} / {:<6} {}{guarded}\n",
                 i + 1,
                 format!("{:?}", s.state).to_lowercase(),
                 written,

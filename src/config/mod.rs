@@ -7,7 +7,10 @@
 
 pub mod profiles;
 
-use crate::backend::{RetryPolicy, Sampling, Temperature, TopP};
+use crate::backend::{
+    FrequencyPenalty, MinP, PresencePenalty, RepetitionPenalty, RetryPolicy, Sampling, Temperature,
+    TopK, TopP,
+};
 use crate::prompt::{TemplateOverride, BUILTIN};
 pub use profiles::{Profile, ProfileKind, Profiles};
 use serde::Deserialize;
@@ -78,6 +81,16 @@ pub struct GenerationFile {
     pub top_p: Option<TopP>,
     /// Sampling seed.
     pub seed: Option<u64>,
+    /// Top-k, at least 1, checked as the flag is.
+    pub top_k: Option<TopK>,
+    /// Min-p, 0..=1.
+    pub min_p: Option<MinP>,
+    /// Repetition penalty, (0, 2].
+    pub repetition_penalty: Option<RepetitionPenalty>,
+    /// Frequency penalty, -2..=2.
+    pub frequency_penalty: Option<FrequencyPenalty>,
+    /// Presence penalty, -2..=2.
+    pub presence_penalty: Option<PresencePenalty>,
     /// Attempts per request, the first included.
     pub max_attempts: Option<u32>,
     /// Delay before the first retry, in milliseconds.
@@ -107,6 +120,9 @@ pub struct ConfigFile {
     /// Studio settings.
     #[serde(default)]
     pub studio: StudioFile,
+    /// Loop, copy and echo guards (see docs/guards.md).
+    #[serde(default)]
+    pub guards: crate::writer::GuardSettings,
     /// Key overrides for the studio: `[keys.CONTEXT]` tables of `"key" = "action"`. Kept as
     /// strings here so that one bad entry is reported by name while the rest still work.
     #[serde(default)]
@@ -129,6 +145,10 @@ impl ConfigFile {
             reason: redact_quoted_lines(&e.to_string()),
         })?;
         profiles::check_file(&file.profile_set(), path)?;
+        file.guards.check().map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         Ok(file)
     }
 
@@ -174,7 +194,11 @@ impl ConfigFile {
                 .map_or(d.temperature, Temperature::get),
             top_p: self.generation.top_p.map_or(d.top_p, TopP::get),
             seed: self.generation.seed.or(d.seed),
-            ..d
+            top_k: self.generation.top_k.map(u32::from),
+            min_p: self.generation.min_p.map(f32::from),
+            repetition_penalty: self.generation.repetition_penalty.map(f32::from),
+            frequency_penalty: self.generation.frequency_penalty.map(f32::from),
+            presence_penalty: self.generation.presence_penalty.map(f32::from),
         }
     }
 
@@ -348,6 +372,70 @@ mod tests {
         let c = ConfigFile::parse("[generation]\ntemperature = 0\ntop_p = 1\n", Path::new("c"))
             .unwrap();
         assert_eq!((c.sampling().temperature, c.sampling().top_p), (0.0, 1.0));
+    }
+
+    #[test]
+    fn sampling_controls_come_from_the_generation_table() {
+        let text = "[generation]\ntop_k = 40\nmin_p = 0.05\nrepetition_penalty = 1.15\n\
+                    frequency_penalty = 0.4\npresence_penalty = -0.2\n";
+        let s = ConfigFile::parse(text, Path::new("c")).unwrap().sampling();
+        assert_eq!(
+            (s.top_k, s.min_p, s.repetition_penalty),
+            (Some(40), Some(0.05), Some(1.15))
+        );
+        assert_eq!(
+            (s.frequency_penalty, s.presence_penalty),
+            (Some(0.4), Some(-0.2))
+        );
+        assert_eq!(ConfigFile::default().sampling(), Sampling::default());
+        for (text, key) in [
+            ("[generation]\ntop_k = 0\n", "top_k"),
+            ("[generation]\nmin_p = 1.5\n", "min_p"),
+            (
+                "[generation]\nrepetition_penalty = 0\n",
+                "repetition_penalty",
+            ),
+            (
+                "[generation]\nfrequency_penalty = -3\n",
+                "frequency_penalty",
+            ),
+            ("[generation]\npresence_penalty = 2.5\n", "presence_penalty"),
+        ] {
+            let err = ConfigFile::parse(text, Path::new("/u/config.toml"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains(key) && err.contains("outside") || err.contains("at least 1"),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn guards_table_with_defaults_and_checks() {
+        let c = ConfigFile::parse("[guards]\nrepeats = 6\nretries = 0\n", Path::new("c")).unwrap();
+        assert_eq!((c.guards.repeats, c.guards.retries), (6, 0));
+        assert_eq!(
+            c.guards.ngram,
+            crate::writer::GuardSettings::default().ngram
+        );
+        assert!(ConfigFile::default().guards.enabled);
+        let off = ConfigFile::parse("[guards]\nenabled = false\n", Path::new("c")).unwrap();
+        assert!(!off.guards.enabled);
+        let err = ConfigFile::parse("[guards]\necho_words = 2\n", Path::new("/u/config.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("/u/config.toml") && err.contains("echo_words = 2"),
+            "{err}"
+        );
+        let err = ConfigFile::parse("[guards]\nloops = 2\n", Path::new("c"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("loops"), "{err}");
     }
 
     #[test]

@@ -122,13 +122,26 @@ fn job(prompt: String, max_tokens: u32, sampling: &Sampling, stop: &[String]) ->
     Job {
         prompt,
         max_tokens: max_tokens as usize,
-        sampling: SamplingParams {
-            temperature: sampling.temperature,
-            top_p: sampling.top_p,
-            seed: sampling.seed.unwrap_or(0x5eed),
-            ..SamplingParams::default()
-        },
+        sampling: sampling_params(sampling),
         stop: stop.to_vec(),
+    }
+}
+
+/// The engine's sampler settings for `sampling`: what the request leaves out keeps the
+/// engine's defaults (top-k 40, min-p 0.05, repetition penalty 1.1, no frequency or presence
+/// penalty).
+fn sampling_params(sampling: &Sampling) -> SamplingParams {
+    let d = SamplingParams::default();
+    SamplingParams {
+        temperature: sampling.temperature,
+        top_p: sampling.top_p,
+        seed: sampling.seed.unwrap_or(0x5eed),
+        top_k: sampling.top_k.map_or(d.top_k, |k| k as usize),
+        min_p: sampling.min_p.unwrap_or(d.min_p),
+        repeat_penalty: sampling.repetition_penalty.unwrap_or(d.repeat_penalty),
+        frequency_penalty: sampling.frequency_penalty.unwrap_or(d.frequency_penalty),
+        presence_penalty: sampling.presence_penalty.unwrap_or(d.presence_penalty),
+        ..d
     }
 }
 
@@ -204,7 +217,38 @@ impl Backend for LocalBackend {
             stop,
         } = request;
         let mut job = job(prompt, max_tokens, &sampling, &stop);
-        job.sampling.repeat_penalty = 1.0;
+        if sampling.repetition_penalty.is_none() {
+            job.sampling.repeat_penalty = 1.0;
+        }
         Box::pin(async move { self.run(job) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_requests_sampling_controls_reach_the_engine() {
+        let d = SamplingParams::default();
+        let plain = sampling_params(&Sampling::default());
+        assert_eq!(
+            (plain.top_k, plain.min_p, plain.repeat_penalty),
+            (d.top_k, d.min_p, d.repeat_penalty)
+        );
+        let set = sampling_params(&Sampling {
+            top_k: Some(7),
+            min_p: Some(0.2),
+            repetition_penalty: Some(1.3),
+            frequency_penalty: Some(0.5),
+            presence_penalty: Some(-0.25),
+            seed: Some(9),
+            ..Sampling::default()
+        });
+        assert_eq!((set.top_k, set.min_p, set.repeat_penalty), (7, 0.2, 1.3));
+        assert_eq!(
+            (set.frequency_penalty, set.presence_penalty, set.seed),
+            (0.5, -0.25, 9)
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Picks the next token from a vector of logits: repetition penalty over recent tokens, then
+//! Picks the next token from a vector of logits: repetition, frequency and presence penalties
+//! over recent tokens (llama.cpp's window: the last `repeat_last_n`), then
 //! greedy (temperature 0) or temperature, top-k, top-p and min-p sampling with a seeded
 //! generator (SplitMix64, so the same seed gives the same text everywhere). Pure.
 
@@ -15,7 +16,11 @@ pub struct SamplingParams {
     pub min_p: f32,
     /// Divide positive logits (multiply negative ones) of recent tokens by this (1 = off).
     pub repeat_penalty: f32,
-    /// How many recent tokens the penalty looks at.
+    /// Subtracted from a recent token's logit once per time it occurs (0 = off).
+    pub frequency_penalty: f32,
+    /// Subtracted from the logit of any token among the recent ones (0 = off).
+    pub presence_penalty: f32,
+    /// How many recent tokens the penalties look at.
     pub repeat_last_n: usize,
     /// Seed of the generator.
     pub seed: u64,
@@ -29,6 +34,8 @@ impl Default for SamplingParams {
             top_k: 40,
             min_p: 0.05,
             repeat_penalty: 1.1,
+            frequency_penalty: 0.0,
+            presence_penalty: 0.0,
             repeat_last_n: 64,
             seed: 0,
         }
@@ -59,22 +66,8 @@ impl Sampler {
 
     /// Picks a token from `logits`, `recent` being the tokens seen so far.
     pub fn sample(&mut self, logits: &mut [f32], recent: &[u32]) -> u32 {
+        penalize(&self.params, logits, recent);
         let p = &self.params;
-        if p.repeat_penalty != 1.0 {
-            let from = recent.len().saturating_sub(p.repeat_last_n);
-            let mut seen = std::collections::HashSet::new();
-            for &t in &recent[from..] {
-                if let Some(l) = logits.get_mut(t as usize) {
-                    if seen.insert(t) {
-                        *l = if *l > 0.0 {
-                            *l / p.repeat_penalty
-                        } else {
-                            *l * p.repeat_penalty
-                        };
-                    }
-                }
-            }
-        }
         let best = argmax(logits);
         if p.temperature <= 0.0 {
             return best;
@@ -130,6 +123,32 @@ impl Sampler {
             }
         }
         cands[keep - 1].0
+    }
+}
+
+/// Applies the repetition penalty (once per distinct token) and the additive frequency and
+/// presence penalties to the logits of the last `repeat_last_n` tokens.
+fn penalize(p: &SamplingParams, logits: &mut [f32], recent: &[u32]) {
+    if p.repeat_penalty == 1.0 && p.frequency_penalty == 0.0 && p.presence_penalty == 0.0 {
+        return;
+    }
+    let from = recent.len().saturating_sub(p.repeat_last_n);
+    let mut counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for &t in &recent[from..] {
+        *counts.entry(t).or_default() += 1;
+    }
+    for (t, n) in counts {
+        let Some(l) = logits.get_mut(t as usize) else {
+            continue;
+        };
+        if p.repeat_penalty != 1.0 {
+            *l = if *l > 0.0 {
+                *l / p.repeat_penalty
+            } else {
+                *l * p.repeat_penalty
+            };
+        }
+        *l -= p.frequency_penalty * n as f32 + p.presence_penalty;
     }
 }
 
@@ -235,5 +254,30 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(g.sample(&mut [2.0, 1.5], &[0]), 1);
+    }
+
+    #[test]
+    fn frequency_and_presence_penalties_apply_per_count() {
+        let greedy = |frequency_penalty, presence_penalty| {
+            Sampler::new(SamplingParams {
+                temperature: 0.0,
+                repeat_penalty: 1.0,
+                frequency_penalty,
+                presence_penalty,
+                ..Default::default()
+            })
+        };
+        // Token 0 was seen three times: 3.0 - 3 * 0.5 = 1.5 < 2.0.
+        assert_eq!(greedy(0.5, 0.0).sample(&mut [3.0, 2.0], &[0, 0, 0]), 1);
+        assert_eq!(greedy(0.2, 0.0).sample(&mut [3.0, 2.0], &[0, 0, 0]), 0);
+        // Presence counts once: 3.0 - 0.9 = 2.1 still wins, 3.0 - 1.1 does not.
+        assert_eq!(greedy(0.0, 0.9).sample(&mut [3.0, 2.0], &[0, 0, 0]), 0);
+        assert_eq!(greedy(0.0, 1.1).sample(&mut [3.0, 2.0], &[0, 0, 0]), 1);
+        // Outside the window nothing is penalized.
+        let mut far = greedy(1.0, 1.0);
+        let old: Vec<u32> = std::iter::once(0)
+            .chain(std::iter::repeat_n(1, 64))
+            .collect();
+        assert_eq!(far.sample(&mut [3.0, -50.0], &old), 0);
     }
 }

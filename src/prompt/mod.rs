@@ -16,6 +16,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("write.md", include_str!("../../prompts/write.md")),
     ("step.md", include_str!("../../prompts/step.md")),
     ("continue.md", include_str!("../../prompts/continue.md")),
+    ("guard.md", include_str!("../../prompts/guard.md")),
     ("memory.md", include_str!("../../prompts/memory.md")),
     ("summarize.md", include_str!("../../prompts/summarize.md")),
     ("document.md", include_str!("../../prompts/document.md")),
@@ -54,7 +55,7 @@ pub enum PromptError {
         reason: String,
     },
     /// An override names no template the pipeline uses.
-    #[error("{origin}: there is no built-in template called {name:?}; known: plan.md, write.md, step.md, continue.md, memory.md, summarize.md, document.md, contents.md")]
+    #[error("{origin}: there is no built-in template called {name:?}; known: plan.md, write.md, step.md, continue.md, guard.md, memory.md, summarize.md, document.md, contents.md")]
     UnknownTemplate {
         /// Where the override came from.
         origin: String,

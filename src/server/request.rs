@@ -8,7 +8,8 @@
 //! OpenAI-compatible servers do.
 
 use crate::backend::{
-    ChatMessage, CompletionRequest, GenerationRequest, Role, Sampling, Temperature, TopP,
+    ChatMessage, CompletionRequest, FrequencyPenalty, GenerationRequest, MinP, PresencePenalty,
+    RepetitionPenalty, Role, Sampling, SamplingValueError, Temperature, TopK, TopP,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -98,6 +99,14 @@ struct RawRequest {
     temperature: Option<f64>,
     top_p: Option<f64>,
     seed: Option<u64>,
+    top_k: Option<Value>,
+    min_p: Option<f64>,
+    /// vLLM's name.
+    repetition_penalty: Option<f64>,
+    /// llama.cpp's name for the same penalty.
+    repeat_penalty: Option<f64>,
+    frequency_penalty: Option<f64>,
+    presence_penalty: Option<f64>,
     stop: Option<Value>,
     n: Option<i64>,
 }
@@ -132,7 +141,7 @@ pub fn parse(
         }
     }
     let max_tokens = max_tokens(raw.max_completion_tokens.or(raw.max_tokens), policy)?;
-    let sampling = sampling(raw.temperature, raw.top_p, raw.seed)?;
+    let sampling = sampling(&raw)?;
     let stop = stop(raw.stop)?;
     let generation = match endpoint {
         Endpoint::Chat => Generation::Chat(GenerationRequest {
@@ -271,23 +280,50 @@ fn max_tokens(raw: Option<i64>, policy: &Policy) -> Result<u32, RequestError> {
     Ok(n as u32)
 }
 
-fn sampling(
-    temperature: Option<f64>,
-    top_p: Option<f64>,
-    seed: Option<u64>,
-) -> Result<Sampling, RequestError> {
+fn sampling(raw: &RawRequest) -> Result<Sampling, RequestError> {
     // OpenAI's documented defaults, not the writer's: a client that sends nothing expects them.
     // The ranges are the ones flags and config.toml are checked against.
-    let temperature = Temperature::try_from(temperature.unwrap_or(1.0) as f32)
+    let temperature = Temperature::try_from(raw.temperature.unwrap_or(1.0) as f32)
         .map_err(|e| RequestError::invalid("temperature", e.to_string()))?;
-    let top_p = TopP::try_from(top_p.unwrap_or(1.0) as f32)
+    let top_p = TopP::try_from(raw.top_p.unwrap_or(1.0) as f32)
         .map_err(|e| RequestError::invalid("top_p", e.to_string()))?;
+    let top_k = match &raw.top_k {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_i64()
+                .ok_or_else(|| SamplingValueError::TopK(value.to_string()))
+                .and_then(TopK::try_from)
+                .map_err(|e| RequestError::invalid("top_k", e.to_string()))?,
+        ),
+    };
+    let (repetition_param, repetition) = match (raw.repetition_penalty, raw.repeat_penalty) {
+        (Some(r), _) => ("repetition_penalty", Some(r)),
+        (None, r) => ("repeat_penalty", r),
+    };
     Ok(Sampling {
         temperature: temperature.get(),
         top_p: top_p.get(),
-        seed,
-        ..Sampling::default()
+        seed: raw.seed,
+        top_k: top_k.map(TopK::get),
+        min_p: checked::<MinP>("min_p", raw.min_p)?.map(f32::from),
+        repetition_penalty: checked::<RepetitionPenalty>(repetition_param, repetition)?
+            .map(f32::from),
+        frequency_penalty: checked::<FrequencyPenalty>("frequency_penalty", raw.frequency_penalty)?
+            .map(f32::from),
+        presence_penalty: checked::<PresencePenalty>("presence_penalty", raw.presence_penalty)?
+            .map(f32::from),
     })
+}
+
+/// `value` as the checked type `T`, or an `Invalid` naming `param`.
+fn checked<T: TryFrom<f32, Error = SamplingValueError>>(
+    param: &str,
+    value: Option<f64>,
+) -> Result<Option<T>, RequestError> {
+    value
+        .map(|v| T::try_from(v as f32).map_err(|e| RequestError::invalid(param, e.to_string())))
+        .transpose()
 }
 
 fn stop(raw: Option<Value>) -> Result<Vec<String>, RequestError> {
@@ -378,6 +414,55 @@ mod tests {
         assert_eq!(g.messages[0].role, Role::System);
         assert_eq!(g.messages[1].content, "ab");
         assert_eq!(g.sampling.seed, Some(3));
+        assert_eq!(g.sampling.frequency_penalty, Some(0.0));
+    }
+
+    #[test]
+    fn sampling_controls_are_read_and_checked() {
+        let msg = json!([{"role": "user", "content": "x"}]);
+        let g = chat_request(
+            chat(json!({
+                "messages": msg, "top_k": 20, "min_p": 0.1, "repetition_penalty": 1.2,
+                "frequency_penalty": 0.5, "presence_penalty": -0.5
+            }))
+            .unwrap(),
+        );
+        let s = g.sampling;
+        assert_eq!(
+            (s.top_k, s.min_p, s.repetition_penalty),
+            (Some(20), Some(0.1), Some(1.2))
+        );
+        assert_eq!(
+            (s.frequency_penalty, s.presence_penalty),
+            (Some(0.5), Some(-0.5))
+        );
+        let llama = chat_request(chat(json!({"messages": msg, "repeat_penalty": 1.1})).unwrap());
+        assert_eq!(llama.sampling.repetition_penalty, Some(1.1));
+        let none = chat_request(chat(json!({"messages": msg})).unwrap()).sampling;
+        assert_eq!((none.top_k, none.repetition_penalty), (None, None));
+        for (body, param) in [
+            (json!({"messages": msg, "top_k": 0}), "top_k"),
+            (json!({"messages": msg, "top_k": "many"}), "top_k"),
+            (json!({"messages": msg, "min_p": 1.5}), "min_p"),
+            (
+                json!({"messages": msg, "repeat_penalty": 0}),
+                "repeat_penalty",
+            ),
+            (
+                json!({"messages": msg, "repetition_penalty": 3}),
+                "repetition_penalty",
+            ),
+            (
+                json!({"messages": msg, "frequency_penalty": 2.5}),
+                "frequency_penalty",
+            ),
+            (
+                json!({"messages": msg, "presence_penalty": -2.5}),
+                "presence_penalty",
+            ),
+        ] {
+            assert_eq!(param_of(chat(body)), param);
+        }
     }
 
     #[test]

@@ -459,6 +459,10 @@ impl Project {
                 doc.memory.summaries[i] = self.read_summary(i);
             }
         }
+        // Incidents counted in earlier runs stay in the ledger.
+        if let Some(ledger) = &m.ledger {
+            doc.guarded = ledger.sections.iter().map(|l| l.guarded).collect();
+        }
         Ok(Some(doc))
     }
 }

@@ -210,6 +210,20 @@ impl Recorder {
                 by.insert((index + 1).to_string(), backends.clone());
                 self.manifest_dirty = true;
             }
+            JobEvent::Guarded { index, text, .. } => {
+                // The bad tail never stays in the journal: it is rewritten with the kept text.
+                self.current = Some((*index, text.clone()));
+                self.replay = None;
+                self.journal_stale = true;
+                if let Some(ledger) = self.project.manifest.ledger.as_mut() {
+                    if let Some(line) = ledger.sections.get_mut(*index) {
+                        line.guarded += 1;
+                    }
+                    ledger.guarded = ledger.sections.iter().map(|l| l.guarded).sum();
+                    self.manifest_dirty = true;
+                }
+                save_now = true;
+            }
             JobEvent::Summarized { index, summary } => {
                 self.summaries.insert(*index, Some(summary.clone()));
                 save_now = true;
@@ -380,6 +394,7 @@ fn ledger_of(project: &Project) -> Ledger {
             written: old.and_then(|l| l.sections.get(i)).map_or(0, |l| l.written),
             state: s.state,
             chapter: plan.chapter_of(i),
+            guarded: old.and_then(|l| l.sections.get(i)).map_or(0, |l| l.guarded),
         })
         .collect();
     Ledger::of_plan(plan, sections)

@@ -233,6 +233,8 @@ pub struct Stats {
     pub words_at_start: usize,
     /// A pending retry.
     pub retry: Option<Retry>,
+    /// Guard incidents (loops, copies, echoes caught) in this run.
+    pub guarded: u32,
 }
 
 impl Stats {

@@ -270,6 +270,31 @@ pub fn continue_turn(
     Ok(ChatMessage::user(content))
 }
 
+/// The user turn that asks for the rest of section `index` after a guard stopped it: why
+/// (`kind`), and what to do instead.
+pub fn guard_turn(
+    prompts: &Prompts,
+    document: &Document,
+    index: usize,
+    words_written: usize,
+    kind: super::guard::GuardKind,
+) -> Result<ChatMessage, PromptError> {
+    let section = &document.plan.sections[index];
+    let remaining = section.target_words.saturating_sub(words_written).max(1);
+    let content = prompts.render(
+        "guard.md",
+        &json!({
+            "number": index + 1,
+            "title": section.title,
+            "words_written": words_written,
+            "words_remaining": remaining,
+            "unit": unit(document.language),
+            "kind": kind.name(),
+        }),
+    )?;
+    Ok(ChatMessage::user(content))
+}
+
 /// The request for the next generation of section `index`: the conversation (see
 /// `messages`), which ends with a user turn.
 pub fn section_request(

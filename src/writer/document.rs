@@ -56,6 +56,9 @@ pub struct Document {
     /// Summaries of sections and how many leading sections they replace in the conversation.
     #[serde(default)]
     pub memory: Memory,
+    /// Guard incidents per section (loops, copies, echoes caught while streaming).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guarded: Vec<u32>,
 }
 
 impl Document {
@@ -71,7 +74,16 @@ impl Document {
             drafts,
             backend: None,
             memory,
+            guarded: Vec::new(),
         }
+    }
+
+    /// Counts one guard incident in section `index`.
+    pub fn count_incident(&mut self, index: usize) {
+        if self.guarded.len() <= index {
+            self.guarded.resize(index + 1, 0);
+        }
+        self.guarded[index] += 1;
     }
 
     /// The word ledger: planned and written per section and in total.
@@ -88,6 +100,7 @@ impl Document {
                 written: d.words(),
                 state: s.state,
                 chapter: self.plan.chapter_of(i),
+                guarded: self.guarded.get(i).copied().unwrap_or(0),
             })
             .collect();
         Ledger::of_plan(&self.plan, sections)
@@ -153,6 +166,13 @@ pub struct LedgerLine {
     /// The chapter it belongs to (zero-based), in a plan with chapters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chapter: Option<usize>,
+    /// Guard incidents while it was written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub guarded: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Planned and written words of one chapter.
@@ -174,6 +194,7 @@ impl Ledger {
         Self {
             planned: sections.iter().map(|l| l.planned).sum(),
             written: sections.iter().map(|l| l.written).sum(),
+            guarded: sections.iter().map(|l| l.guarded).sum(),
             sections,
             chapters: Vec::new(),
         }
@@ -213,6 +234,9 @@ pub struct Ledger {
     pub planned: usize,
     /// Sum of words written.
     pub written: usize,
+    /// Guard incidents, all sections together.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub guarded: u32,
     /// Per section.
     pub sections: Vec<LedgerLine>,
     /// Per chapter, in a plan with chapters.

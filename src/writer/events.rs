@@ -4,6 +4,7 @@
 //! stream. Serialized as JSON lines with an `event` tag.
 
 use super::document::Ledger;
+use super::guard::GuardKind;
 use super::memory::Summary;
 use crate::backend::{BackendInfo, Usage};
 use crate::plan::Plan;
@@ -81,6 +82,27 @@ pub enum JobEvent {
         index: usize,
         /// Each backend, as `Backend::serving` names it.
         backends: Vec<String>,
+    },
+    /// A guard caught a loop, a copy of an earlier section or an echo of the writer's own
+    /// instructions: the request was stopped and the bad tail dropped; `text` is the section
+    /// as it stands now (consumers replace what they streamed with it).
+    Guarded {
+        /// Zero-based index.
+        index: usize,
+        /// What was caught.
+        kind: GuardKind,
+        /// The offending words, shortened.
+        quote: String,
+        /// Words dropped from the stream.
+        dropped_words: usize,
+        /// Words of the section kept.
+        words: usize,
+        /// Incidents in this section so far, this one included.
+        incident: u32,
+        /// Whether the section is generated again (else the trimmed text is kept as it is).
+        retrying: bool,
+        /// The section's text after the cut.
+        text: String,
     },
     /// A section is finished; `text` is final (an overrun may have been cut).
     SectionDone {

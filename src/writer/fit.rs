@@ -41,6 +41,8 @@ pub(super) struct SectionSink<'a> {
     pub before: &'a str,
     pub max_words: usize,
     pub words_before: usize,
+    /// The section's guard; told each request's prompts before it is sent.
+    pub guard: Option<&'a mut super::guard::Guard>,
 }
 
 impl Writer {
@@ -173,17 +175,21 @@ impl Writer {
         document: &mut Document,
         index: usize,
         words_wanted: usize,
-        sink: SectionSink<'_>,
+        mut sink: SectionSink<'_>,
     ) -> Result<Generated, WriterError> {
         let mut overflows = 0;
         loop {
             let (request, measured) = self.fit_section(job, document, index, words_wanted).await?;
+            if let Some(guard) = sink.guard.as_deref_mut() {
+                guard.set_prompts(&request.messages());
+            }
             let out = Sink {
                 events: &self.events,
                 section: Some(index),
                 before: Some(sink.before),
                 max_words: Some(sink.max_words),
                 words_before: sink.words_before,
+                guard: sink.guard.as_deref(),
             };
             match self.generator(job).run(&request, out).await {
                 Ok(generated) => {

@@ -2,6 +2,7 @@
 //! ended. Connection failures and retryable statuses before any text are retried with backoff;
 //! a stream that breaks after some text returns that text, and the section loop continues it.
 
+use super::guard::{Guard, Incident};
 use super::{JobEvent, WriterError};
 use crate::backend::{
     Backend, BackendError, ChatMessage, CompletionRequest, FinishReason, GenerationRequest,
@@ -26,6 +27,9 @@ pub(crate) enum Ending {
     Broken(BackendError),
     /// The user stopped the job after some text arrived; the text is kept.
     Cancelled,
+    /// A guard caught a loop, a copy or an echo; the stream was dropped. The text is whole:
+    /// the incident says how much of it is good.
+    Guarded(Incident),
 }
 
 /// The text of one generation and how it ended.
@@ -46,6 +50,8 @@ pub(crate) struct Sink<'a> {
     /// Stop once the generated text (plus `words_before`) passes this many words.
     pub max_words: Option<usize>,
     pub words_before: usize,
+    /// Watches the text for loops, copies and echoes; `None` for unguarded requests.
+    pub guard: Option<&'a Guard>,
 }
 
 impl<'a> Sink<'a> {
@@ -58,6 +64,7 @@ impl<'a> Sink<'a> {
             before: None,
             max_words: None,
             words_before: 0,
+            guard: None,
         }
     }
 }
@@ -191,6 +198,7 @@ impl Generator<'_> {
             s = opened => s?,
         };
         let mut seam = SeamFilter::new(sink.before);
+        let mut watch = sink.guard.map(|g| g.watch(sink.before.unwrap_or("")));
         let mut text = String::new();
         // Counted as it streams: recounting the whole text per token would be quadratic.
         let mut words = WordCounter::default();
@@ -221,6 +229,14 @@ impl Generator<'_> {
                         emit(sink, &out);
                         text.push_str(&out);
                         words.push(&out);
+                        // Returning drops the stream, which cancels the request.
+                        if let Some(incident) = watch.as_mut().and_then(|w| w.push(&out)) {
+                            return Ok(Generated {
+                                text,
+                                ending: Ending::Guarded(incident),
+                                usage: None,
+                            });
+                        }
                     }
                     if let Some(max) = sink.max_words {
                         if sink.words_before + words.count() > max {

@@ -12,6 +12,7 @@ mod document;
 mod events;
 mod fit;
 mod generate;
+pub mod guard;
 pub mod length;
 mod limits;
 pub mod memory;
@@ -20,6 +21,7 @@ mod section;
 
 pub use document::{ChapterLine, Document, Ledger, LedgerLine, SectionDraft};
 pub use events::JobEvent;
+pub use guard::{GuardKind, GuardSettings};
 pub use limits::{JobError, TargetWords, MAX_WORDS};
 pub use memory::{Memory, Summary};
 
@@ -66,6 +68,9 @@ pub struct WriterSettings {
     /// completion for a base model (`Backend::base_model`), chat otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<PromptMode>,
+    /// Loop, copy and echo guards on every section's stream (`[guards]` in config.toml).
+    #[serde(default)]
+    pub guards: GuardSettings,
 }
 
 impl Default for WriterSettings {
@@ -77,6 +82,7 @@ impl Default for WriterSettings {
             context: None,
             chapters: plan::ChapterMode::default(),
             mode: None,
+            guards: GuardSettings::default(),
         }
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! A `length` stop below the target is continued; a section under 60% of its target is
 //! continued once; one past 150% is cut at the last sentence end under that bound; a stream
-//! that breaks after some text is continued from that text.
+//! that breaks after some text is continued from that text. A guard incident (a loop, a copy,
+//! an echo) drops the bad tail and asks again with a nudge and a frequency penalty, a bounded
+//! number of times; then the trimmed text stands.
 
-use super::conversation::{continue_turn, step_turn};
+use super::conversation::{continue_turn, guard_turn, step_turn};
 use super::document::Document;
 use super::fit::SectionSink;
-use super::generate::Ending;
+use super::generate::{Ending, Generated};
+use super::guard::{Guard, Incident};
 use super::length::{cut_for_target, cut_to_words, is_short, upper_bound};
 use super::{Job, JobEvent, Writer, WriterError};
 use crate::backend::{ChatMessage, FinishReason, Role, Usage};
@@ -58,6 +61,13 @@ pub(super) async fn write_section(
     let mut usage = None;
     let mut written_by: Vec<String> = Vec::new();
     let (mut continuations, mut continued_short) = (0u32, false);
+    let settings = &job.settings.guards;
+    let mut guard = settings.enabled.then(|| {
+        let earlier: Vec<String> = document.drafts[..index].iter().map(|d| d.text()).collect();
+        Guard::new(settings.clone(), earlier.iter().map(String::as_str))
+    });
+    let penalized = penalized(job);
+    let mut incidents = 0u32;
     loop {
         let before = document.drafts[index].text();
         let words_before = count_words(&before);
@@ -66,12 +76,36 @@ pub(super) async fn write_section(
             before: &before,
             max_words: bound,
             words_before,
+            guard: guard.as_mut(),
         };
+        let asked = if incidents > 0 { &penalized } else { job };
         let generated = writer
-            .run_section(job, document, index, wanted, sink)
+            .run_section(asked, document, index, wanted, sink)
             .await?;
         usage = add_usage(usage, generated.usage);
         note_backend(writer, document, &mut written_by);
+        let generated = match generated.ending {
+            Ending::Guarded(incident) => {
+                incidents += 1;
+                let retrying = incidents <= settings.retries;
+                after_incident(
+                    writer,
+                    document,
+                    index,
+                    generated.text,
+                    incident,
+                    (incidents, retrying),
+                )?;
+                if retrying {
+                    continue;
+                }
+                break;
+            }
+            ending => Generated {
+                ending,
+                ..generated
+            },
+        };
         document.drafts[index]
             .turns
             .push(ChatMessage::assistant(generated.text));
@@ -93,6 +127,7 @@ pub(super) async fn write_section(
                 Next::Continue("the stream broke")
             }
             Ending::Broken(e) => return Err(e.into()),
+            Ending::Guarded(_) => Next::Finish,
             Ending::Finished(_) if is_short(words, target) && !continued_short => {
                 continued_short = true;
                 Next::Continue("the section is under 60% of its target")
@@ -152,6 +187,85 @@ fn note_backend(writer: &Writer, document: &mut Document, written_by: &mut Vec<S
     document.backend = Some(info);
     if written_by.last() != Some(&serving) {
         written_by.push(serving);
+    }
+}
+
+/// The job with a frequency penalty for regenerating after an incident: at least 0.5 (every
+/// OpenAI-compatible server and the engine take it), and a user's repetition penalty raised to
+/// at least 1.2 (set by the user, so the server takes it).
+fn penalized(job: &Job) -> Job {
+    let mut job = job.clone();
+    let s = &mut job.settings.sampling;
+    s.frequency_penalty = Some(s.frequency_penalty.unwrap_or(0.0).max(0.5));
+    s.repetition_penalty = s.repetition_penalty.map(|r| r.max(1.2));
+    job
+}
+
+/// Keeps the good part of a guarded generation, announces the incident and, when
+/// `retrying`, asks for the rest of the section with a nudge. The bad tail is never stored.
+fn after_incident(
+    writer: &Writer,
+    document: &mut Document,
+    index: usize,
+    text: String,
+    incident: Incident,
+    (count, retrying): (u32, bool),
+) -> Result<(), WriterError> {
+    let kept = text[..incident.keep.min(text.len())].to_string();
+    let dropped_words = count_words(&text).saturating_sub(count_words(&kept));
+    if !kept.trim().is_empty() {
+        document.drafts[index]
+            .turns
+            .push(ChatMessage::assistant(kept));
+    }
+    document.count_incident(index);
+    let words = document.drafts[index].words();
+    let section = document.drafts[index].text();
+    writer.emit(JobEvent::Guarded {
+        index,
+        kind: incident.kind,
+        quote: incident.quote,
+        dropped_words,
+        words,
+        incident: count,
+        retrying,
+        text: section,
+    });
+    if retrying {
+        let nudge = guard_turn(&writer.prompts, document, index, words, incident.kind)?;
+        let turns = &mut document.drafts[index].turns;
+        let after_request = turns.last().is_some_and(|t| t.role == Role::User);
+        // Roles alternate. With nothing kept, the nudge joins the continue request it follows;
+        // the first turn is re-rendered for each request, so there an empty answer goes first.
+        match (after_request, turns.len(), turns.last_mut()) {
+            (true, 1, _) => {
+                turns.push(ChatMessage::assistant(""));
+                turns.push(nudge);
+            }
+            (true, _, Some(last)) => {
+                last.content = format!("{}\n\n{}", last.content, nudge.content);
+            }
+            _ => turns.push(nudge),
+        }
+    } else {
+        drop_unanswered(&mut document.drafts[index].turns);
+    }
+    Ok(())
+}
+
+/// Drops the requests left without an answer at the end of a section's turns (and the empty
+/// answers before them), so that the next section's step follows an assistant turn; a step
+/// with nothing kept gets an empty answer, as an empty reply would.
+fn drop_unanswered(turns: &mut Vec<ChatMessage>) {
+    while turns.len() > 1
+        && turns
+            .last()
+            .is_some_and(|t| t.role == Role::User || t.content.is_empty())
+    {
+        turns.pop();
+    }
+    if turns.len() == 1 {
+        turns.push(ChatMessage::assistant(""));
     }
 }
 

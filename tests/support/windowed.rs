@@ -224,17 +224,12 @@ fn summary_reply(prompt: &str) -> String {
 
 /// `words` words of plain prose in eight-word sentences; `seed` varies the wording.
 pub fn filler(words: usize, seed: usize) -> String {
-    const WORDS: [&str; 7] = [
-        "river", "stone", "light", "harbor", "winter", "signal", "keeper",
-    ];
-    let mut out = String::with_capacity(words * 7);
-    for i in 0..words.max(1) {
-        out.push_str(WORDS[(i + seed) % WORDS.len()]);
-        out.push_str(if i % 8 == 7 || i + 1 == words.max(1) {
-            ". "
-        } else {
-            " "
-        });
+    let n = words.max(1);
+    let picked = super::prose::filler_words(seed as u64, n);
+    let mut out = String::with_capacity(n * 7);
+    for (i, word) in picked.iter().enumerate() {
+        out.push_str(word);
+        out.push_str(if i % 8 == 7 || i + 1 == n { ". " } else { " " });
     }
     out.trim_end().to_string()
 }

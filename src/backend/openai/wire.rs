@@ -38,6 +38,34 @@ fn streaming_body(model: &str, max_tokens: u32, sampling: &Sampling, stop: &[Str
     if let Some(seed) = sampling.seed {
         body["seed"] = json!(seed);
     }
+    // Sent only when set: OpenAI itself refuses the fields it does not know (top_k, min_p,
+    // the repetition penalty). llama.cpp's server calls the repetition penalty
+    // `repeat_penalty`, vLLM `repetition_penalty`; each ignores the other's name.
+    let extras = [
+        (
+            "frequency_penalty",
+            sampling.frequency_penalty.map(|v| json!(v)),
+        ),
+        (
+            "presence_penalty",
+            sampling.presence_penalty.map(|v| json!(v)),
+        ),
+        ("top_k", sampling.top_k.map(|v| json!(v))),
+        ("min_p", sampling.min_p.map(|v| json!(v))),
+        (
+            "repetition_penalty",
+            sampling.repetition_penalty.map(|v| json!(v)),
+        ),
+        (
+            "repeat_penalty",
+            sampling.repetition_penalty.map(|v| json!(v)),
+        ),
+    ];
+    for (name, value) in extras {
+        if let Some(value) = value {
+            body[name] = value;
+        }
+    }
     if !stop.is_empty() {
         body["stop"] = json!(stop);
     }

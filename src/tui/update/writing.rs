@@ -234,6 +234,35 @@ pub(super) fn job_event(state: &mut State, event: JobEvent) -> Vec<Effect> {
                 state.stats.retry = None;
             }
         }
+        JobEvent::Guarded {
+            index,
+            kind,
+            quote,
+            dropped_words,
+            retrying,
+            text,
+            ..
+        } => {
+            // The stream's bad tail is gone from the writer's text; show what it kept.
+            if index < state.section_count() {
+                state.set_text(index, &text);
+                scroll::refresh(state);
+            }
+            state.stats.guarded += 1;
+            let then = if retrying {
+                "writing it again"
+            } else {
+                "kept as it is"
+            };
+            state.say(
+                Level::Warning,
+                format!(
+                    "section {}: {} guard dropped {dropped_words} words (\"{quote}\"); {then}",
+                    index + 1,
+                    kind.name()
+                ),
+            );
+        }
         JobEvent::Continuing { index, reason, .. } => {
             state.say(
                 Level::Info,

@@ -103,6 +103,12 @@ fn info_lines<'a>(state: &'a State, theme: &Theme, width: u16) -> Vec<Line<'a>> 
         ),
         Line::styled(super::truncate(&job, usize::from(width)), job_style),
     ];
+    if stats.guarded > 0 {
+        lines.push(Line::styled(
+            format!("guards caught {}", stats.guarded),
+            theme.warning(),
+        ));
+    }
     if let Some(r) = &stats.retry {
         let secs = r.at_ms.saturating_sub(stats.now_ms).div_ceil(1000);
         lines.push(Line::styled(
