@@ -10,6 +10,7 @@ mod cli_hardening;
 mod cli_write;
 mod context;
 mod engine;
+mod export;
 mod plan;
 mod real_model;
 mod serve;
