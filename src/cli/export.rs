@@ -34,8 +34,8 @@ pub struct ExportArgs {
 
 /// `longwriter export`.
 pub fn export(a: ExportArgs) -> Result<i32, CliError> {
-    let format = ExportFormat::for_path(&a.output, a.format)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let format =
+        ExportFormat::for_path(&a.output, a.format).map_err(|e| CliError::Usage(e.to_string()))?;
     let title = match a.title.as_deref().map(str::trim) {
         Some("") => {
             return Err(CliError::Usage(
@@ -47,6 +47,12 @@ pub fn export(a: ExportArgs) -> Result<i32, CliError> {
         t => t.map(str::to_string),
     };
     let author = a.author.as_deref().map(str::trim).map(str::to_string);
+    export::check_writable(&a.output).map_err(|e| {
+        CliError::Usage(format!(
+            "cannot write {}: {e}. Choose another path with -o",
+            a.output.display()
+        ))
+    })?;
     let mut project = open_project(&a.project)?;
     if title.is_some() || author.is_some() {
         retitle(&mut project, title, author)?;

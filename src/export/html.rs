@@ -97,11 +97,7 @@ pub fn part_html(part: &Part) -> String {
 fn heading_html(h: &Heading) -> String {
     // The title is the page's only h1; headings sit below it.
     let tag = format!("h{}", h.level.clamp(1, 5) + 1);
-    format!(
-        "<{tag} id=\"{}\">{}</{tag}>\n",
-        h.anchor,
-        escape(&h.title)
-    )
+    format!("<{tag} id=\"{}\">{}</{tag}>\n", h.anchor, escape(&h.title))
 }
 
 /// Escapes text for element content and double-quoted attributes, and drops the control

@@ -169,7 +169,11 @@ impl Meta {
 }
 
 /// The document so far in `format`, as the file's bytes.
-pub fn export(document: &Document, meta: &Meta, format: ExportFormat) -> Result<Vec<u8>, ExportError> {
+pub fn export(
+    document: &Document,
+    meta: &Meta,
+    format: ExportFormat,
+) -> Result<Vec<u8>, ExportError> {
     let parts = || outline::outline(document);
     match format {
         ExportFormat::Md => Ok(render(document, Format::Md).into_bytes()),

@@ -5,9 +5,9 @@
 //! pure function of a `State`. The clock enters only through `Action::Tick`, which keeps
 //! snapshot tests deterministic.
 
+use super::effect::ExportRequest;
 use super::sections::SectionCache;
 use super::wrap::Wrapped;
-use super::effect::ExportRequest;
 use crate::export::ExportFormat;
 use crate::plan::Plan;
 use crate::writer::{Document, Job, WriterSettings};
@@ -104,7 +104,10 @@ impl InputPurpose {
             Self::RegenerateHint(i) => format!("Rewrite section {}: hint (may be empty)", i + 1),
             Self::Search => "Search the document".into(),
             Self::ExportPath(_) => {
-                format!("Export to (.{})", ExportFormat::ALL.map(|f| f.extension()).join(" ."))
+                format!(
+                    "Export to (.{})",
+                    ExportFormat::ALL.map(|f| f.extension()).join(" .")
+                )
             }
             Self::ExportTitle => "Title of the export".into(),
             Self::ExportAuthor => "Author (may be empty)".into(),

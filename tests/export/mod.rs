@@ -36,7 +36,10 @@ fn document(language: Language, sections: &[(String, String)]) -> Document {
     let mut doc = Document::new("Write it.".into(), target, language, plan);
     for (draft, (_, text)) in doc.drafts.iter_mut().zip(sections) {
         *draft = SectionDraft {
-            turns: vec![ChatMessage::user("step"), ChatMessage::assistant(text.clone())],
+            turns: vec![
+                ChatMessage::user("step"),
+                ChatMessage::assistant(text.clone()),
+            ],
         };
     }
     doc
@@ -67,7 +70,14 @@ fn paragraphs(doc: &Document) -> Vec<String> {
 
 fn english() -> Document {
     let sections = vec![
-        ("Dawn <b>& light</b>".to_string(), format!("{}\n\n{}", prose("Alpha", 40), "Quotes \"here\" and 'there' & <tags>.")),
+        (
+            "Dawn <b>& light</b>".to_string(),
+            format!(
+                "{}\n\n{}",
+                prose("Alpha", 40),
+                "Quotes \"here\" and 'there' & <tags>."
+            ),
+        ),
         ("Noon".to_string(), prose("Beta", 60)),
         ("Dusk".to_string(), prose("Gamma", 30)),
     ];
@@ -89,7 +99,10 @@ fn every_format_is_structurally_sound() {
         .collect();
     assert_eq!(body, expected, "the text, escaped and read back");
     assert_eq!(named(&elements, "title").next().unwrap().text, meta.title);
-    assert!(html.contains("&lt;b&gt;&amp; light&lt;/b&gt;"), "titles are escaped");
+    assert!(
+        html.contains("&lt;b&gt;&amp; light&lt;/b&gt;"),
+        "titles are escaped"
+    );
 
     let epub = check_epub(&render(&doc, &meta, ExportFormat::Epub));
     assert_eq!(epub.pages.len(), 4, "a title page and one page per section");
@@ -98,17 +111,26 @@ fn every_format_is_structurally_sound() {
     assert_eq!(epub.language, "en");
     assert!(epub.nav_links.iter().any(|l| l.starts_with("s003.xhtml")));
     for p in &expected {
-        assert!(epub.pages.iter().any(|page| page.contains(p.as_str())), "{p}");
+        assert!(
+            epub.pages.iter().any(|page| page.contains(p.as_str())),
+            "{p}"
+        );
     }
 
     let (docx, title, creator) = check_docx(&render(&doc, &meta, ExportFormat::Docx));
-    assert_eq!((title.as_str(), creator.as_str()), (meta.title.as_str(), "Ann O'Nymous"));
+    assert_eq!(
+        (title.as_str(), creator.as_str()),
+        (meta.title.as_str(), "Ann O'Nymous")
+    );
     let mut want = vec![meta.title.clone(), "Ann O'Nymous".into()];
     for part in export::outline::outline(&doc) {
         want.push(part.heading.title.clone());
         want.extend(part.paragraphs);
     }
-    assert_eq!(docx, want, "title, author, then headings and paragraphs in order");
+    assert_eq!(
+        docx, want,
+        "title, author, then headings and paragraphs in order"
+    );
 
     let line = String::from_utf8(render(&doc, &meta, ExportFormat::Jsonl)).unwrap();
     assert_eq!(line.matches('\n').count(), 1, "one whole line");
@@ -118,7 +140,10 @@ fn every_format_is_structurally_sound() {
     assert_eq!(record.messages[1].content, export::outline::full_text(&doc));
     assert_eq!(record.word_count, 130);
     assert_eq!(record.plan, doc.plan);
-    assert_eq!((record.timings.started, record.timings.finished), (1_700_000_000, 1_700_003_600));
+    assert_eq!(
+        (record.timings.started, record.timings.finished),
+        (1_700_000_000, 1_700_003_600)
+    );
 
     let md = String::from_utf8(render(&doc, &meta, ExportFormat::Md)).unwrap();
     assert!(md.starts_with("## Dawn <b>& light</b>\n\n"), "{md}");
@@ -131,7 +156,10 @@ fn chinese_text_exports_in_every_format() {
     let text = "灯塔守护者的一生。\n他每天清晨点亮灯火，夜里守望大海。";
     let sections = vec![
         ("第一章 清晨".to_string(), text.to_string()),
-        ("第二章 夜晚".to_string(), "海风吹过石墙，“信号”依旧明亮。".to_string()),
+        (
+            "第二章 夜晚".to_string(),
+            "海风吹过石墙，“信号”依旧明亮。".to_string(),
+        ),
     ];
     let doc = document(Language::Chinese, &sections);
     let mut meta = meta(Language::Chinese);
@@ -150,17 +178,26 @@ fn chinese_text_exports_in_every_format() {
     assert_eq!(body, expected);
 
     let epub = check_epub(&render(&doc, &meta, ExportFormat::Epub));
-    assert_eq!((epub.title.as_str(), epub.language.as_str()), ("灯塔", "zh"));
+    assert_eq!(
+        (epub.title.as_str(), epub.language.as_str()),
+        ("灯塔", "zh")
+    );
     assert_eq!(epub.creators, vec!["王小明".to_string()]);
     assert!(epub.pages[1].contains("他每天清晨点亮灯火，夜里守望大海。"));
 
     let (docx, title, creator) = check_docx(&render(&doc, &meta, ExportFormat::Docx));
     assert_eq!((title.as_str(), creator.as_str()), ("灯塔", "王小明"));
-    assert!(docx.contains(&"海风吹过石墙，“信号”依旧明亮。".to_string()), "{docx:?}");
+    assert!(
+        docx.contains(&"海风吹过石墙，“信号”依旧明亮。".to_string()),
+        "{docx:?}"
+    );
 
     let record: SftRecord =
         serde_json::from_slice(&render(&doc, &meta, ExportFormat::Jsonl)).unwrap();
-    assert_eq!(record.word_count, count_words(&export::outline::full_text(&doc)));
+    assert_eq!(
+        record.word_count,
+        count_words(&export::outline::full_text(&doc))
+    );
     assert!(record.word_count > 30, "字 are counted one by one");
     assert!(record.messages[1].content.contains("灯塔守护者"));
 }
@@ -170,7 +207,10 @@ fn a_100000_word_document_exports_in_every_format() {
     let sections: Vec<(String, String)> = (0..100)
         .map(|i| {
             let tag = longwriter_tag(i);
-            let text = (0..5).map(|_| prose(&tag, 200)).collect::<Vec<_>>().join("\n\n");
+            let text = (0..5)
+                .map(|_| prose(&tag, 200))
+                .collect::<Vec<_>>()
+                .join("\n\n");
             (format!("Part {}", i + 1), text)
         })
         .collect();
@@ -182,7 +222,11 @@ fn a_100000_word_document_exports_in_every_format() {
     let (elements, links) = check_html(&html);
     assert_eq!(links.len(), 100);
     let words: usize = named(&elements, "main").map(|m| count_words(&m.text)).sum();
-    assert_eq!(words, 100_000 + 200, "the text and the 100 two-word headings");
+    assert_eq!(
+        words,
+        100_000 + 200,
+        "the text and the 100 two-word headings"
+    );
 
     let epub = check_epub(&render(&doc, &meta, ExportFormat::Epub));
     assert_eq!(epub.pages.len(), 101);
@@ -190,8 +234,15 @@ fn a_100000_word_document_exports_in_every_format() {
     assert_eq!(words, 100_000 + 200);
 
     let (docx, _, _) = check_docx(&render(&doc, &meta, ExportFormat::Docx));
-    assert_eq!(docx.len(), 2 + 100 + 500, "title, author, 100 headings, 500 paragraphs");
-    assert_eq!(docx.iter().map(|p| count_words(p)).sum::<usize>(), 100_000 + 200 + 4 + 2);
+    assert_eq!(
+        docx.len(),
+        2 + 100 + 500,
+        "title, author, 100 headings, 500 paragraphs"
+    );
+    assert_eq!(
+        docx.iter().map(|p| count_words(p)).sum::<usize>(),
+        100_000 + 200 + 4 + 2
+    );
 
     let record: SftRecord =
         serde_json::from_slice(&render(&doc, &meta, ExportFormat::Jsonl)).unwrap();
@@ -240,7 +291,12 @@ async fn the_command_exports_every_format_with_the_projects_title_and_author() {
     std::fs::create_dir(&out).unwrap();
     for format in ExportFormat::ALL {
         let file = out.join(format!("book.{}", format.extension()));
-        let args = vec!["export".into(), id.clone(), "-o".into(), file.display().to_string()];
+        let args = vec![
+            "export".into(),
+            id.clone(),
+            "-o".into(),
+            file.display().to_string(),
+        ];
         let output = run_cli(args, dir.path()).await;
         assert_success(&output);
         let bytes = std::fs::read(&file).unwrap();
@@ -250,28 +306,59 @@ async fn the_command_exports_every_format_with_the_projects_title_and_author() {
             _ => String::from_utf8(bytes).unwrap(),
         };
         assert!(text.contains("Beta river"), "{format:?}: {text}");
-        assert!(!text.contains("NEVER-EXPORTED"), "{format:?} holds a summary");
+        assert!(
+            !text.contains("NEVER-EXPORTED"),
+            "{format:?} holds a summary"
+        );
     }
     let html = std::fs::read_to_string(out.join("book.html")).unwrap();
-    assert!(html.contains("<title>Write a history of the lighthouse keepers</title>"), "{html}");
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 6, "no temp files left");
+    assert!(
+        html.contains("<title>Write a history of the lighthouse keepers</title>"),
+        "{html}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        6,
+        "no temp files left"
+    );
 
     // --title and --author change the export and the project.
     let file = out.join("retitled.epub");
-    let args = strings(&["export", &id, "-o", &file.display().to_string(), "--title", "Keepers",
-        "--author", "Ann & Bo"]);
+    let args = strings(&[
+        "export",
+        &id,
+        "-o",
+        &file.display().to_string(),
+        "--title",
+        "Keepers",
+        "--author",
+        "Ann & Bo",
+    ]);
     assert_success(&run_cli(args, dir.path()).await);
     let epub = check_epub(&std::fs::read(&file).unwrap());
-    assert_eq!((epub.title.as_str(), epub.creators[0].as_str()), ("Keepers", "Ann & Bo"));
+    assert_eq!(
+        (epub.title.as_str(), epub.creators[0].as_str()),
+        ("Keepers", "Ann & Bo")
+    );
     let project = Project::open(&Store::at(dir.path().join("data")).find(&id).unwrap()).unwrap();
     assert_eq!(project.manifest.title, "Keepers");
     assert_eq!(project.manifest.author.as_deref(), Some("Ann & Bo"));
     // A later export without the flags keeps them; --format wins over the extension.
     let file = out.join("plain.txt");
-    let args = strings(&["export", &id, "-o", &file.display().to_string(), "--format", "html"]);
+    let args = strings(&[
+        "export",
+        &id,
+        "-o",
+        &file.display().to_string(),
+        "--format",
+        "html",
+    ]);
     assert_success(&run_cli(args, dir.path()).await);
     let html = std::fs::read_to_string(&file).unwrap();
-    assert!(html.contains("<p class=\"author\">Ann &amp; Bo</p>"), "{html}");
+    assert!(
+        html.contains("<p class=\"author\">Ann &amp; Bo</p>"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -284,34 +371,77 @@ async fn bad_formats_and_paths_are_refused_and_nothing_is_half_written() {
     std::fs::write(&kept, "an older file").unwrap();
 
     let pdf = out.join("book.pdf");
-    let output = run_cli(strings(&["export", &id, "-o", &pdf.display().to_string()]), dir.path()).await;
+    let output = run_cli(
+        strings(&["export", &id, "-o", &pdf.display().to_string()]),
+        dir.path(),
+    )
+    .await;
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{err}");
-    assert!(err.contains("\".pdf\"") && err.contains("md, txt, html, epub, docx, jsonl"), "{err}");
+    assert!(
+        err.contains("\".pdf\"") && err.contains("md, txt, html, epub, docx, jsonl"),
+        "{err}"
+    );
 
-    let output = run_cli(strings(&["export", &id, "-o", "x.odt", "--format", "odt"]), dir.path()).await;
+    let output = run_cli(
+        strings(&["export", &id, "-o", "x.odt", "--format", "odt"]),
+        dir.path(),
+    )
+    .await;
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{err}");
-    assert!(err.contains("epub") && err.contains("docx"), "clap names the known ones: {err}");
+    assert!(
+        err.contains("epub") && err.contains("docx"),
+        "clap names the known ones: {err}"
+    );
 
     let missing = out.join("no/such/folder/book.epub");
-    let output = run_cli(strings(&["export", &id, "-o", &missing.display().to_string()]), dir.path()).await;
+    let output = run_cli(
+        strings(&["export", &id, "-o", &missing.display().to_string()]),
+        dir.path(),
+    )
+    .await;
     let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{err}");
-    assert!(err.contains(&missing.display().to_string()) && err.contains("No such file"), "{err}");
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&missing.display().to_string()) && err.contains("No such file"),
+        "{err}"
+    );
 
-    let output = run_cli(strings(&["export", &id, "-o", &out.display().to_string()]), dir.path()).await;
+    let output = run_cli(
+        strings(&["export", &id, "-o", &out.display().to_string()]),
+        dir.path(),
+    )
+    .await;
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("it is a directory"), "{err}");
 
-    let output = run_cli(strings(&["export", &id, "-o", &kept.display().to_string(), "--title", " "]), dir.path()).await;
+    let output = run_cli(
+        strings(&[
+            "export",
+            &id,
+            "-o",
+            &kept.display().to_string(),
+            "--title",
+            " ",
+        ]),
+        dir.path(),
+    )
+    .await;
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{err}");
     assert!(err.contains("--title is empty"), "{err}");
 
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "an older file");
-    let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("kept.epub")], "nothing else written");
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec![std::ffi::OsString::from("kept.epub")],
+        "nothing else written"
+    );
 }
 
 /// The real validators, where installed (scripts/check-export.sh says how): epubcheck on the

@@ -30,7 +30,8 @@ pub fn parse_xml(text: &str, what: &str) -> Vec<Element> {
             }
             Event::Empty(e) => elements.push(element(&e, what)),
             Event::End(_) => {
-                open.pop().unwrap_or_else(|| panic!("{what}: an end tag too many"));
+                open.pop()
+                    .unwrap_or_else(|| panic!("{what}: an end tag too many"));
             }
             Event::Text(t) => add_text(&mut elements, &open, &t.decode().unwrap()),
             Event::CData(t) => add_text(&mut elements, &open, &t.decode().unwrap()),
@@ -145,7 +146,10 @@ pub fn check_epub(bytes: &[u8]) -> Epub {
     assert_eq!(pkg.text("mimetype"), "application/epub+zip");
     let container = parse_xml(&pkg.text("META-INF/container.xml"), "container.xml");
     let rootfile = named(&container, "rootfile").next().expect("a rootfile");
-    assert_eq!(rootfile.attrs["media-type"], "application/oebps-package+xml");
+    assert_eq!(
+        rootfile.attrs["media-type"],
+        "application/oebps-package+xml"
+    );
     let opf_path = rootfile.attrs["full-path"].clone();
     let base = opf_path.rsplit_once('/').map_or("", |(d, _)| d);
     let join = |href: &str| {
@@ -160,7 +164,8 @@ pub fn check_epub(bytes: &[u8]) -> Epub {
     assert_eq!(package.attrs["version"], "3.0");
     let uid = &package.attrs["unique-identifier"];
     assert!(
-        opf.iter().any(|e| e.name == "dc:identifier" && e.attrs.get("id") == Some(uid)),
+        opf.iter()
+            .any(|e| e.name == "dc:identifier" && e.attrs.get("id") == Some(uid)),
         "the unique identifier exists"
     );
     assert!(opf.iter().any(|e| e.name == "meta"
@@ -169,8 +174,15 @@ pub fn check_epub(bytes: &[u8]) -> Epub {
     let mut nav = None;
     for item in named(&opf, "item") {
         let href = join(&item.attrs["href"]);
-        assert!(pkg.files.contains_key(&href), "manifest item {href} is in the zip");
-        if item.attrs.get("properties").is_some_and(|p| p.contains("nav")) {
+        assert!(
+            pkg.files.contains_key(&href),
+            "manifest item {href} is in the zip"
+        );
+        if item
+            .attrs
+            .get("properties")
+            .is_some_and(|p| p.contains("nav"))
+        {
             nav = Some(href.clone());
         }
         if item.attrs["media-type"] == "application/xhtml+xml" {
@@ -191,17 +203,24 @@ pub fn check_epub(bytes: &[u8]) -> Epub {
     let nav = nav.expect("a navigation document");
     let nav_doc = parse_xml(&pkg.text(&nav), "nav");
     assert!(
-        nav_doc.iter().any(|e| e.name == "nav"
-            && e.attrs.get("epub:type").map(|t| t.trim()) == Some("toc")),
+        nav_doc
+            .iter()
+            .any(|e| e.name == "nav" && e.attrs.get("epub:type").map(|t| t.trim()) == Some("toc")),
         "the nav has a toc"
     );
-    let nav_links: Vec<String> = named(&nav_doc, "a").map(|a| a.attrs["href"].clone()).collect();
+    let nav_links: Vec<String> = named(&nav_doc, "a")
+        .map(|a| a.attrs["href"].clone())
+        .collect();
     let hrefs: BTreeSet<&String> = items.values().collect();
     for link in &nav_links {
         let file = join(link.split('#').next().unwrap());
         assert!(hrefs.contains(&file), "nav link {link} resolves");
     }
-    let meta = |name: &str| named(&opf, name).map(|e| e.text.clone()).collect::<Vec<_>>();
+    let meta = |name: &str| {
+        named(&opf, name)
+            .map(|e| e.text.clone())
+            .collect::<Vec<_>>()
+    };
     Epub {
         pages,
         nav_links,
@@ -223,15 +242,22 @@ pub fn check_docx(bytes: &[u8]) -> (Vec<String>, String, String) {
     );
     let rels = parse_xml(&pkg.text("_rels/.rels"), "_rels/.rels");
     assert!(
-        rels.iter()
-            .any(|e| e.attrs.get("Target").is_some_and(|t| t.ends_with("word/document.xml"))),
+        rels.iter().any(|e| e
+            .attrs
+            .get("Target")
+            .is_some_and(|t| t.ends_with("word/document.xml"))),
         "the package points at the main document"
     );
     parse_xml(&pkg.text("word/styles.xml"), "styles.xml");
     let doc = parse_xml(&pkg.text("word/document.xml"), "document.xml");
     let paragraphs = named(&doc, "w:p").map(|p| p.text.clone()).collect();
     let core = parse_xml(&pkg.text("docProps/core.xml"), "core.xml");
-    let get = |n: &str| named(&core, n).next().map(|e| e.text.clone()).unwrap_or_default();
+    let get = |n: &str| {
+        named(&core, n)
+            .next()
+            .map(|e| e.text.clone())
+            .unwrap_or_default()
+    };
     (paragraphs, get("dc:title"), get("dc:creator"))
 }
 

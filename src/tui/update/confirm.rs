@@ -125,10 +125,7 @@ pub(super) fn delete_section(state: &mut State, index: usize) -> Vec<Effect> {
 }
 
 /// The runner found the export's file already there.
-pub(super) fn export_would_replace(
-    state: &mut State,
-    request: Box<ExportRequest>,
-) {
+pub(super) fn export_would_replace(state: &mut State, request: Box<ExportRequest>) {
     let question = format!(
         "{} exists. Replace it with this document?",
         request.path.display()

@@ -21,9 +21,9 @@ mod tests;
 pub use runs::start_following;
 
 use super::action::Action;
+use super::effect::ExportRequest;
 use super::effect::{Effect, Save};
 use super::state::{InputPurpose, JobState, Level, Overlay, Pending, Screen, State};
-use super::effect::ExportRequest;
 use crate::export::{ExportFormat, Meta};
 use ratatui_textarea::TextArea;
 
@@ -312,7 +312,10 @@ fn export(state: &mut State, path: std::path::PathBuf, format: ExportFormat) -> 
     };
     let author = state.export_author.trim();
     let meta = Meta {
-        id: state.project.clone().unwrap_or_else(|| state.export_stem.clone()),
+        id: state
+            .project
+            .clone()
+            .unwrap_or_else(|| state.export_stem.clone()),
         title: state.export_title.clone(),
         author: (!author.is_empty()).then(|| author.to_string()),
         language: document.language,
