@@ -22,7 +22,7 @@ fn build(meta: &Meta, parts: &[Part]) -> epub_builder::Result<Vec<u8>> {
     if let Some(author) = &meta.author {
         builder.add_author(author.as_str());
     }
-    builder.set_lang(meta.language_tag());
+    builder.add_language(meta.language_tag());
     builder.set_generator("LongWriter Studio");
     builder.set_toc_name(contents_name(meta));
     // The package's identifier: stable per project, so that a reader sees a re-export as the

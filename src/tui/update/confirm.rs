@@ -9,9 +9,7 @@ use super::super::effect::{Effect, ExportRequest};
 use super::super::state::{InputPurpose, Level, Overlay, Pending, State};
 use super::{open_input, review, save, writing};
 use crate::text::count_words;
-use crate::writer::Document;
 use ratatui_textarea::{Key, TextArea};
-use std::path::PathBuf;
 
 fn ask(state: &mut State, question: String, choices: Vec<(char, &'static str)>, pending: Pending) {
     let (choices, otherwise): (Vec<_>, Vec<_>) = choices.into_iter().partition(|(c, _)| *c != '·');
