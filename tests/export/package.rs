@@ -65,8 +65,10 @@ fn element(e: &BytesStart, what: &str) -> Element {
         .map(|a| {
             let a = a.unwrap_or_else(|err| panic!("{what}: bad attribute on <{name}>: {err}"));
             let key = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
-            #[allow(deprecated)]
-            let value = a.unescape_value().unwrap().into_owned();
+            let value = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .unwrap_or_else(|err| panic!("{what}: bad attribute value on <{name}>: {err}"))
+                .into_owned();
             (key, value)
         })
         .collect();
@@ -196,7 +198,8 @@ pub fn check_epub(bytes: &[u8]) -> Epub {
                 .get(&r.attrs["idref"])
                 .unwrap_or_else(|| panic!("spine idref {} is in the manifest", r.attrs["idref"]));
             let page = parse_xml(&pkg.text(href), href);
-            named(&page, "body").next().unwrap().text.clone()
+            let body = named(&page, "body").next().unwrap().text.clone();
+            body
         })
         .collect();
     assert!(!pages.is_empty(), "the spine has pages");
