@@ -9,10 +9,12 @@ use epub_builder::{EpubBuilder, EpubContent, EpubVersion, ReferenceType, ZipLibr
 
 /// The EPUB file's bytes.
 pub fn render(meta: &Meta, parts: &[Part]) -> Result<Vec<u8>, ExportError> {
-    build(meta, parts).map_err(|e| ExportError::Package {
+    let package = |reason: String| ExportError::Package {
         format: "EPUB",
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    let bytes = build(meta, parts).map_err(|e| package(e.to_string()))?;
+    mend(&bytes).map_err(|e| package(e.to_string()))
 }
 
 fn build(meta: &Meta, parts: &[Part]) -> epub_builder::Result<Vec<u8>> {
@@ -53,6 +55,33 @@ fn build(meta: &Meta, parts: &[Part]) -> epub_builder::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     builder.generate(&mut bytes)?;
     Ok(bytes)
+}
+
+/// The package document as epub-builder writes it gives the first language and the first
+/// author the same id (`epub-creator-0`), which epubcheck rejects (RSC-005): the languages
+/// get ids of their own. Every other entry is copied as it is, the stored mimetype first.
+fn mend(epub: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(epub))?;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let name = archive.by_index_raw(i)?.name().to_string();
+        if !name.ends_with(".opf") {
+            out.raw_copy_file(archive.by_index_raw(i)?)?;
+            continue;
+        }
+        let mut opf = String::new();
+        archive.by_index(i)?.read_to_string(&mut opf)?;
+        let opf = opf.replace(
+            "<dc:language id=\"epub-creator-",
+            "<dc:language id=\"epub-language-",
+        );
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        out.start_file(name, options)?;
+        out.write_all(opf.as_bytes())?;
+    }
+    Ok(out.finish()?.into_inner())
 }
 
 /// One XHTML content document.
