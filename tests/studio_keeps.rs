@@ -211,14 +211,14 @@ async fn export_over_an_existing_file_asks_first() {
         let tmux = shell_session("export");
         write_all(&tmux, &url, &dir, "");
         keys(&tmux, "x");
-        tmux.wait_for("the export input", 10, |p| p.contains("Export markdown to"));
+        tmux.wait_for("the export input", 10, |p| p.contains("Export to (.md"));
         keys(&tmux, "Enter");
         tmux.wait_for("the question", 10, |p| p.contains("exists. Replace"));
         keys(&tmux, "n");
         tmux.wait_for("the kept file", 10, |p| p.contains("not exported"));
         assert_eq!(std::fs::read_to_string(&existing).unwrap(), "KEEP ME\n");
         keys(&tmux, "x");
-        tmux.wait_for("the export input", 10, |p| p.contains("Export markdown to"));
+        tmux.wait_for("the export input", 10, |p| p.contains("Export to (.md"));
         keys(&tmux, "Enter");
         tmux.wait_for("the question", 10, |p| p.contains("exists. Replace"));
         keys(&tmux, "y");

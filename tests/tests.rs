@@ -16,6 +16,7 @@ mod engine;
 mod faults;
 mod ollama_backend;
 mod guards;
+mod export;
 mod plan;
 mod real_model;
 mod serve;

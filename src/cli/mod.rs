@@ -8,6 +8,7 @@ pub mod completions;
 mod connect;
 pub mod detach;
 mod eval;
+mod export;
 mod job;
 mod progress;
 mod projects;
@@ -19,7 +20,8 @@ pub use backends::BackendsArgs;
 pub use completions::{CompletionsArgs, ManArgs};
 pub use detach::{ResumeArgs, WorkerArgs};
 pub use eval::EvalArgs;
-pub use projects::{ExportArgs, ListArgs, ProjectArg, RmArgs};
+pub use export::ExportArgs;
+pub use projects::{ListArgs, ProjectArg, RmArgs};
 pub use serve::ServeArgs;
 
 use crate::backend::{
@@ -254,7 +256,7 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::List(args)) => projects::list(args),
         Some(Command::Show(args)) => projects::show(args),
         Some(Command::Resume(args)) => detach::resume(&cli.backend, args).await,
-        Some(Command::Export(args)) => projects::export(args),
+        Some(Command::Export(args)) => export::export(args),
         Some(Command::Rm(args)) => projects::rm(args),
         Some(Command::Stop(args)) => projects::stop(args).await,
         Some(Command::Attach(args)) => projects::attach(args).await,

@@ -1,18 +1,16 @@
-//! Commands on stored projects: `list`, `show`, `export`, `rm`, `stop` and `attach`.
+//! Commands on stored projects: `list`, `show`, `rm`, `stop` and `attach` (`export` has its
+//! own module).
 //!
 //! All of them read the store without taking the project's lock (so they work while a writer
 //! runs), except `rm`, which refuses while one does.
 
 use super::job::{open_project, store_error};
 use super::{CliError, EXIT_OK};
-use crate::export::{self, Format};
-use crate::prompt::Prompts;
 use crate::store::{self, format_time, lock::live_holder, Snapshot, Store};
 use crate::text::count_words;
 use clap::Args;
 use futures::StreamExt;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Names one project.
@@ -28,19 +26,6 @@ pub struct ListArgs {
     /// One JSON array on stdout.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Flags of `export`.
-#[derive(Debug, Clone, Args)]
-pub struct ExportArgs {
-    /// Project id, unique id prefix, or title.
-    pub project: String,
-    /// Output file.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "md")]
-    pub format: Format,
 }
 
 /// Flags of `rm`.
@@ -176,29 +161,6 @@ fn chapter_line(plan: &crate::plan::Plan, c: usize) -> String {
         chapter.title,
         chapter.target_words
     )
-}
-
-/// `longwriter export`.
-pub fn export(a: ExportArgs) -> Result<i32, CliError> {
-    let project = open_project(&a.project)?;
-    let journal = project.read_journal().map_err(store_error)?;
-    let document = project
-        .document(&Prompts::builtin(), &journal, false)
-        .map_err(store_error)?
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "project {} has no plan yet; nothing to export",
-                project.id()
-            ))
-        })?;
-    export::write_atomic(&a.output, &export::render(&document, a.format))
-        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", a.output.display())))?;
-    eprintln!(
-        "longwriter: exported {} words to {}",
-        document.ledger().written,
-        a.output.display()
-    );
-    Ok(EXIT_OK)
 }
 
 /// `longwriter rm`.

@@ -97,14 +97,15 @@ pub fn is_replaced(path: &Path) -> bool {
     matches!(resolve(path), Ok(Target::New(_) | Target::Replace(..)))
 }
 
-/// Writes `contents` to `path` by the policy above.
-pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
+/// Writes `contents` (text or a binary package) to `path` by the policy above.
+pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
+    let contents = contents.as_ref();
     match resolve(path)? {
         Target::New(path) => replace(&path, contents, None),
         Target::Replace(path, meta) => replace(&path, contents, Some(&meta)),
         Target::Through(path) => {
             let mut file = open_through(&path)?;
-            file.write_all(contents.as_bytes())?;
+            file.write_all(contents)?;
             file.flush()
         }
     }
@@ -146,11 +147,11 @@ fn open_through(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// Temp file beside `path`, the old file's permissions and owner, fsync, rename, fsync the
 /// folder.
-fn replace(path: &Path, contents: &str, old: Option<&std::fs::Metadata>) -> std::io::Result<()> {
+fn replace(path: &Path, contents: &[u8], old: Option<&std::fs::Metadata>) -> std::io::Result<()> {
     let dir = parent_dir(path);
     let (tmp_path, mut file) = tempfile_in(dir)?;
     let result = (|| {
-        file.write_all(contents.as_bytes())?;
+        file.write_all(contents)?;
         if let Some(old) = old {
             file.set_permissions(old.permissions())?;
             keep_owner(&file, old);

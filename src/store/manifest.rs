@@ -83,8 +83,11 @@ pub struct Manifest {
     pub format_version: u32,
     /// Short, sortable, unique id (also the folder name).
     pub id: String,
-    /// A title derived from the instruction.
+    /// The title: derived from the instruction, or as set by `export --title` or the studio.
     pub title: String,
+    /// The author exports name, once one is set (`export --author`, the studio's export).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     /// The user's instruction.
     pub instruction: String,
     /// Requested total length.
@@ -178,6 +181,7 @@ mod tests {
             format_version: FORMAT_VERSION,
             id: "abc".into(),
             title: "A story".into(),
+            author: None,
             instruction: "Write \"a story\"\nwith quotes".into(),
             target_words: 200,
             language: Language::English,

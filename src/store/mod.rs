@@ -25,7 +25,7 @@ pub use fsio::{format_time, now_secs, write_atomic};
 pub use gate::{GatedBackend, PauseGate};
 pub use lock::{Holder, ProjectLock};
 pub use manifest::{BackendRecord, JobState, Manifest, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
-pub use project::{display_state, NewProject, Project, ProjectSummary, Store};
+pub use project::{display_state, title_of, NewProject, Project, ProjectSummary, Store};
 pub use recorder::{Recorder, RecorderOptions};
 pub use run::{off_runtime, record, RunEnd, RunSpec};
 

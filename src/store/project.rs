@@ -83,6 +83,7 @@ impl Store {
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             title: title_of(&new.instruction),
+            author: None,
             id,
             instruction: new.instruction,
             target_words: new.target_words,

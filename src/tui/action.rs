@@ -126,14 +126,7 @@ pub enum Action {
     Exported(Result<PathBuf, String>),
     /// An export would replace an existing file: ask first.
     #[serde(skip)]
-    ExportWouldReplace {
-        /// The existing file.
-        path: PathBuf,
-        /// The export's format.
-        format: crate::export::Format,
-        /// What to export.
-        document: Box<Document>,
-    },
+    ExportWouldReplace(Box<super::effect::ExportRequest>),
     /// An `Effect::Save` ended: the project's id, or why it failed.
     #[serde(skip)]
     Saved(Result<String, String>),

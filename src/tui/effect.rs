@@ -1,9 +1,23 @@
 //! What `update` asks the outside world to do. The event loop's effect runner performs each
 //! one and reports back with an `Action` on the same channel.
 
-use crate::export::Format;
+use crate::export::{ExportFormat, Meta};
 use crate::writer::{Document, Job};
 use std::path::PathBuf;
+
+/// One export from the studio: the document as it stands, where, in which format, under which
+/// title and author.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRequest {
+    /// The file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: ExportFormat,
+    /// What to save.
+    pub document: Document,
+    /// Title, author, id and language; the runner stamps the times (`update` has no clock).
+    pub meta: Meta,
+}
 
 /// One piece of I/O for the runner.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,12 +40,8 @@ pub enum Effect {
     Cancel,
     /// Save the document to a file.
     Export {
-        /// The file.
-        path: PathBuf,
-        /// Its format.
-        format: Format,
-        /// What to save.
-        document: Box<Document>,
+        /// What, where and how.
+        request: Box<ExportRequest>,
         /// Replace an existing file; without it, an existing file is a question to the user.
         overwrite: bool,
     },

@@ -19,6 +19,18 @@ pub fn fresh() -> State {
     )
 }
 
+/// The title and author of a test export.
+pub fn export_meta() -> crate::export::Meta {
+    crate::export::Meta {
+        id: "lighthouse".into(),
+        title: "The Lighthouse".into(),
+        author: Some("Ann".into()),
+        language: crate::text::Language::English,
+        created: 0,
+        modified: 0,
+    }
+}
+
 /// The default keys.
 pub fn keymap() -> Keymap {
     Keymap::load(&BTreeMap::new()).0

@@ -49,6 +49,8 @@ fn show(state: &mut State, project: &Project, document: Option<Document>) {
     let m = &project.manifest;
     state.project = Some(m.id.clone());
     state.export_stem = m.id.clone();
+    state.export_title = m.title.clone();
+    state.export_author = m.author.clone().unwrap_or_default();
     state.job = Some(m.job());
     let Some(mut document) = document else {
         state.say(Level::Warning, format!("project {} has no plan yet", m.id));

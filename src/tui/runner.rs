@@ -3,10 +3,9 @@
 //! actions on the event loop's channel. Effects that need the terminal go back to the loop.
 
 use super::action::Action;
-use super::effect::{Effect, Save};
+use super::effect::{Effect, ExportRequest, Save};
 use super::record::RecordedWrite;
 use super::Studio;
-use crate::export::Format;
 use crate::store::{NewProject, Project};
 use crate::writer::{Document, Job, JobEvent, Writer};
 use futures::StreamExt;
@@ -77,12 +76,7 @@ impl Runner {
                 project,
             } => self.write(*job, *document, project),
             Effect::Cancel => self.cancel.cancel(),
-            Effect::Export {
-                path,
-                format,
-                document,
-                overwrite,
-            } => self.export(path, format, document, overwrite),
+            Effect::Export { request, overwrite } => self.export(request, overwrite),
             Effect::WatchRuns(on) => self.watch_runs(on),
             Effect::Follow(id) => self.follow(id),
             Effect::Unfollow => self.follow.cancel(),
@@ -111,22 +105,30 @@ impl Runner {
         }
     }
 
-    fn export(&mut self, path: PathBuf, format: Format, document: Box<Document>, overwrite: bool) {
-        let path = std::path::absolute(&path).unwrap_or(path);
-        if !overwrite && path.exists() {
-            let _ = self.actions.send(Action::ExportWouldReplace {
+    fn export(&mut self, mut request: Box<ExportRequest>, overwrite: bool) {
+        request.path = std::path::absolute(&request.path).unwrap_or(request.path);
+        if !overwrite && request.path.exists() {
+            let _ = self.actions.send(Action::ExportWouldReplace(request));
+            return;
+        }
+        let now = crate::store::now_secs();
+        request.meta.created = now;
+        request.meta.modified = now;
+        let tx = self.actions.clone();
+        tokio::task::spawn_blocking(move || {
+            let ExportRequest {
                 path,
                 format,
                 document,
-            });
-            return;
-        }
-        let tx = self.actions.clone();
-        tokio::task::spawn_blocking(move || {
-            let text = crate::export::render(&document, format);
-            let result = crate::export::write_atomic(&path, &text)
-                .map(|()| path.clone())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                meta,
+            } = *request;
+            let result = crate::export::export(&document, &meta, format)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    crate::export::write_atomic(&path, &bytes)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+                })
+                .map(|()| path);
             let _ = tx.send(Action::Exported(result));
         });
     }

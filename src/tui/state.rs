@@ -5,9 +5,10 @@
 //! pure function of a `State`. The clock enters only through `Action::Tick`, which keeps
 //! snapshot tests deterministic.
 
+use super::effect::ExportRequest;
 use super::sections::SectionCache;
 use super::wrap::Wrapped;
-use crate::export::Format;
+use crate::export::ExportFormat;
 use crate::plan::Plan;
 use crate::writer::{Document, Job, WriterSettings};
 use ratatui_textarea::TextArea;
@@ -86,8 +87,12 @@ pub enum InputPurpose {
     RegenerateHint(usize),
     /// A search query.
     Search,
-    /// Where to export.
-    ExportPath(Format),
+    /// Where to export; the extension picks the format, this one when there is none.
+    ExportPath(ExportFormat),
+    /// The title to export under (the path and format wait in `State::export_draft`).
+    ExportTitle,
+    /// The author to export under.
+    ExportAuthor,
 }
 
 impl InputPurpose {
@@ -101,8 +106,14 @@ impl InputPurpose {
             Self::ReplanHint => "Re-plan: hint for the model (may be empty)".into(),
             Self::RegenerateHint(i) => format!("Rewrite section {}: hint (may be empty)", i + 1),
             Self::Search => "Search the document".into(),
-            Self::ExportPath(Format::Md) => "Export markdown to".into(),
-            Self::ExportPath(Format::Txt) => "Export text to".into(),
+            Self::ExportPath(_) => {
+                format!(
+                    "Export to (.{})",
+                    ExportFormat::ALL.map(|f| f.extension()).join(" .")
+                )
+            }
+            Self::ExportTitle => "Title of the export".into(),
+            Self::ExportAuthor => "Author (may be empty)".into(),
         }
     }
 }
@@ -163,14 +174,7 @@ pub enum Pending {
     /// Re-planning over a plan edited by hand: `y` asks for the hint.
     Replan,
     /// Exporting over an existing file: `y` replaces it.
-    Export {
-        /// The existing file.
-        path: PathBuf,
-        /// The format.
-        format: Format,
-        /// What to export.
-        document: Box<Document>,
-    },
+    Export(Box<ExportRequest>),
     /// Deleting a section that has text: `y` deletes it.
     DeleteSection(usize),
 }
@@ -347,6 +351,12 @@ pub struct State {
     pub quit: bool,
     /// Prefix for default export file names.
     pub export_stem: String,
+    /// The title exports carry: the project's, as edited in the export dialog.
+    pub export_title: String,
+    /// The author exports carry; empty for none.
+    pub export_author: String,
+    /// An export whose path and format are chosen while its title and author are asked.
+    pub export_draft: Option<(PathBuf, ExportFormat)>,
     /// The id of the stored project this studio writes, once it has one.
     pub project: Option<String>,
     /// Set while following a project read-only (dashboard or hand-off): its id.
@@ -392,6 +402,9 @@ impl State {
             size: (0, 0),
             quit: false,
             export_stem: "longwriter-document".into(),
+            export_title: "LongWriter document".into(),
+            export_author: String::new(),
+            export_draft: None,
             project: None,
             following: None,
             handoff_pending: false,

@@ -5,14 +5,11 @@
 //! key is the answer that keeps everything.
 
 use super::super::action::Action;
-use super::super::effect::Effect;
+use super::super::effect::{Effect, ExportRequest};
 use super::super::state::{InputPurpose, Level, Overlay, Pending, State};
 use super::{open_input, review, save, writing};
-use crate::export::Format;
 use crate::text::count_words;
-use crate::writer::Document;
 use ratatui_textarea::{Key, TextArea};
-use std::path::PathBuf;
 
 fn ask(state: &mut State, question: String, choices: Vec<(char, &'static str)>, pending: Pending) {
     let (choices, otherwise): (Vec<_>, Vec<_>) = choices.into_iter().partition(|(c, _)| *c != '·');
@@ -126,22 +123,16 @@ pub(super) fn delete_section(state: &mut State, index: usize) -> Vec<Effect> {
 }
 
 /// The runner found the export's file already there.
-pub(super) fn export_would_replace(
-    state: &mut State,
-    path: PathBuf,
-    format: Format,
-    document: Box<Document>,
-) {
-    let question = format!("{} exists. Replace it with this document?", path.display());
+pub(super) fn export_would_replace(state: &mut State, request: Box<ExportRequest>) {
+    let question = format!(
+        "{} exists. Replace it with this document?",
+        request.path.display()
+    );
     ask(
         state,
         question,
         vec![('y', "replace"), ('·', "any other key: keep the file")],
-        Pending::Export {
-            path,
-            format,
-            document,
-        },
+        Pending::Export(request),
     );
 }
 
@@ -177,27 +168,18 @@ pub(super) fn answer(state: &mut State, pending: Pending, action: &Action) -> Ve
             open_input(state, InputPurpose::ReplanHint, "");
             Vec::new()
         }
-        (
-            Pending::Export {
-                path,
-                format,
-                document,
-            },
-            Some('y'),
-        ) => vec![Effect::Export {
-            path,
-            format,
-            document,
+        (Pending::Export(request), Some('y')) => vec![Effect::Export {
+            request,
             overwrite: true,
         }],
         (Pending::DeleteSection(i), Some('y')) => {
             review::delete_section(state, i);
             save(state).into_iter().collect()
         }
-        (Pending::Export { path, .. }, _) => {
+        (Pending::Export(request), _) => {
             state.say(
                 Level::Info,
-                format!("not exported; {} kept", path.display()),
+                format!("not exported; {} kept", request.path.display()),
             );
             Vec::new()
         }

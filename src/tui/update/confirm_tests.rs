@@ -3,7 +3,7 @@
 use super::update;
 use crate::plan::SectionState;
 use crate::tui::action::Action;
-use crate::tui::effect::Effect;
+use crate::tui::effect::{Effect, ExportRequest};
 use crate::tui::fixtures::{self, type_text};
 use crate::tui::state::{Overlay, Pending, State};
 use ratatui_textarea::{Input, Key};
@@ -171,11 +171,12 @@ fn export_over_a_file_asks_and_y_replaces() {
     let document = Box::new(s.document.clone().unwrap());
     update(
         &mut s,
-        Action::ExportWouldReplace {
+        Action::ExportWouldReplace(Box::new(ExportRequest {
             path: "/tmp/x.md".into(),
-            format: crate::export::Format::Md,
-            document,
-        },
+            format: crate::export::ExportFormat::Md,
+            document: *document,
+            meta: crate::tui::fixtures::export_meta(),
+        })),
     );
     let effects = update(&mut s, key('y'));
     assert!(matches!(

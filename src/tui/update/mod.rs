@@ -23,9 +23,10 @@ mod tests;
 pub use runs::start_following;
 
 use super::action::Action;
+use super::effect::ExportRequest;
 use super::effect::{Effect, Save};
 use super::state::{InputPurpose, JobState, Level, Overlay, Pending, Screen, State};
-use crate::export::Format;
+use crate::export::{ExportFormat, Meta};
 use ratatui_textarea::TextArea;
 
 /// Applies one action to the state and returns the I/O it calls for. A message that the
@@ -64,12 +65,8 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             }
             return Vec::new();
         }
-        Action::ExportWouldReplace {
-            path,
-            format,
-            document,
-        } => {
-            confirm::export_would_replace(state, path, format, document);
+        Action::ExportWouldReplace(request) => {
+            confirm::export_would_replace(state, request);
             return Vec::new();
         }
         Action::Saved(result) => {
@@ -272,23 +269,76 @@ fn submit_input(state: &mut State, purpose: InputPurpose, text: String) -> Vec<E
             scroll::search(state, text);
             Vec::new()
         }
-        InputPurpose::ExportPath(format) => export(state, format, text),
+        InputPurpose::ExportPath(format) => export_path(state, format, text),
+        InputPurpose::ExportTitle => {
+            if !text.is_empty() {
+                state.export_title = text;
+            }
+            let author = state.export_author.clone();
+            open_input(state, InputPurpose::ExportAuthor, &author);
+            Vec::new()
+        }
+        InputPurpose::ExportAuthor => {
+            state.export_author = text;
+            match state.export_draft.take() {
+                Some((path, format)) => export(state, path, format),
+                None => Vec::new(),
+            }
+        }
     }
 }
 
-fn export(state: &mut State, format: Format, path: String) -> Vec<Effect> {
-    let Some(document) = writing::document_now(state) else {
-        state.say(Level::Warning, "nothing to export yet");
-        return Vec::new();
-    };
+/// The path is given: its extension picks the format (`format` when it has none); formats
+/// that show a title and author ask for them next, prefilled.
+fn export_path(state: &mut State, format: ExportFormat, path: String) -> Vec<Effect> {
     if path.is_empty() {
         state.say(Level::Warning, "no file name given; nothing exported");
         return Vec::new();
     }
+    let path = std::path::PathBuf::from(path);
+    let format = match ExportFormat::for_path(&path, None) {
+        Ok(chosen) if path.extension().is_some() => chosen,
+        Ok(_) => format,
+        Err(e) => {
+            state.say(Level::Error, e.to_string());
+            return Vec::new();
+        }
+    };
+    match format {
+        ExportFormat::Md | ExportFormat::Txt | ExportFormat::Jsonl => export(state, path, format),
+        ExportFormat::Html | ExportFormat::Epub | ExportFormat::Docx => {
+            state.export_draft = Some((path, format));
+            let title = state.export_title.clone();
+            open_input(state, InputPurpose::ExportTitle, &title);
+            Vec::new()
+        }
+    }
+}
+
+fn export(state: &mut State, path: std::path::PathBuf, format: ExportFormat) -> Vec<Effect> {
+    let Some(document) = writing::document_now(state) else {
+        state.say(Level::Warning, "nothing to export yet");
+        return Vec::new();
+    };
+    let author = state.export_author.trim();
+    let meta = Meta {
+        id: state
+            .project
+            .clone()
+            .unwrap_or_else(|| state.export_stem.clone()),
+        title: state.export_title.clone(),
+        author: (!author.is_empty()).then(|| author.to_string()),
+        language: document.language,
+        created: 0,
+        modified: 0,
+    };
     vec![Effect::Export {
-        path: path.into(),
-        format,
-        document: Box::new(document),
+        request: Box::new(ExportRequest {
+            path,
+            format,
+            document,
+            meta,
+        }),
         overwrite: false,
     }]
 }
@@ -304,11 +354,7 @@ pub(crate) fn open_input(state: &mut State, purpose: InputPurpose, text: &str) {
 }
 
 /// Opens the export path input with a default file name.
-pub(crate) fn ask_export(state: &mut State, format: Format) {
-    let ext = match format {
-        Format::Md => "md",
-        Format::Txt => "txt",
-    };
-    let name = format!("{}.{ext}", state.export_stem);
+pub(crate) fn ask_export(state: &mut State, format: ExportFormat) {
+    let name = format!("{}.{}", state.export_stem, format.extension());
     open_input(state, InputPurpose::ExportPath(format), &name);
 }

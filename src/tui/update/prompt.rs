@@ -69,6 +69,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
         }
     };
     state.export_stem = file_stem(&job.instruction);
+    state.export_title = crate::store::title_of(&job.instruction);
     // A new prompt is a new document: its plan becomes a new project.
     state.project = None;
     state.job = Some(job.clone());

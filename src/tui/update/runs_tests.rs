@@ -79,6 +79,7 @@ fn snapshots_fill_the_panes() {
         format_version: crate::store::FORMAT_VERSION,
         id: "abc".into(),
         title: "T".into(),
+        author: None,
         instruction: "i".into(),
         target_words: 300,
         language: crate::text::Language::English,

@@ -1,6 +1,7 @@
 //! Unit tests of `update`, at least one per action.
 
 use super::update;
+use crate::export::ExportFormat;
 use crate::plan::SectionState;
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
@@ -392,15 +393,66 @@ fn export_asks_for_a_path() {
             ..Input::default()
         }),
     );
-    let [Effect::Export { path, .. }] = effects.as_slice() else {
+    let [Effect::Export { request, .. }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
-    assert!(path.to_string_lossy().ends_with(".md"));
+    assert!(request.path.to_string_lossy().ends_with(".md"));
+    assert_eq!(request.format, ExportFormat::Md);
     update(&mut s, Action::ExportText);
     let effects = input_text(&mut s, "out.txt");
     assert!(matches!(effects.as_slice(), [Effect::Export { .. }]));
     update(&mut s, Action::Exported(Ok("out.txt".into())));
     assert!(s.message.as_ref().unwrap().1.contains("out.txt"));
+}
+
+#[test]
+fn the_export_dialog_picks_the_format_by_extension_and_asks_title_and_author() {
+    let mut s = fixtures::writing(2, 100, 2, 0, (80, 24));
+    s.export_title = "The Lighthouse".into();
+    update(&mut s, Action::ExportMarkdown);
+    let Overlay::Input { purpose, .. } = &s.overlay else {
+        panic!("no input")
+    };
+    assert!(purpose.label().contains(".epub"), "{}", purpose.label());
+    // A format without a title page exports at once.
+    let effects = input_text(&mut s, "book.jsonl");
+    let [Effect::Export { request, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(request.format, ExportFormat::Jsonl);
+    // An unknown extension names the known formats and exports nothing.
+    update(&mut s, Action::ExportMarkdown);
+    let effects = input_text(&mut s, "book.pdf");
+    assert!(effects.is_empty());
+    let message = &s.message.as_ref().unwrap().1;
+    assert!(
+        message.contains("md, txt, html, epub, docx, jsonl"),
+        "{message}"
+    );
+    // (Too long for the status line at 80 columns: shown in a box, dismissed.)
+    assert!(matches!(s.overlay, Overlay::Error(_)));
+    update(&mut s, Action::Cancel);
+    // EPUB asks for the title, then the author, each prefilled.
+    update(&mut s, Action::ExportMarkdown);
+    assert!(input_text(&mut s, "book.epub").is_empty());
+    let Overlay::Input { purpose, area } = &s.overlay else {
+        panic!("no title input")
+    };
+    assert_eq!(*purpose, InputPurpose::ExportTitle);
+    assert_eq!(area.lines().join(""), "The Lighthouse");
+    assert!(input_text(&mut s, "The Lighthouse, Revised").is_empty());
+    let Overlay::Input { purpose, .. } = &s.overlay else {
+        panic!("no author input")
+    };
+    assert_eq!(*purpose, InputPurpose::ExportAuthor);
+    let effects = input_text(&mut s, "Ann Smith");
+    let [Effect::Export { request, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(request.format, ExportFormat::Epub);
+    assert_eq!(request.meta.title, "The Lighthouse, Revised");
+    assert_eq!(request.meta.author.as_deref(), Some("Ann Smith"));
+    assert_eq!(s.export_author, "Ann Smith", "kept for the next export");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::super::effect::Effect;
 use super::super::state::{InputPurpose, JobState, Level, Overlay, Retry, Screen, State};
 use super::{ask_export, open_input, review, scroll};
 use crate::backend::{ChatMessage, Role};
-use crate::export::Format;
+use crate::export::ExportFormat;
 use crate::plan::SectionState;
 use crate::writer::{Document, JobEvent, SectionDraft};
 use ratatui_textarea::{TextArea, WrapMode};
@@ -59,11 +59,11 @@ pub(super) fn writing_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::EditChapterPoint => review::edit_chapter_point(state),
         Action::ExportMarkdown => {
-            ask_export(state, Format::Md);
+            ask_export(state, ExportFormat::Md);
             Vec::new()
         }
         Action::ExportText => {
-            ask_export(state, Format::Txt);
+            ask_export(state, ExportFormat::Txt);
             Vec::new()
         }
         Action::NewDocument if state.job_state.is_running() && state.following.is_none() => {

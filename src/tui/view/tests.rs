@@ -240,11 +240,12 @@ fn a_question_names_what_would_be_lost() {
     let document = Box::new(state.document.clone().unwrap());
     update(
         &mut state,
-        Action::ExportWouldReplace {
+        Action::ExportWouldReplace(Box::new(crate::tui::effect::ExportRequest {
             path: "/home/ann/story.md".into(),
-            format: crate::export::Format::Md,
-            document,
-        },
+            format: crate::export::ExportFormat::Md,
+            document: *document,
+            meta: crate::tui::fixtures::export_meta(),
+        })),
     );
     insta::assert_snapshot!("confirm_export_80x24", render(&mut state, (80, 24)));
 }
