@@ -302,7 +302,10 @@ async fn damaged_newer_and_moved_projects() {
     let manifest = std::fs::read_to_string(&manifest_path).unwrap();
     std::fs::write(
         &manifest_path,
-        manifest.replace("format_version = 1", "format_version = 7"),
+        manifest.replace(
+            &format!("format_version = {}", longwriter::store::FORMAT_VERSION),
+            "format_version = 7",
+        ),
     )
     .unwrap();
     let show = cli(other.path(), &["show", &id]).output().unwrap();
