@@ -4,6 +4,7 @@
 //! request carries the whole conversation, so a server with prefix caching can reuse the KV
 //! cache of the previous request. Dropping the returned stream cancels the request.
 
+pub mod fleet;
 pub mod openai;
 mod retry;
 mod sampling;
