@@ -3,6 +3,7 @@
 mod support;
 
 mod backend_protocol;
+mod batch;
 mod cli_completions;
 mod cli_errors;
 mod cli_eval;
