@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const SECTIONS: usize = 2;
-const WORDS: usize = 40;
+const WORDS: usize = 60;
 
 fn answers(piece_delay_ms: u64) -> Answers {
     Answers {
@@ -79,7 +79,8 @@ fn check_record(record: &Value, id: &str, exact: bool) {
     assert_eq!(record["target"], SECTIONS * WORDS);
     assert_eq!(record["model"], "answering");
     assert_eq!(record["plan"]["sections"].as_array().unwrap().len(), SECTIONS);
-    assert!(record["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    // A document finished by a killed run and only appended now has no usage of this run.
+    assert!(!exact || record["usage"]["completion_tokens"].as_u64().unwrap() > 0);
 }
 
 #[tokio::test]
