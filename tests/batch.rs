@@ -3,7 +3,7 @@
 //! duplicated or torn record, an endpoint of a fleet dying mid-batch, and the bad-input
 //! refusals (bad lines, duplicate ids, another run's output).
 
-use crate::support::answering::{Answers, AnsweringServer};
+use crate::support::answering::{AnsweringServer, Answers};
 use crate::support::{binary, run_cli, strings};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -49,7 +49,12 @@ fn records(out: &Path) -> HashMap<String, Value> {
 }
 
 fn batch_args(prompts: &Path, out: &Path, urls: &[&str], extra: &[&str]) -> Vec<String> {
-    let mut args = strings(&["batch", prompts.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let mut args = strings(&[
+        "batch",
+        prompts.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     for url in urls {
         args.extend(strings(&["--base-url", url]));
     }
@@ -78,7 +83,10 @@ fn check_record(record: &Value, id: &str, exact: bool) {
     assert!(!text.contains("error") && !text.contains("broke"), "{text}");
     assert_eq!(record["target"], SECTIONS * WORDS);
     assert_eq!(record["model"], "answering");
-    assert_eq!(record["plan"]["sections"].as_array().unwrap().len(), SECTIONS);
+    assert_eq!(
+        record["plan"]["sections"].as_array().unwrap().len(),
+        SECTIONS
+    );
     // A document finished by a killed run and only appended now has no usage of this run.
     assert!(!exact || record["usage"]["completion_tokens"].as_u64().unwrap() > 0);
 }
@@ -158,7 +166,11 @@ async fn a_batch_killed_mid_run_resumes_without_losing_or_repeating_a_record() {
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     let after_kill = records(&out);
-    assert!(!after_kill.is_empty() && after_kill.len() < n, "{}", after_kill.len());
+    assert!(
+        !after_kill.is_empty() && after_kill.len() < n,
+        "{}",
+        after_kill.len()
+    );
     let requests_before = server.requests();
     // As if the process had died in the middle of its next append.
     let mut bytes = std::fs::read(&out).unwrap();
@@ -175,7 +187,10 @@ async fn a_batch_killed_mid_run_resumes_without_losing_or_repeating_a_record() {
         check_record(record, id, false);
     }
     for (id, record) in &after_kill {
-        assert_eq!(&records[id], record, "a record written before the kill changed");
+        assert_eq!(
+            &records[id], record,
+            "a record written before the kill changed"
+        );
     }
     // Half-done documents went on from the store: every document planned once, and at most
     // the two interrupted sections asked again.
@@ -272,7 +287,10 @@ async fn duplicate_ids_and_another_runs_output_are_refused() {
     let output = run_cli(batch_args(&file, &out, &[&server.url], &[]), dir.path()).await;
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("the ids a occur more than once"), "{stderr}");
+    assert!(
+        stderr.contains("the ids a occur more than once"),
+        "{stderr}"
+    );
     assert_eq!(server.requests(), 0);
     assert!(!out.exists());
 
@@ -298,7 +316,14 @@ async fn duplicate_ids_and_another_runs_output_are_refused() {
 
     // Several --base-url outside `batch`.
     let output = run_cli(
-        strings(&["plan", "x", "--base-url", &server.url, "--base-url", &server.url]),
+        strings(&[
+            "plan",
+            "x",
+            "--base-url",
+            &server.url,
+            "--base-url",
+            &server.url,
+        ]),
         dir.path(),
     )
     .await;

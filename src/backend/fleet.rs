@@ -9,8 +9,8 @@
 //! passed. Knows only the `Backend` trait, like the writer.
 
 use super::{
-    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest,
-    ContextWindow, GenerationRequest,
+    Backend, BackendError, BackendInfo, ChatMessage, ChunkStream, CompletionRequest, ContextWindow,
+    GenerationRequest,
 };
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -129,7 +129,11 @@ impl Fleet {
 fn pick(health: &[Health], now: Instant, avoid: Option<usize>) -> usize {
     let up = |i: &usize| health[*i].down_until.is_none_or(|t| t <= now);
     let candidates = (0..health.len()).filter(|i| Some(*i) != avoid);
-    if let Some(i) = candidates.clone().filter(up).min_by_key(|&i| health[i].load) {
+    if let Some(i) = candidates
+        .clone()
+        .filter(up)
+        .min_by_key(|&i| health[i].load)
+    {
         return i;
     }
     candidates

@@ -189,7 +189,13 @@ mod tests {
         assert_eq!(summary.done(), 2);
         assert_eq!(summary.tokens_per_second(), 50.0);
         let table = summary.table();
-        assert!(table.contains("aggregate tok/s                    50.0"), "{table}");
-        assert!(table.contains("failed c: server answered HTTP 400"), "{table}");
+        assert!(
+            table.contains("aggregate tok/s                    50.0"),
+            "{table}"
+        );
+        assert!(
+            table.contains("failed c: server answered HTTP 400"),
+            "{table}"
+        );
     }
 }

@@ -155,7 +155,10 @@ mod tests {
         assert!(line.ends_with('\n'));
         let back: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(back["messages"][0]["role"], "user");
-        assert_eq!(back["messages"][1]["content"], "one two three\n\nfour five\nsix");
+        assert_eq!(
+            back["messages"][1]["content"],
+            "one two three\n\nfour five\nsix"
+        );
         assert_eq!(back["word_count"], 6);
         assert_eq!(back["target"], 6);
         assert_eq!(back["backend"], "http://h:1/v1");

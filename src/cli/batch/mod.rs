@@ -188,8 +188,7 @@ fn open_output(
     b: &BatchArgs,
     items: &[Item],
 ) -> Result<(Output, std::collections::HashSet<String>), CliError> {
-    let (output, existing) =
-        Output::open(&b.out).map_err(|e| CliError::Usage(e.to_string()))?;
+    let (output, existing) = Output::open(&b.out).map_err(|e| CliError::Usage(e.to_string()))?;
     if existing.cut_bytes > 0 {
         eprintln!(
             "longwriter: {}: cut {} bytes of a partial last line (a run died mid-write); that document is written again",
@@ -282,10 +281,7 @@ async fn run_one(run: &Run, item: Item) {
         .await
         .unwrap_or_else(|e| End::Failed(e.to_string()));
     let event = match end {
-        End::Written { words } => Event::Done {
-            id: item.id,
-            words,
-        },
+        End::Written { words } => Event::Done { id: item.id, words },
         End::Failed(reason) => Event::Failed {
             id: item.id,
             reason,
@@ -366,9 +362,7 @@ async fn write_project(
                 JobEvent::Delta { .. } => {
                     let _ = events.send(Event::Piece);
                 }
-                JobEvent::SectionDone {
-                    usage: Some(u), ..
-                } => {
+                JobEvent::SectionDone { usage: Some(u), .. } => {
                     usage.prompt_tokens += u.prompt_tokens;
                     usage.completion_tokens += u.completion_tokens;
                     let _ = events.send(Event::Tokens(u.completion_tokens));
