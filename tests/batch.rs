@@ -134,7 +134,7 @@ fn records_len(out: &Path) -> usize {
 #[tokio::test]
 async fn a_batch_killed_mid_run_resumes_without_losing_or_repeating_a_record() {
     use tokio::io::AsyncBufReadExt;
-    let server = AnsweringServer::start(answers(25)).await;
+    let server = AnsweringServer::start(answers(60)).await;
     let dir = tempfile::tempdir().unwrap();
     let n = 6;
     let file = prompts(dir.path(), n);
@@ -163,6 +163,21 @@ async fn a_batch_killed_mid_run_resumes_without_losing_or_repeating_a_record() {
     tokio::time::timeout(std::time::Duration::from_secs(60), first_done)
         .await
         .expect("a first document");
+    // The documents in flight are runs the studio's dashboard lists (a live writer's pid).
+    let pid = child.id().unwrap();
+    let listed = async {
+        loop {
+            let list = run_cli(strings(&["list", "--json"]), dir.path()).await;
+            let projects: Value = serde_json::from_slice(&list.stdout).unwrap();
+            let live = projects.as_array().unwrap().iter().any(|p| p["pid"] == pid);
+            if live {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), listed)
+        .await
+        .expect("a document of the batch listed as a live run");
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     let after_kill = records(&out);
