@@ -250,6 +250,90 @@ impl Backend for Lease {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::{FinishReason, StreamChunk};
+
+    /// An endpoint that is up (one `Done` chunk) or refuses connections.
+    struct Endpoint {
+        name: &'static str,
+        up: bool,
+    }
+
+    impl Backend for Endpoint {
+        fn info(&self) -> BackendInfo {
+            BackendInfo {
+                kind: "test".into(),
+                model: "m".into(),
+                endpoint: self.name.into(),
+            }
+        }
+
+        fn stream(
+            &self,
+            _request: GenerationRequest,
+        ) -> BoxFuture<'_, Result<ChunkStream, BackendError>> {
+            let result = if self.up {
+                let done = StreamChunk::Done {
+                    finish_reason: FinishReason::Stop,
+                    usage: None,
+                };
+                Ok(futures::stream::iter([Ok(done)]).boxed())
+            } else {
+                Err(BackendError::Unreachable {
+                    url: self.name.into(),
+                    reason: "connection refused".into(),
+                })
+            };
+            Box::pin(async move { result })
+        }
+    }
+
+    fn request() -> GenerationRequest {
+        GenerationRequest {
+            messages: Vec::new(),
+            max_tokens: 8,
+            sampling: crate::backend::Sampling::default(),
+            stop: Vec::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_document_leaves_a_dead_endpoint_and_the_endpoint_comes_back_later() {
+        let fleet = Fleet::new(
+            vec![
+                Arc::new(Endpoint {
+                    name: "a",
+                    up: false,
+                }),
+                Arc::new(Endpoint {
+                    name: "b",
+                    up: true,
+                }),
+            ],
+            Duration::from_secs(30),
+        );
+        let first = fleet.lease();
+        let second = fleet.lease();
+        assert_eq!(
+            (first.endpoint(), second.endpoint()),
+            ("a".into(), "b".into())
+        );
+        assert!(first.stream(request()).await.is_err());
+        // Moved: the retry goes to the other endpoint, and new documents avoid the dead one.
+        assert_eq!(first.endpoint(), "b");
+        assert!(first.stream(request()).await.is_ok());
+        let status = fleet.status();
+        assert_eq!(
+            (status[0].up, status[0].load, status[0].failures),
+            (false, 0, 1)
+        );
+        assert_eq!(status[1].load, 2);
+        assert_eq!(fleet.lease().endpoint(), "b");
+        drop((first, second));
+        assert_eq!(fleet.status()[1].load, 0);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert!(fleet.status()[0].up);
+        assert_eq!(fleet.lease().endpoint(), "a");
+    }
 
     fn health(loads: &[usize]) -> Vec<Health> {
         loads
