@@ -6,6 +6,7 @@
 //! concrete backend; `cli` is the only place that builds concrete backends.
 
 pub mod backend;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod engine;

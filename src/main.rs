@@ -1,10 +1,9 @@
 //! The `longwriter` binary: parse arguments, run the library, map errors to exit codes.
 
-use clap::Parser;
 use longwriter::cli::{self, Cli, EXIT_USAGE};
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };

@@ -4,6 +4,7 @@ mod support;
 
 mod backend_protocol;
 mod chapters;
+mod batch;
 mod cli_completions;
 mod cli_errors;
 mod cli_eval;

@@ -7,6 +7,7 @@
 pub mod fallback;
 mod kind;
 pub mod ollama;
+pub mod fleet;
 pub mod openai;
 mod retry;
 mod sampling;

@@ -4,9 +4,11 @@
 //! usage error before anything is sent); `main` only maps `CliError` to an exit code.
 
 mod backends;
+mod batch;
 pub mod completions;
 mod connect;
 pub mod detach;
+mod documents;
 mod eval;
 mod export;
 mod job;
@@ -17,6 +19,7 @@ mod serve;
 mod studio;
 
 pub use backends::BackendsArgs;
+pub use batch::BatchArgs;
 pub use completions::{CompletionsArgs, ManArgs};
 pub use detach::{ResumeArgs, WorkerArgs};
 pub use eval::EvalArgs;
@@ -29,7 +32,7 @@ use crate::backend::{
 };
 use crate::export::Format;
 use crate::writer::TargetWords;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Exit code of a finished job.
@@ -89,13 +92,18 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct BackendArgs {
     /// API root of an OpenAI-compatible server (vLLM, llama-server, OpenAI, `longwriter serve`).
-    #[arg(long, global = true, env = "LONGWRITER_BASE_URL", value_name = "URL")]
+    /// `batch` takes it more than once: a fleet of servers of one model.
+    #[arg(long, global = true, env = "LONGWRITER_BASE_URL", value_name = "URL",
+          action = clap::ArgAction::Append)]
     pub base_url: Option<String>,
     /// The server's API: openai (vLLM, llama-server, OpenAI, `longwriter serve`) or ollama
     /// (Ollama's native API, e.g. --base-url http://127.0.0.1:11434); default: `[backend] api`,
     /// else openai.
     #[arg(long, global = true, value_name = "API")]
     pub api: Option<crate::backend::ApiKind>,
+    /// Every `--base-url` given, in order (`base_url` is the first); filled by `Cli::parse_args`.
+    #[arg(skip)]
+    pub fleet: Vec<String>,
     /// Model name; default: the first model the server lists. With --local: the GGUF file.
     #[arg(long, global = true, value_name = "NAME")]
     pub model: Option<String>,
@@ -202,6 +210,10 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Run LongBench-Write or LongWrite-Ruler through the pipeline and score it (S_l, S_q).
     Eval(EvalArgs),
+    /// Write a document for every prompt of a JSONL file, many at once (over several servers
+    /// with --base-url given more than once); each finished one is appended to --out as one
+    /// SFT record line. Rerun to resume.
+    Batch(BatchArgs),
     /// Print the man page (roff) on stdout, or write every page into a folder with --dir.
     Man(ManArgs),
     /// Check every profile of config.toml: reachable, models, context, time to first token.
@@ -248,8 +260,33 @@ pub struct WriteArgs {
     pub detach: bool,
 }
 
+impl Cli {
+    /// Parses `argv` as `try_parse_from` does, and also keeps every `--base-url` given (clap's
+    /// derive keeps only the first) in `backend.fleet`.
+    pub fn parse_args<I, T>(argv: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut matches = Self::command().try_get_matches_from(argv)?;
+        let fleet: Vec<String> = matches
+            .get_many::<String>("base_url")
+            .map(|urls| urls.cloned().collect())
+            .unwrap_or_default();
+        let mut cli = Self::from_arg_matches_mut(&mut matches)?;
+        cli.backend.fleet = fleet;
+        Ok(cli)
+    }
+}
+
 /// Runs the parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> Result<i32, CliError> {
+    if cli.backend.fleet.len() > 1 && !matches!(cli.command, Some(Command::Batch(_))) {
+        return Err(CliError::Usage(format!(
+            "--base-url was given {} times; only `batch` spreads its work over several servers: give one --base-url",
+            cli.backend.fleet.len()
+        )));
+    }
     match cli.command {
         Some(Command::Plan(args)) => run::plan(&cli.backend, args).await,
         Some(Command::Write(args)) => run::write(&cli.backend, args).await,
@@ -263,6 +300,7 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Serve(args)) => serve::serve(&cli.backend, args).await,
         Some(Command::Completions(args)) => completions::completions(args),
         Some(Command::Eval(args)) => eval::eval(&cli.backend, args).await,
+        Some(Command::Batch(args)) => batch::batch(&cli.backend, args).await,
         Some(Command::Man(args)) => completions::man(args),
         Some(Command::Backends(args)) => backends::backends(&cli.backend, args).await,
         Some(Command::Worker(args)) => detach::worker(&cli.backend, args).await,

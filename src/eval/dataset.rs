@@ -84,13 +84,23 @@ pub struct Parsed {
 
 /// Parses a JSONL prompt file. Ids default to `{prefix}-{line:03}`; blank lines are ignored.
 pub fn parse(text: &str, prefix: &str) -> Parsed {
+    parse_with(text, prefix, true)
+}
+
+/// `parse` for `batch`, where `length` may be left out: the length the prompt states, else the
+/// writer's default, as `write` does.
+pub fn parse_lenient(text: &str, prefix: &str) -> Parsed {
+    parse_with(text, prefix, false)
+}
+
+fn parse_with(text: &str, prefix: &str, length_required: bool) -> Parsed {
     let mut parsed = Parsed::default();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         if line.trim().is_empty() {
             continue;
         }
-        match parse_line(line, prefix, number) {
+        match parse_line(line, prefix, number, length_required) {
             Ok(item) => parsed.items.push(item),
             Err(reason) => parsed.skipped.push(LineError {
                 line: number,
@@ -101,7 +111,12 @@ pub fn parse(text: &str, prefix: &str) -> Parsed {
     parsed
 }
 
-fn parse_line(line: &str, prefix: &str, number: usize) -> Result<Item, String> {
+fn parse_line(
+    line: &str,
+    prefix: &str,
+    number: usize,
+    length_required: bool,
+) -> Result<Item, String> {
     let raw: RawLine =
         serde_json::from_str(line).map_err(|e| format!("not a JSON object ({e})"))?;
     let prompt = raw
@@ -117,6 +132,7 @@ fn parse_line(line: &str, prefix: &str, number: usize) -> Result<Item, String> {
                 "\"length\" must be a positive whole number, not {other}"
             ))
         }
+        None if !length_required => crate::text::target_length_or_default(&prompt),
         None => crate::text::extract_target_length(&prompt).ok_or(
             "no \"length\", and the prompt states none: add \"length\": WORDS to the line",
         )?,

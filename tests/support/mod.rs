@@ -1,7 +1,9 @@
-//! Test support: a scripted OpenAI-compatible server on a loopback port, the same script as an
+//! Test support: a scripted OpenAI-compatible server on a loopback port (and an answering one
+//! for many documents at once, `answering`), the same script as an
 //! in-process `Backend` (`backend`), generated prose and plans (`prose`), and helpers to run
 //! the real `longwriter` binary.
 
+pub mod answering;
 pub mod backend;
 pub mod prose;
 pub mod scripted;

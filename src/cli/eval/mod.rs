@@ -5,6 +5,7 @@
 //! `state.json` (prompt id → project id) and the reports `report.json` and `report.txt`.
 
 use super::connect::{self, Setup};
+use super::documents::{self, Batch, RunState};
 use super::job;
 use super::{BackendArgs, CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 use crate::backend::Backend;
@@ -12,14 +13,13 @@ use crate::eval::dataset::{self, Item, Suite};
 use crate::eval::document::score;
 use crate::eval::report::{DocumentResult, Outcome, Report, Verdict};
 use crate::eval::score::Bucket;
-use crate::store::{self, JobState, NewProject, Project, RunSpec, Store};
+use crate::store::{self, JobState, Project, Store};
 use crate::text::Language;
 use crate::writer::Document;
 use clap::Args;
 use futures::StreamExt;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 mod judge;
@@ -131,55 +131,6 @@ fn default_out(e: &EvalArgs) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The run's folder: which project holds which prompt's document.
-struct RunState {
-    path: PathBuf,
-    projects: Mutex<BTreeMap<String, String>>,
-}
-
-impl RunState {
-    fn open(dir: &Path) -> Result<Self, CliError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            CliError::Usage(format!(
-                "cannot create the eval folder {}: {e}",
-                dir.display()
-            ))
-        })?;
-        let path = dir.join("state.json");
-        let projects = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| {
-                CliError::Usage(format!(
-                    "{} is not an eval state file ({e}): pass another --out, or remove it to start over",
-                    path.display()
-                ))
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(CliError::Usage(format!("cannot read {}: {e}", path.display()))),
-        };
-        Ok(Self {
-            path,
-            projects: Mutex::new(projects),
-        })
-    }
-
-    fn project_of(&self, id: &str) -> Option<String> {
-        self.projects.lock().ok()?.get(id).cloned()
-    }
-
-    fn remember(&self, id: &str, project: &str) -> Result<(), CliError> {
-        let json = {
-            let mut map = self
-                .projects
-                .lock()
-                .map_err(|_| CliError::Failed("the eval state lock is poisoned".into()))?;
-            map.insert(id.to_string(), project.to_string());
-            serde_json::to_vec_pretty(&*map).map_err(|e| CliError::Failed(e.to_string()))?
-        };
-        store::write_atomic(&self.path, &json)
-            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", self.path.display())))
-    }
-}
-
 /// What every document of the run shares.
 struct Run {
     args: BackendArgs,
@@ -207,7 +158,13 @@ pub async fn eval(args: &BackendArgs, e: EvalArgs) -> Result<i32, CliError> {
     }
     let backend = connect::backend(args, &setup).await?;
     let dir = e.out.clone().unwrap_or_else(|| default_out(&e));
-    let state = RunState::open(&dir)?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        CliError::Usage(format!(
+            "cannot create the eval folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let state = RunState::open(&dir.join("state.json"), "eval")?;
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
@@ -337,27 +294,13 @@ async fn run_item(run: &Run, n: usize, item: Item) -> Result<Option<DocumentResu
 }
 
 fn open_or_create(run: &Run, item: &Item) -> Result<Project, CliError> {
-    if let Some(id) = run.state.project_of(&item.id) {
-        if let Ok(dir) = run.store.find(&id) {
-            return Project::open(&dir).map_err(job::store_error);
-        }
-        eprintln!(
-            "longwriter: project {id} of prompt {} is gone; writing it anew",
-            item.id
-        );
-    }
-    let project = run
-        .store
-        .create(NewProject {
-            instruction: item.prompt.clone(),
-            target_words: item.length,
-            language: item.language,
-            settings: run.setup.writer.clone(),
-            backend: connect::backend_record(&run.args, &run.setup),
-        })
-        .map_err(job::store_error)?;
-    run.state.remember(&item.id, project.id())?;
-    Ok(project)
+    let batch = Batch {
+        args: &run.args,
+        setup: &run.setup,
+        store: &run.store,
+        state: &run.state,
+    };
+    documents::open_or_create(&batch, item)
 }
 
 /// Runs the project's job to its end through the store, as `write` and `resume` do.
@@ -365,31 +308,17 @@ async fn write_document(
     run: &Run,
     project: Project,
 ) -> Result<(Option<Document>, Outcome), CliError> {
-    let lock = job::lock(&project)?;
-    let (project, recovered) = job::recover(project).await?;
-    let job = project.manifest.job();
-    let document = project
-        .document(&run.setup.prompts, &recovered, false)
-        .map_err(job::store_error)?;
     // The events are recorded by the store; eval shows one line per document, not each token.
     let (forward, mut events) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move { while events.recv().await.is_some() {} });
-    let spec = RunSpec {
-        backend: run.backend.clone(),
-        prompts: run.setup.prompts.clone(),
-        job,
-        document,
-        restart_section: false,
+    let end = documents::write(
+        project,
+        run.backend.clone(),
+        &run.setup,
+        &run.cancel,
         forward,
-        cancel: run.cancel.clone(),
-        give_up: run.cancel.clone(),
-    };
-    let end = store::record(project, lock, recovered, spec)
-        .await
-        .map_err(job::store_error)?;
-    if let Err(e) = &end.saved {
-        eprintln!("longwriter: {e}");
-    }
+    )
+    .await?;
     let outcome = match end.result {
         Ok(()) => Outcome::Finished,
         Err(e) => Outcome::Failed {
