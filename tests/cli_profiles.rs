@@ -68,7 +68,7 @@ async fn the_next_profile_writes_when_the_first_is_down_and_the_project_says_so(
     let manifest = std::fs::read_dir(&projects)
         .unwrap()
         .filter_map(Result::ok)
-        .map(|e| e.path().join("manifest.toml"))
+        .map(|e| e.path().join("project.toml"))
         .find(|p| p.exists())
         .expect("a project");
     let manifest = std::fs::read_to_string(manifest).unwrap();
