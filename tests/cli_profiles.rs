@@ -18,8 +18,9 @@ fn closed_port_url() -> String {
 fn config(dir: &std::path::Path, live: &str) {
     let text = format!(
         "profile = \"dead\"\nfallback = [\"live\"]\n\n\
-         [profiles.dead]\nkind = \"openai\"\nurl = \"{}\"\nconnect_timeout_secs = 2\n\n\
-         [profiles.live]\nkind = \"openai\"\nurl = \"{live}\"\ntemperature = 0.3\n\
+         [profiles.dead]\nkind = \"openai\"\nurl = \"{}\"\nconnect_timeout_secs = 2\n\
+         temperature = 0.25\n\n\
+         [profiles.live]\nkind = \"openai\"\nurl = \"{live}\"\ntemperature = 0.5\n\
          extra = {{ min_tokens = 5 }}\n",
         closed_port_url()
     );
@@ -57,16 +58,17 @@ async fn the_next_profile_writes_when_the_first_is_down_and_the_project_says_so(
         .expect("a written_by event");
     let names = by["backends"][0].as_str().unwrap();
     assert!(names.starts_with("profile live: openai"), "{names}");
-    // The profile's sampling and extra fields reach the server.
+    // The live profile's extra fields reach its server; the sampling defaults are the chosen
+    // profile's, for the whole job.
     let request = &server.requests()[1];
     assert_eq!(request["min_tokens"], 5);
-    assert!((request["temperature"].as_f64().unwrap() - 0.3).abs() < 1e-6);
+    assert_eq!(request["temperature"].as_f64(), Some(0.25), "{request}");
     // The project records the profile and who wrote the section.
     let projects = dir.path().join("data");
     let manifest = std::fs::read_dir(&projects)
         .unwrap()
         .filter_map(Result::ok)
-        .map(|e| e.path().join("manifest.toml"))
+        .map(|e| e.path().join("project.toml"))
         .find(|p| p.exists())
         .expect("a project");
     let manifest = std::fs::read_to_string(manifest).unwrap();
