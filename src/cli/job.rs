@@ -329,4 +329,22 @@ mod tests {
         assert!(args.local);
         assert_eq!(args.model, None);
     }
+
+    #[test]
+    fn a_project_an_ollama_server_wrote_goes_on_in_ollamas_api() {
+        let (_dir, p) = project(BackendRecord {
+            base_url: Some("http://127.0.0.1:11434".into()),
+            model: Some("gemma3:270m".into()),
+            served_by: served_by("ollama", "http://127.0.0.1:11434"),
+            ..BackendRecord::default()
+        });
+        let args = project_backend_args(&flags(&[]), &p);
+        assert_eq!(args.api, Some(crate::backend::ApiKind::Ollama));
+        assert_eq!(args.base_url.as_deref(), Some("http://127.0.0.1:11434"));
+        // A server named on the command line is spoken to as its own flags say.
+        let args = project_backend_args(&flags(&["--base-url", "http://h:1/v1"]), &p);
+        assert_eq!(args.api, None);
+        let args = project_backend_args(&flags(&["--api", "openai"]), &p);
+        assert_eq!(args.api, Some(crate::backend::ApiKind::Openai));
+    }
 }
