@@ -6,12 +6,12 @@
 
 #[cfg(feature = "candle")]
 mod arch;
+#[cfg(feature = "candle")]
+mod completion_write;
 mod golden;
 mod golden_bpe;
 #[cfg(feature = "candle")]
 mod llama_cpp;
-#[cfg(feature = "candle")]
-mod completion_write;
 #[cfg(feature = "candle")]
 mod load_errors;
 #[cfg(feature = "candle")]
