@@ -80,7 +80,11 @@ async fn a_base_model_gets_the_plan_and_sections_as_a_document_to_continue() {
     ]);
     let (document, events) = run(&backend, &job(None)).await;
     assert!(backend.requests().is_empty(), "no chat request was sent");
-    let sent: Vec<String> = backend.completions().into_iter().map(|r| r.prompt).collect();
+    let sent: Vec<String> = backend
+        .completions()
+        .into_iter()
+        .map(|r| r.prompt)
+        .collect();
     assert_eq!(sent.len(), 3);
     assert!(
         sent[0].starts_with("# A story about a lighthouse keeper\n\nA 600-word story about"),
@@ -88,7 +92,12 @@ async fn a_base_model_gets_the_plan_and_sections_as_a_document_to_continue() {
         sent[0]
     );
     assert!(sent[0].ends_with("## Contents\n\n1."), "{}", sent[0]);
-    let titles: Vec<&str> = document.plan.sections.iter().map(|s| s.title.as_str()).collect();
+    let titles: Vec<&str> = document
+        .plan
+        .sections
+        .iter()
+        .map(|s| s.title.as_str())
+        .collect();
     assert_eq!(titles, ["Fires on the headlands", "The keeper's night"]);
     assert!(
         sent[1].contains(
@@ -97,15 +106,28 @@ async fn a_base_model_gets_the_plan_and_sections_as_a_document_to_continue() {
         "{}",
         sent[1]
     );
-    assert!(sent[1].ends_with("\n\n## 1. Fires on the headlands\n\n"), "{}", sent[1]);
-    assert!(sent[2].starts_with(&format!("{}{}", sent[1], texts[0])), "prefix kept");
-    assert!(sent[2].ends_with("\n\n## 2. The keeper's night\n\n"), "{}", sent[2]);
+    assert!(
+        sent[1].ends_with("\n\n## 1. Fires on the headlands\n\n"),
+        "{}",
+        sent[1]
+    );
+    assert!(
+        sent[2].starts_with(&format!("{}{}", sent[1], texts[0])),
+        "prefix kept"
+    );
+    assert!(
+        sent[2].ends_with("\n\n## 2. The keeper's night\n\n"),
+        "{}",
+        sent[2]
+    );
     for prompt in &sent {
         assert_no_step_wording(prompt);
     }
     assert_eq!(document.drafts[0].text(), texts[0]);
     assert_eq!(document.drafts[1].text(), texts[1]);
-    let done = events.iter().filter(|e| matches!(e, JobEvent::SectionDone { .. }));
+    let done = events
+        .iter()
+        .filter(|e| matches!(e, JobEvent::SectionDone { .. }));
     assert_eq!(done.count(), 2);
 }
 
@@ -120,9 +142,17 @@ async fn a_short_section_is_continued_from_its_own_text() {
         Reply::text(prose(&tag("Dawn", 1), 300)),
     ]);
     let (document, _) = run(&backend, &job(None)).await;
-    let sent: Vec<String> = backend.completions().into_iter().map(|r| r.prompt).collect();
+    let sent: Vec<String> = backend
+        .completions()
+        .into_iter()
+        .map(|r| r.prompt)
+        .collect();
     assert_eq!(sent.len(), 4);
-    assert_eq!(sent[2], format!("{}{first}", sent[1]), "the continuation extends the text");
+    assert_eq!(
+        sent[2],
+        format!("{}{first}", sent[1]),
+        "the continuation extends the text"
+    );
     assert_eq!(document.drafts[0].text(), format!("{first}\n\n{rest}"));
     assert!(sent[3].contains(&format!("{first}\n\n{rest}\n\n## 2. Dawn\n\n")));
 }
@@ -138,9 +168,17 @@ async fn a_contents_with_no_entry_falls_back_to_an_even_plan() {
     assert!(document.plan.fallback, "the fallback plan is flagged");
     assert!(events.iter().any(|e| matches!(e,
         JobEvent::Warning { message } if message.contains("evenly split"))));
-    assert_eq!(document.plan.sections.len(), 1, "600 words is one even section");
+    assert_eq!(
+        document.plan.sections.len(),
+        1,
+        "600 words is one even section"
+    );
     let sent = backend.completions();
-    assert!(sent[1].prompt.ends_with("## 1. Main text\n\n"), "{}", sent[1].prompt);
+    assert!(
+        sent[1].prompt.ends_with("## 1. Main text\n\n"),
+        "{}",
+        sent[1].prompt
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -180,7 +218,10 @@ async fn a_section_resumed_mid_way_continues_its_saved_text() {
     let mut document = Document::new(job.instruction.clone(), 600, job.language, plan);
     let saved = prose(&tag("Fire", 0), 150);
     document.drafts[0] = SectionDraft {
-        turns: vec![ChatMessage::user("a step"), ChatMessage::assistant(saved.clone())],
+        turns: vec![
+            ChatMessage::user("a step"),
+            ChatMessage::assistant(saved.clone()),
+        ],
     };
     document.plan.sections[0].state = SectionState::Writing;
     let backend = ScriptedBackend::base(vec![
@@ -196,7 +237,11 @@ async fn a_section_resumed_mid_way_continues_its_saved_text() {
     );
     writer.write(&job, document).await.result.expect("written");
     let sent = backend.completions();
-    assert!(sent[0].prompt.ends_with(&format!("## 1. Fires\n\n{saved}")), "{}", sent[0].prompt);
+    assert!(
+        sent[0].prompt.ends_with(&format!("## 1. Fires\n\n{saved}")),
+        "{}",
+        sent[0].prompt
+    );
     assert_no_step_wording(&sent[0].prompt);
 }
 
@@ -240,13 +285,27 @@ async fn mode_completion_sends_documents_to_v1_completions() {
     }
     assert_eq!(requests[1]["stop"], serde_json::json!(["\n#"]));
     let doc = std::fs::read_to_string(&out).unwrap();
-    assert!(doc.contains(&format!("## The keeper's night\n\n{}", texts[1])), "{doc}");
+    assert!(
+        doc.contains(&format!("## The keeper's night\n\n{}", texts[1])),
+        "{doc}"
+    );
     let kinds: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .map(|e| e["event"].as_str().unwrap_or_default().to_string())
         .collect();
-    for kind in ["started", "planning", "plan_ready", "section_started", "delta", "section_done", "done"] {
-        assert!(kinds.iter().any(|k| k == kind), "no {kind} event in {kinds:?}");
+    for kind in [
+        "started",
+        "planning",
+        "plan_ready",
+        "section_started",
+        "delta",
+        "section_done",
+        "done",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "no {kind} event in {kinds:?}"
+        );
     }
 }

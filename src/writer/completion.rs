@@ -126,7 +126,9 @@ pub fn title_and_subject(instruction: &str) -> (String, String) {
 /// `text` up to its first clause break, at most `TITLE_WORDS` words, capitalized.
 fn short_title(text: &str) -> String {
     let clause = text
-        .split([',', ';', ':', '.', '?', '!', '，', '。', '；', '：', '？', '！'])
+        .split([
+            ',', ';', ':', '.', '?', '!', '，', '。', '；', '：', '？', '！',
+        ])
         .next()
         .unwrap_or_default();
     let words: Vec<&str> = clause.split_whitespace().take(TITLE_WORDS).collect();

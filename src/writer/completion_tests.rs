@@ -125,7 +125,11 @@ fn the_contents_prompt_is_the_start_of_a_document() {
         "{}",
         request.prompt
     );
-    assert!(request.prompt.ends_with("## Contents\n\n1."), "{}", request.prompt);
+    assert!(
+        request.prompt.ends_with("## Contents\n\n1."),
+        "{}",
+        request.prompt
+    );
     assert!(request.prompt.contains("1000 words in 2 sections."));
     for wording in STEP_WORDING {
         assert!(!request.prompt.contains(wording), "{wording}");
@@ -140,14 +144,23 @@ fn each_section_prompt_extends_the_previous_one() {
         .collect();
     let first = &prompts_by_section[0];
     assert!(first.starts_with("# A story about a lighthouse keeper\n\nA 3,000-word story"));
-    assert!(first.contains("## Contents\n\n1. Part 1 (500 words)\n2. "), "{first}");
-    assert!(first.ends_with("\n\n## 1. Part 1\n\nText of section 1."), "{first}");
+    assert!(
+        first.contains("## Contents\n\n1. Part 1 (500 words)\n2. "),
+        "{first}"
+    );
+    assert!(
+        first.ends_with("\n\n## 1. Part 1\n\nText of section 1."),
+        "{first}"
+    );
     for pair in prompts_by_section.windows(2) {
         let (before, after) = (&pair[0], &pair[1]);
         assert!(after.starts_with(before.as_str()), "{before}\n---\n{after}");
     }
     let last = &prompts_by_section[3];
-    assert!(last.ends_with("Text of section 3.\n\n## 4. Part 4\n\n"), "{last}");
+    assert!(
+        last.ends_with("Text of section 3.\n\n## 4. Part 4\n\n"),
+        "{last}"
+    );
     for prompt in &prompts_by_section {
         for wording in STEP_WORDING {
             assert!(!prompt.contains(wording), "{wording} in {prompt}");
@@ -161,19 +174,32 @@ fn a_compacted_document_shows_summaries_then_the_recent_sections() {
     doc.memory.compacted = 2;
     let third = document_prompt(&prompts, &doc, 2).expect("renders");
     let fourth = document_prompt(&prompts, &doc, 3).expect("renders");
-    assert!(fourth.starts_with(&third), "prefix kept between compactions");
+    assert!(
+        fourth.starts_with(&third),
+        "prefix kept between compactions"
+    );
     assert!(third.contains("## Sections 1 to 2 in brief\n\n1. Part 1: Summary of section 1.\n"));
     assert!(third.contains("Record after 2.") && !third.contains("Record after 3."));
     assert!(!third.contains("Text of section 1.") && !third.contains("Text of section 2."));
-    assert!(third.contains("## Contents\n\n1. Part 1 (500 words)"), "{third}");
-    assert!(third.ends_with("## 3. Part 3\n\nText of section 3."), "{third}");
+    assert!(
+        third.contains("## Contents\n\n1. Part 1 (500 words)"),
+        "{third}"
+    );
+    assert!(
+        third.ends_with("## 3. Part 3\n\nText of section 3."),
+        "{third}"
+    );
 }
 
 #[test]
 fn a_section_request_stops_at_the_next_heading() {
     let (prompts, doc) = document(2, 1);
-    let job = Job::new("Write a 1,000-word text about a keeper", None, WriterSettings::default())
-        .expect("a job");
+    let job = Job::new(
+        "Write a 1,000-word text about a keeper",
+        None,
+        WriterSettings::default(),
+    )
+    .expect("a job");
     let request = document_request(&prompts, &doc, 1, &job, 500).expect("renders");
     assert_eq!(request.stop, ["\n#"]);
     assert_eq!(request.max_tokens, token_budget(500, Language::English));

@@ -9,9 +9,9 @@
 //! rebuilt. A window that cannot hold one minimal section is refused with the numbers.
 
 use super::budget::{Budget, DEFAULT_WINDOW, MIN_GENERATION_TOKENS};
+use super::completion::document_request;
 use super::conversation::{compacted_opening, plan_horizon, section_request, summary_request};
 use super::document::Document;
-use super::completion::document_request;
 use super::generate::{Ending, Generated, Request, Sink};
 use super::memory::{fallback_summary, parse_summary, Limits, Summary, RECORD_WORDS};
 use super::{Job, JobEvent, Writer, WriterError};

@@ -26,7 +26,14 @@ fn a_base_model_writes_prose_that_echoes_no_instruction() {
     let output = std::process::Command::new(crate::support::binary())
         .args(["write", "Write a 300-word story about a lighthouse keeper"])
         .args(["--local", "--model", gemma.to_str().unwrap()])
-        .args(["--context", "4096", "--seed", "1", "-o", out.to_str().unwrap()])
+        .args([
+            "--context",
+            "4096",
+            "--seed",
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .env("LONGWRITER_CONFIG_DIR", dir.path())
         .env("LONGWRITER_DATA", dir.path().join("data"))
         .env("NO_COLOR", "1")
@@ -38,7 +45,11 @@ fn a_base_model_writes_prose_that_echoes_no_instruction() {
     let doc = std::fs::read_to_string(&out).unwrap();
     println!("{doc}");
     assert!(doc.split_whitespace().count() > 100, "{doc}");
-    for wording in ["Now write section", "I will ask for the sections", "Main Point"] {
+    for wording in [
+        "Now write section",
+        "I will ask for the sections",
+        "Main Point",
+    ] {
         assert!(!doc.contains(wording), "{wording:?} echoed in:\n{doc}");
     }
     let echo = EchoIndex::new(CHAT_PROMPTS.iter().copied()).measure(&doc);

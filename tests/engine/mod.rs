@@ -9,12 +9,12 @@
 mod arch;
 #[cfg(feature = "candle")]
 mod batching;
+#[cfg(feature = "candle")]
+mod completion_write;
 mod golden;
 mod golden_bpe;
 #[cfg(feature = "candle")]
 mod llama_cpp;
-#[cfg(feature = "candle")]
-mod completion_write;
 #[cfg(feature = "candle")]
 mod load_errors;
 #[cfg(feature = "candle")]
