@@ -21,7 +21,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
-        args.drain(at..at + 2);
+        args.remove(at);
+        args.remove(at);
     }
     if args.is_empty() {
         eprintln!("usage: guard_scan [--words N] FILE...");

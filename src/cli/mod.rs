@@ -166,10 +166,10 @@ pub struct BackendArgs {
     #[arg(long, global = true, value_name = "R")]
     pub repetition_penalty: Option<RepetitionPenalty>,
     /// OpenAI frequency penalty, -2..=2, 0 is off.
-    #[arg(long, global = true, value_name = "F")]
+    #[arg(long, global = true, value_name = "F", allow_negative_numbers = true)]
     pub frequency_penalty: Option<FrequencyPenalty>,
     /// OpenAI presence penalty, -2..=2, 0 is off.
-    #[arg(long, global = true, value_name = "F")]
+    #[arg(long, global = true, value_name = "F", allow_negative_numbers = true)]
     pub presence_penalty: Option<PresencePenalty>,
     /// Sampling seed, for servers that honour it.
     #[arg(long, global = true, value_name = "N")]

@@ -201,9 +201,11 @@ async fn chat(State(state): State<AppState>, Json(body): Json<Value>) -> Respons
     let text = match kind {
         "plan" => state.options.plan.clone(),
         "summary" => summary_reply(last),
+        // Seeded by the request too: two sections asked with the same number of turns (after
+        // a compaction) must not get the same text, which the writer would drop as a copy.
         _ => filler(
             ((max_tokens.saturating_sub(32)) as f64 / 1.4) as usize,
-            messages.len(),
+            messages.len() ^ super::prose::seed_of(last) as usize,
         ),
     };
     sse(&text, prompt)
