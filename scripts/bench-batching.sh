@@ -7,7 +7,7 @@
 # sides alike; it prints every measurement and the ratios (serve/llama.cpp at 4, and each
 # server's 4 over its own 1). Knobs: BENCH_REQUESTS (default 8 requests per measurement),
 # BENCH_TOKENS (max_tokens of each, default 96), BENCH_ROUNDS (default 1), BENCH_PROFILE
-# (cargo profile of longwriter, default release).
+# (cargo profile of longwriter, default release), BENCH_BIN (a built longwriter to use as is).
 #   scripts/bench-batching.sh [MODEL.gguf] [THREADS] [LLAMA_SERVER]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +22,9 @@ rounds="${BENCH_ROUNDS:-1}"
 for f in "$model" "$server" "$python"; do
   [ -e "$f" ] || { echo "bench-batching: $f is missing (scripts/setup-test-model.sh installs the model, llama-server and the venv)" >&2; exit 2; }
 done
-cargo build -q --profile "$profile" --bin longwriter
 dir=$profile; [ "$profile" = dev ] && dir=debug
-bin="${CARGO_TARGET_DIR:-target}/$dir/longwriter"
+bin="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/$dir/longwriter}"
+[ -n "${BENCH_BIN:-}" ] || cargo build -q --profile "$profile" --bin longwriter
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 lport=$(free_port); sport=$(free_port)

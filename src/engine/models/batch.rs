@@ -2,9 +2,9 @@
 //! each the next tokens of one slot: a decoding sequence's last token, or a chunk of a joining
 //! sequence's prompt. Their rows are stacked, so every linear layer (the projections, the
 //! feed-forward, the vocabulary projection) reads its weights once for all of them; attention
-//! runs per item against its own slot's cache. Every row's numbers are those it gets alone
-//! (the kernels compute each (weight row, activation row) pair the same way whatever the
-//! batch), so a batched sequence decodes exactly the tokens it decodes alone.
+//! runs per item against its own slot's cache. Our Q8_0 kernel and the per-row operations give
+//! every row the numbers it gets alone; candle's kernels for the other formats are not known to
+//! (see docs/engine.md, "Continuous batching"), so a near-tie can rarely go another way.
 
 use super::kv_cache::Caches;
 use super::ModelError;
