@@ -241,9 +241,10 @@ pub fn document_prompt(
     )?;
     let mut out = tidy(&head);
     out.push_str("\n\n");
-    for i in upto..index {
-        let text = document.drafts[i].text();
-        out += &format!("## {}. {}\n\n{}\n\n", i + 1, sections[i].title, text.trim());
+    let done = sections.iter().zip(&document.drafts).enumerate();
+    for (i, (section, draft)) in done.take(index).skip(upto) {
+        let text = draft.text();
+        out += &format!("## {}. {}\n\n{}\n\n", i + 1, section.title, text.trim());
     }
     out += &format!("## {}. {}\n\n", index + 1, sections[index].title);
     out += document.drafts[index].text().trim_start();
