@@ -3,8 +3,8 @@
 mod support;
 
 mod backend_protocol;
-mod chapters;
 mod batch;
+mod chapters;
 mod cli_completions;
 mod cli_errors;
 mod cli_eval;
@@ -14,10 +14,10 @@ mod cli_write;
 mod completion;
 mod context;
 mod engine;
-mod faults;
-mod ollama_backend;
-mod guards;
 mod export;
+mod faults;
+mod guards;
+mod ollama_backend;
 mod plan;
 mod real_model;
 mod serve;

@@ -5,9 +5,9 @@
 //! reuse the KV cache of the previous request. Dropping the returned stream cancels the request.
 
 pub mod fallback;
+pub mod fleet;
 mod kind;
 pub mod ollama;
-pub mod fleet;
 pub mod openai;
 mod retry;
 mod sampling;

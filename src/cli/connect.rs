@@ -407,7 +407,7 @@ pub async fn profile_backend(
                     reason: e.to_string(),
                 })
         }
-}
+    }
 }
 
 /// A server to connect to, in the API it speaks.
@@ -436,7 +436,7 @@ impl Server {
                     connect_timeout,
                 })
                 .await?
-                .with_limits(self.limits.clone()),
+                .with_limits(self.limits),
             ),
             ApiKind::Ollama => Arc::new(
                 OllamaBackend::connect(OllamaSettings {

@@ -321,7 +321,7 @@ pub(super) struct OutputFile {
 impl OutputFile {
     /// Renders and replaces the file atomically.
     pub(super) fn save(&self, document: &Document) -> Result<(), CliError> {
-        export::write_atomic(&self.path, &export::render(document, self.format))
+        export::write_atomic(&self.path, export::render(document, self.format))
             .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", self.path.display())))
     }
 }

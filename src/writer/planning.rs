@@ -242,7 +242,11 @@ pub fn chapter_request(
 /// `<placeholders>`, or sentences made (almost) entirely of the template's words. Weak and base
 /// models often repeat the prompt instead of answering it, and such a "plan" would steer every
 /// section into nonsense. Words of the user's instruction do not count as echoes.
-pub(super) fn drop_echoes(raw: Vec<RawSection>, request: &str, instruction: &str) -> Vec<RawSection> {
+pub(super) fn drop_echoes(
+    raw: Vec<RawSection>,
+    request: &str,
+    instruction: &str,
+) -> Vec<RawSection> {
     let words = |s: &str| -> Vec<String> {
         s.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
