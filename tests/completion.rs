@@ -309,3 +309,22 @@ async fn mode_completion_sends_documents_to_v1_completions() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_short_section_is_continued_while_each_continuation_adds_words() {
+    let parts: Vec<String> = (0..4).map(|i| prose(&tag("Fire", i), 50)).collect();
+    let mut replies = vec![Reply::text(
+        " Fires on the headlands (300 words)\n2. Dawn (300 words)\n",
+    )];
+    replies.extend(parts.iter().cloned().map(Reply::text));
+    // Section 2: one short paragraph, then a continuation that adds almost nothing.
+    replies.push(Reply::text(prose(&tag("Dawn", 0), 60)));
+    replies.push(Reply::text("And so."));
+    let backend = ScriptedBackend::base(replies);
+    let (document, _) = run(&backend, &job(None)).await;
+    // Four 50-word pieces reach 200 words, past 60% of 300: no fifth request for section 1.
+    assert_eq!(document.drafts[0].text(), parts.join("\n\n"));
+    // Section 2 stopped after a continuation that added fewer than 20 words.
+    assert_eq!(backend.completions().len(), 1 + 4 + 2);
+    assert!(document.drafts[1].text().ends_with("And so."));
+}

@@ -1,7 +1,8 @@
 //! Writing one section: generate, then continue or cut until its length is acceptable.
 //!
 //! A `length` stop below the target is continued; a section under 60% of its target is
-//! continued once; one past 150% is cut at the last sentence end under that bound; a stream
+//! continued once (in completion mode up to six times, while each continuation adds at least
+//! 20 words); one past 150% is cut at the last sentence end under that bound; a stream
 //! that breaks after some text is continued from that text. A guard incident (a loop, a copy,
 //! an echo) drops the bad tail and asks again with a nudge and a frequency penalty, a bounded
 //! number of times; then the trimmed text stands.
@@ -16,6 +17,12 @@ use super::{Job, JobEvent, Writer, WriterError};
 use crate::backend::{ChatMessage, FinishReason, Role, Usage};
 use crate::plan::SectionState;
 use crate::text::count_words;
+
+/// Continuations of a short section in completion mode (chat mode: one).
+const SHORT_CONTINUATIONS_COMPLETION: u32 = 6;
+
+/// Words a continuation of a short section must have added for another to be asked.
+const MIN_PROGRESS: usize = 20;
 
 /// What the loop does after one generation.
 enum Next {
@@ -60,7 +67,16 @@ pub(super) async fn write_section(
     }
     let mut usage = None;
     let mut written_by: Vec<String> = Vec::new();
-    let (mut continuations, mut continued_short) = (0u32, false);
+    let mut continuations = 0u32;
+    // A short section is continued once in chat mode; a base model continuing a document
+    // often ends a section after a paragraph by starting the next heading, so in completion
+    // mode it is continued again while each continuation adds at least a sentence or two.
+    let short_limit = if writer.completion(job) {
+        SHORT_CONTINUATIONS_COMPLETION
+    } else {
+        1
+    };
+    let (mut short_continuations, mut words_at_short) = (0u32, 0usize);
     let settings = &job.settings.guards;
     let mut guard = settings.enabled.then(|| {
         let earlier: Vec<String> = document.drafts[..index].iter().map(|d| d.text()).collect();
@@ -128,8 +144,13 @@ pub(super) async fn write_section(
             }
             Ending::Broken(e) => return Err(e.into()),
             Ending::Guarded(_) => Next::Finish,
-            Ending::Finished(_) if is_short(words, target) && !continued_short => {
-                continued_short = true;
+            Ending::Finished(_)
+                if is_short(words, target)
+                    && short_continuations < short_limit
+                    && (short_continuations == 0 || words >= words_at_short + MIN_PROGRESS) =>
+            {
+                short_continuations += 1;
+                words_at_short = words;
                 Next::Continue("the section is under 60% of its target")
             }
             Ending::Finished(_) => Next::Finish,
