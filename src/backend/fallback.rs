@@ -216,6 +216,12 @@ impl Backend for FallbackBackend {
         self.current_backend()?.context_window()
     }
 
+    /// The backend writing now decides: a chain that hands over from a chat server to a base
+    /// model on the engine switches the writer to completion prompts with it.
+    fn base_model(&self) -> bool {
+        self.current_backend().is_some_and(|b| b.base_model())
+    }
+
     fn count_tokens<'a>(&'a self, messages: &'a [ChatMessage]) -> BoxFuture<'a, Option<usize>> {
         Box::pin(async move { self.current_backend()?.count_tokens(messages).await })
     }

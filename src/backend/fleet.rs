@@ -241,6 +241,10 @@ impl Backend for Lease {
         self.member().context_window()
     }
 
+    fn base_model(&self) -> bool {
+        self.member().base_model()
+    }
+
     fn count_tokens<'a>(&'a self, messages: &'a [ChatMessage]) -> BoxFuture<'a, Option<usize>> {
         let member = self.member().clone();
         Box::pin(async move { member.count_tokens(messages).await })
