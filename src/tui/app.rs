@@ -217,7 +217,10 @@ pub fn translate(state: &State, keymap: &Keymap, event: Event) -> Option<Action>
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
         Event::Key(key) if key.kind != KeyEventKind::Release => {
             let input = Input::from(key);
-            if matches!(state.overlay, Overlay::Confirm { .. } | Overlay::Profiles { .. }) {
+            if matches!(
+                state.overlay,
+                Overlay::Confirm { .. } | Overlay::Profiles { .. }
+            ) {
                 // A question (or the profile list) takes one key, whatever the keymap says.
                 return Some(Action::Input(input));
             }

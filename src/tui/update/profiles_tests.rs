@@ -2,11 +2,11 @@
 
 use super::update;
 use crate::tui::action::Action;
-use crate::tui::translate;
 use crate::tui::effect::{Effect, Switched};
 use crate::tui::fixtures;
 use crate::tui::state::{Level, Overlay, ProfileRow, Screen, State};
 use crate::tui::theme::Theme;
+use crate::tui::translate;
 use crate::writer::WriterSettings;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -62,7 +62,10 @@ fn f3_on_the_prompt_screen_opens_the_picker_on_the_active_profile() {
     assert!(matches!(s.overlay, Overlay::Profiles { selected: 1 }));
     // Keys go to the list, not to the prompt.
     let j = Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE));
-    update(&mut s, translate(&s, &fixtures::keymap(), j).expect("a key"));
+    update(
+        &mut s,
+        translate(&s, &fixtures::keymap(), j).expect("a key"),
+    );
     assert!(matches!(s.overlay, Overlay::Profiles { selected: 2 }));
     assert_eq!(s.prompt_text(), "");
 }
@@ -105,7 +108,11 @@ fn choosing_a_profile_connects_it_and_the_header_names_it_at_once() {
     let effects = update(&mut s, key(Key::Enter));
     assert_eq!(effects, vec![Effect::UseProfile("gpu-box".into())]);
     assert!(matches!(s.overlay, Overlay::None));
-    assert!(s.backend.starts_with("profile gpu-box: openai"), "{}", s.backend);
+    assert!(
+        s.backend.starts_with("profile gpu-box: openai"),
+        "{}",
+        s.backend
+    );
     assert_eq!(s.switching, Some(("gpu-box".into(), before)));
     // No job starts on a backend that is still connecting.
     fixtures::type_text(&mut s, "A 3000-word essay on tides");
@@ -144,17 +151,17 @@ fn a_profile_that_cannot_connect_is_reported_and_the_old_one_stays() {
         update(&mut s, key(Key::Enter)),
         vec![Effect::UseProfile("local".into())]
     );
-    update(
-        &mut s,
-        Action::ProfileSwitched(Err("no model file".into())),
-    );
+    update(&mut s, Action::ProfileSwitched(Err("no model file".into())));
     assert_eq!(s.backend, before);
     assert_eq!(s.active_profile.as_deref(), Some("laptop"));
     assert_eq!(s.switching, None);
     let Overlay::Error(text) = &s.overlay else {
         panic!("an error dialog, got {:?}", s.overlay);
     };
-    assert!(text.contains("cannot use profile local: no model file"), "{text}");
+    assert!(
+        text.contains("cannot use profile local: no model file"),
+        "{text}"
+    );
     assert!(text.contains("keeps profile laptop"), "{text}");
 }
 
@@ -174,7 +181,11 @@ fn an_answer_for_an_earlier_choice_is_ignored() {
     update(&mut s, switched("gpu-box", 0.3));
     assert_eq!(s.active_profile.as_deref(), Some("laptop"));
     assert_eq!(s.switching.as_ref().map(|(n, _)| n.as_str()), Some("local"));
-    assert!(s.backend.starts_with("profile local: local"), "{}", s.backend);
+    assert!(
+        s.backend.starts_with("profile local: local"),
+        "{}",
+        s.backend
+    );
 }
 
 #[test]
@@ -199,4 +210,19 @@ fn the_picker_lists_name_kind_and_place_with_the_active_one_marked() {
         screen.contains("  local    local   /models/gemma.gguf"),
         "{screen}"
     );
+}
+
+#[test]
+fn the_prompt_status_line_hints_the_picker_only_with_profiles() {
+    let draw = |s: &State| {
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("a test terminal");
+        terminal
+            .draw(|f| crate::tui::view::draw(f, s, &Theme::default(), &fixtures::keymap()))
+            .expect("a frame");
+        terminal.backend().to_string()
+    };
+    assert!(draw(&with_profiles()).contains("f3 profile"));
+    let mut bare = fixtures::fresh();
+    update(&mut bare, Action::Resize(100, 30));
+    assert!(!draw(&bare).contains("f3 profile"));
 }

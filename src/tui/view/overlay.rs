@@ -85,7 +85,10 @@ fn profiles(frame: &mut Frame, area: Rect, state: &State, selected: usize, theme
     let rect = centered(area, 70, rows.min(area.height));
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
-        .title(Line::styled(" Profile for the next job ", theme.title(true)))
+        .title(Line::styled(
+            " Profile for the next job ",
+            theme.title(true),
+        ))
         .title_bottom(
             Line::styled(" enter chooses · esc closes · * active ", theme.dim()).right_aligned(),
         )
