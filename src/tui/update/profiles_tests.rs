@@ -62,10 +62,8 @@ fn f3_on_the_prompt_screen_opens_the_picker_on_the_active_profile() {
     assert!(matches!(s.overlay, Overlay::Profiles { selected: 1 }));
     // Keys go to the list, not to the prompt.
     let j = Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE));
-    update(
-        &mut s,
-        translate(&s, &fixtures::keymap(), j).expect("a key"),
-    );
+    let action = translate(&s, &fixtures::keymap(), j).expect("a key");
+    update(&mut s, action);
     assert!(matches!(s.overlay, Overlay::Profiles { selected: 2 }));
     assert_eq!(s.prompt_text(), "");
 }
