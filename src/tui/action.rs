@@ -90,6 +90,8 @@ pub enum Action {
     EditChapterPoint,
     /// Hand the running job to a detached worker that survives the terminal.
     HandOff,
+    /// Open the profile picker (prompt screen).
+    PickProfile,
     /// Scroll the help overlay to this row (already limited to what the size needs).
     #[serde(skip)]
     HelpTo(usize),
@@ -142,6 +144,10 @@ pub enum Action {
     /// The hand-off ended: the worker's pid, or why it failed.
     #[serde(skip)]
     HandedOff(Result<u32, String>),
+    /// A profile chosen in the picker is connected (its label for the header and the settings
+    /// of its new jobs), or why it could not be.
+    #[serde(skip)]
+    ProfileSwitched(Result<Box<super::effect::Switched>, String>),
     /// `$EDITOR` returned the section's new text.
     #[serde(skip)]
     ExternallyEdited {
@@ -208,6 +214,7 @@ impl Action {
             Self::ToggleChapter => "fold / unfold chapter",
             Self::EditChapterPoint => "edit chapter point",
             Self::HandOff => "hand off to a worker",
+            Self::PickProfile => "choose the profile",
             _ => "",
         }
     }

@@ -217,8 +217,11 @@ pub fn translate(state: &State, keymap: &Keymap, event: Event) -> Option<Action>
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
         Event::Key(key) if key.kind != KeyEventKind::Release => {
             let input = Input::from(key);
-            if matches!(state.overlay, Overlay::Confirm { .. }) {
-                // A question takes one key, whatever the keymap says.
+            if matches!(
+                state.overlay,
+                Overlay::Confirm { .. } | Overlay::Profiles { .. }
+            ) {
+                // A question (or the profile list) takes one key, whatever the keymap says.
                 return Some(Action::Input(input));
             }
             if let Overlay::Help { top } = state.overlay {

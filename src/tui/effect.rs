@@ -2,7 +2,7 @@
 //! one and reports back with an `Action` on the same channel.
 
 use crate::export::{ExportFormat, Meta};
-use crate::writer::{Document, Job};
+use crate::writer::{Document, Job, WriterSettings};
 use std::path::PathBuf;
 
 /// One export from the studio: the document as it stands, where, in which format, under which
@@ -60,6 +60,8 @@ pub enum Effect {
     Unfollow,
     /// Hand the project this studio writes (its writer stopped) to a detached worker.
     HandOff,
+    /// Connect the profile `NAME` (with its fallback list) for the next jobs.
+    UseProfile(String),
     /// Load and use a theme.
     SetTheme(String),
     /// Leave the studio.
@@ -77,4 +79,15 @@ pub struct Save {
     pub document: Document,
     /// Nothing was written yet: the project is a draft.
     pub draft: bool,
+}
+
+/// A profile chosen in the picker, connected: what the state learns of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Switched {
+    /// The profile's name.
+    pub name: String,
+    /// The header's backend label ("profile NAME: kind model at endpoint").
+    pub label: String,
+    /// Generation settings for new jobs, with the profile's sampling defaults.
+    pub settings: WriterSettings,
 }

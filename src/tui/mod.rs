@@ -89,6 +89,40 @@ pub struct Studio {
     pub hand_off: Option<HandOff>,
     /// A saved project to open (`longwriter <project>`): its folder.
     pub open: Option<PathBuf>,
+    /// The config file's profiles, for the picker (empty: the picker says there are none).
+    pub profiles: Vec<state::ProfileRow>,
+    /// The profile the studio started with, if it writes through profiles.
+    pub profile: Option<String>,
+    /// Connects a profile chosen in the picker; `None`: choosing one is refused.
+    pub use_profile: Option<UseProfile>,
+}
+
+/// A profile's backend, connected for the next jobs.
+pub struct ProfileBackend {
+    /// The fallback chain that starts with the profile.
+    pub backend: Arc<dyn Backend>,
+    /// How new projects record it.
+    pub record: BackendRecord,
+    /// Generation settings for new jobs, with the profile's sampling defaults.
+    pub settings: WriterSettings,
+}
+
+/// Connects the profile of this name (and its fallback list); returns why it cannot.
+pub type UseProfile = Arc<
+    dyn Fn(String) -> futures::future::BoxFuture<'static, Result<ProfileBackend, String>>
+        + Send
+        + Sync,
+>;
+
+/// The header's backend label: a fallback chain names its profile ("profile NAME: kind model
+/// at endpoint"), any other backend "kind · model @ endpoint".
+pub fn backend_label(backend: &dyn Backend) -> String {
+    let serving = backend.serving();
+    if serving.starts_with("profile ") {
+        return serving;
+    }
+    let info = backend.info();
+    format!("{} · {} @ {}", info.kind, info.model, info.endpoint)
 }
 
 /// Starts a detached worker that continues a project; returns its pid or why it failed.
@@ -105,15 +139,10 @@ pub async fn run(studio: Studio) -> Result<Exit, TuiError> {
         studio.config_dir.as_deref(),
         theme::ColorSupport::detect(),
     );
-    let info = studio.backend.info();
-    let serving = studio.backend.serving();
-    // A fallback chain names its profile: "profile NAME: kind model at endpoint".
-    let label = if serving.starts_with("profile ") {
-        serving
-    } else {
-        format!("{} · {} @ {}", info.kind, info.model, info.endpoint)
-    };
+    let label = backend_label(studio.backend.as_ref());
     let mut state = State::new(label, studio.settings.clone(), &theme.name);
+    state.profiles = studio.profiles.clone();
+    state.active_profile = studio.profile.clone();
     let problems: Vec<String> = theme_error
         .iter()
         .map(ToString::to_string)

@@ -3,13 +3,15 @@
 //! actions on the event loop's channel. Effects that need the terminal go back to the loop.
 
 use super::action::Action;
-use super::effect::{Effect, ExportRequest, Save};
+use super::effect::{Effect, ExportRequest, Save, Switched};
 use super::record::RecordedWrite;
-use super::Studio;
+use super::{ProfileBackend, Studio};
 use crate::store::{NewProject, Project};
 use crate::writer::{Document, Job, JobEvent, Writer};
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
@@ -31,7 +33,14 @@ pub(super) struct Runner {
     follow: CancellationToken,
     watch: CancellationToken,
     give_up: CancellationToken,
+    /// The profile last chosen in the picker.
+    wanted: Option<String>,
+    /// Profiles connected in the background, by name, until the next effect adopts the wanted one.
+    connected: Connected,
 }
+
+/// Backends of profiles chosen in the picker, connected and waiting to be adopted.
+type Connected = Arc<Mutex<HashMap<String, ProfileBackend>>>;
 
 impl Runner {
     pub fn new(
@@ -50,12 +59,16 @@ impl Runner {
             follow: CancellationToken::new(),
             watch: CancellationToken::new(),
             give_up: CancellationToken::new(),
+            wanted: None,
+            connected: Arc::default(),
         }
     }
 
     /// Starts an effect that needs no terminal; returns it back if it does.
     pub fn run(&mut self, effect: Effect) -> Option<Effect> {
+        self.adopt();
         match effect {
+            Effect::UseProfile(name) => self.use_profile(name),
             Effect::Plan(job) => {
                 self.cancel = CancellationToken::new();
                 let writer = Writer::new(
@@ -189,6 +202,49 @@ impl Runner {
                 cancelled: finished.cancelled,
             });
         }));
+    }
+
+    /// Connects a profile chosen in the picker in the background; the next effect adopts it.
+    fn use_profile(&mut self, name: String) {
+        let tx = self.actions.clone();
+        let Some(connect) = self.studio.use_profile.clone() else {
+            let error = "this studio cannot switch profiles".to_string();
+            let _ = tx.send(Action::ProfileSwitched(Err(error)));
+            return;
+        };
+        self.wanted = Some(name.clone());
+        let connected = self.connected.clone();
+        tokio::spawn(async move {
+            let result = connect(name.clone()).await.map(|chosen| {
+                let switched = Switched {
+                    name: name.clone(),
+                    label: super::backend_label(chosen.backend.as_ref()),
+                    settings: chosen.settings.clone(),
+                };
+                if let Ok(mut slot) = connected.lock() {
+                    slot.insert(name, chosen);
+                }
+                Box::new(switched)
+            });
+            let _ = tx.send(Action::ProfileSwitched(result));
+        });
+    }
+
+    /// Takes the wanted profile's backend once it is connected: the next plan or write uses it.
+    fn adopt(&mut self) {
+        let Some(name) = &self.wanted else {
+            return;
+        };
+        let Ok(mut slot) = self.connected.lock() else {
+            return;
+        };
+        if let Some(chosen) = slot.remove(name) {
+            self.studio.backend = chosen.backend;
+            self.studio.record = chosen.record;
+            self.studio.settings = chosen.settings;
+            slot.clear();
+            self.wanted = None;
+        }
     }
 
     fn watch_runs(&mut self, on: bool) {

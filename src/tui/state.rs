@@ -145,6 +145,11 @@ pub enum Overlay {
         /// The text.
         area: Box<TextArea<'static>>,
     },
+    /// The profile picker of the prompt screen: `State::profiles`, this row selected.
+    Profiles {
+        /// The selected row.
+        selected: usize,
+    },
     /// A one-key question before something would be lost.
     Confirm {
         /// The question: what would be lost.
@@ -297,6 +302,17 @@ pub struct Runs {
     pub back_to: Option<Screen>,
 }
 
+/// One `[profiles.NAME]` of the config file, as the profile picker lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileRow {
+    /// The profile's name.
+    pub name: String,
+    /// `openai`, `ollama` or `local`.
+    pub kind: String,
+    /// Its URL, or the model file of a `local` one.
+    pub place: String,
+}
+
 /// The whole studio state.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -367,6 +383,13 @@ pub struct State {
     pub runs: Runs,
     /// Chapters folded in the plan tree.
     pub folded: std::collections::BTreeSet<usize>,
+    /// The config file's profiles, for the picker.
+    pub profiles: Vec<ProfileRow>,
+    /// The profile new jobs write with (first of its fallback chain); `None`: no profile.
+    pub active_profile: Option<String>,
+    /// A profile chosen in the picker whose backend is still connecting, and the header's
+    /// label to restore should it fail.
+    pub switching: Option<(String, String)>,
 }
 
 impl State {
@@ -410,6 +433,9 @@ impl State {
             handoff_pending: false,
             runs: Runs::default(),
             folded: Default::default(),
+            profiles: Vec::new(),
+            active_profile: None,
+            switching: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! control and job events), `scroll` (panes, stream wrapping, search, ticks).
 
 mod confirm;
+mod profiles;
 mod prompt;
 mod review;
 mod runs;
@@ -15,6 +16,8 @@ mod writing;
 mod chapter_tests;
 #[cfg(test)]
 mod confirm_tests;
+#[cfg(test)]
+mod profiles_tests;
 #[cfg(test)]
 mod runs_tests;
 #[cfg(test)]
@@ -121,6 +124,10 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             return Vec::new();
         }
         Action::HandedOff(result) => return runs::handed_off(state, result),
+        Action::ProfileSwitched(result) => {
+            profiles::switched(state, result);
+            return Vec::new();
+        }
         _ => {}
     }
     match std::mem::take(&mut state.overlay) {
@@ -222,6 +229,7 @@ fn overlay_action(state: &mut State, overlay: Overlay, action: Action) -> Vec<Ef
             }
         },
         Overlay::Confirm { pending, .. } => confirm::answer(state, *pending, &action),
+        Overlay::Profiles { selected } => profiles::key(state, selected, action),
     }
 }
 

@@ -10,7 +10,9 @@ use ratatui_textarea::Key;
 
 pub(super) fn prompt_action(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
-        Action::Submit => submit(state),
+        Action::Submit if super::profiles::ready(state) => submit(state),
+        Action::Submit => Vec::new(),
+        Action::PickProfile => super::profiles::open(state),
         Action::FocusNext => {
             state.words_focused = !state.words_focused;
             Vec::new()

@@ -1,5 +1,5 @@
-//! Overlays: the help (generated from the keymap in use), the error dialog, the one-line input
-//! and the section editor.
+//! Overlays: the help (generated from the keymap in use), the error dialog, the one-line input,
+//! the section editor, confirmations and the profile picker.
 
 use super::layout::centered;
 use crate::tui::keymap::Keymap;
@@ -74,7 +74,50 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, (theme, keymap): (&The
             otherwise,
             ..
         } => confirm(frame, area, (question, choices, otherwise), theme),
+        Overlay::Profiles { selected } => profiles(frame, area, state, *selected, theme),
     }
+}
+
+/// The profile picker: one row per profile (name, kind, URL or model file), the active one
+/// marked with `*`, the selected one highlighted.
+fn profiles(frame: &mut Frame, area: Rect, state: &State, selected: usize, theme: &Theme) {
+    let rows = (state.profiles.len() as u16).saturating_add(2);
+    let rect = centered(area, 70, rows.min(area.height));
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Line::styled(
+            " Profile for the next job ",
+            theme.title(true),
+        ))
+        .title_bottom(
+            Line::styled(" enter chooses · esc closes · * active ", theme.dim()).right_aligned(),
+        )
+        .border_style(theme.border(true));
+    let active = state
+        .switching
+        .as_ref()
+        .map(|(name, _)| name)
+        .or(state.active_profile.as_ref());
+    let width = state.profiles.iter().map(|p| p.name.chars().count()).max();
+    let width = width.unwrap_or(0);
+    let top = selected.saturating_sub(usize::from(rect.height.saturating_sub(3)));
+    let lines: Vec<Line> = state
+        .profiles
+        .iter()
+        .enumerate()
+        .skip(top)
+        .map(|(i, p)| {
+            let mark = if Some(&p.name) == active { '*' } else { ' ' };
+            let text = format!("{mark} {:width$}  {:6}  {}", p.name, p.kind, p.place);
+            let style = if i == selected {
+                theme.selected()
+            } else {
+                theme.text()
+            };
+            Line::styled(text, style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 /// A one-key question: the question in full, then one line per answer.

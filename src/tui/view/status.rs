@@ -15,14 +15,14 @@ fn hints(state: &State) -> (Context, Vec<(Action, &'static str)>) {
     use Action as A;
     let write = |hints: Vec<(Action, &'static str)>| (Context::Write, hints);
     match state.screen {
-        Screen::Prompt => (
-            Context::Editor,
-            vec![
-                (A::Submit, "plan it"),
-                (A::FocusNext, "words field"),
-                (A::Help, "help"),
-            ],
-        ),
+        Screen::Prompt => {
+            let mut hints = vec![(A::Submit, "plan it"), (A::FocusNext, "words field")];
+            if !state.profiles.is_empty() {
+                hints.push((A::PickProfile, "profile"));
+            }
+            hints.push((A::Help, "help"));
+            (Context::Editor, hints)
+        }
         Screen::Planning => (
             Context::Global,
             vec![(A::Cancel, "cancel"), (A::Quit, "quit")],
