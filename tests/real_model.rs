@@ -108,6 +108,10 @@ async fn write_with_gemma_through_llama_server() {
             "Write a 300-word story about a lighthouse keeper who finds a message in a bottle.",
             "--base-url",
             &url,
+            // Gemma 270M is a base model: through a server it is told so (the engine sees it
+            // in the GGUF); as a chat it mostly echoes the steps, which the guards drop.
+            "--mode",
+            "completion",
             "--temperature",
             "0.7",
             "--seed",

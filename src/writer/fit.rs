@@ -181,7 +181,7 @@ impl Writer {
         loop {
             let (request, measured) = self.fit_section(job, document, index, words_wanted).await?;
             if let Some(guard) = sink.guard.as_deref_mut() {
-                guard.set_prompts(&request.messages());
+                guard.set_prompts(&echo_basis(&request, document));
             }
             let out = Sink {
                 events: &self.events,
@@ -409,4 +409,23 @@ impl Writer {
             shown = format!("{} … {}", words[..head].join(" "), words[head..].join(" "));
         }
     }
+}
+
+/// What the echo guard compares a stream with: everything the writer sent, except, in a
+/// completion prompt, the document's own text, which the model continues (repeating that is a
+/// loop or a copy, which those guards catch, not an echo of the writer's instructions).
+fn echo_basis(request: &Request, document: &Document) -> Vec<ChatMessage> {
+    let mut messages = request.messages();
+    if matches!(request, Request::Text(_)) {
+        for message in &mut messages {
+            for draft in &document.drafts {
+                let text = draft.text();
+                let text = text.trim();
+                if !text.is_empty() {
+                    message.content = message.content.replace(text, "\n");
+                }
+            }
+        }
+    }
+    messages
 }

@@ -5,8 +5,10 @@
 //! when LONGWRITER_SKIP_REAL_MODEL is set.
 
 use crate::support::cached;
+use longwriter::backend::PromptMode;
 use longwriter::plan::{Plan, Section, SectionState};
 use longwriter::store::{BackendRecord, NewProject, Store};
+use longwriter::writer::{GuardSettings, WriterSettings};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -25,6 +27,17 @@ fn gemma() -> PathBuf {
 /// A project in the store under `data` with a plan of `titles`, `words` words each, written
 /// by whatever backend `record` names.
 fn planned_project(data: &Path, titles: &[&str], words: usize, record: BackendRecord) -> String {
+    planned_project_with(data, titles, words, record, WriterSettings::default())
+}
+
+/// [`planned_project`] with these writer settings.
+fn planned_project_with(
+    data: &Path,
+    titles: &[&str],
+    words: usize,
+    record: BackendRecord,
+    settings: WriterSettings,
+) -> String {
     let mut project = Store::at(data)
         .create(NewProject {
             instruction: format!(
@@ -34,7 +47,7 @@ fn planned_project(data: &Path, titles: &[&str], words: usize, record: BackendRe
             ),
             target_words: words * titles.len(),
             language: longwriter::text::Language::English,
-            settings: Default::default(),
+            settings,
             backend: record,
         })
         .unwrap();
@@ -243,7 +256,24 @@ fn a_tiny_window_forces_summaries_on_the_real_model() {
     }
     let dir = tempfile::tempdir().unwrap();
     let titles = ["The Keeper Arrives", "The Last Night"];
-    let id = planned_project(&dir.path().join("data"), &titles, 150, Default::default());
+    // This test is about the window: summaries forced by a 640-token context. It runs the
+    // setting it was written for, chat prompts with no guards, so that what Gemma 270M writes
+    // (tests/engine/completion_write.rs tries completion mode) cannot empty a section.
+    let settings = WriterSettings {
+        mode: Some(PromptMode::Chat),
+        guards: GuardSettings {
+            enabled: false,
+            ..GuardSettings::default()
+        },
+        ..WriterSettings::default()
+    };
+    let id = planned_project_with(
+        &dir.path().join("data"),
+        &titles,
+        150,
+        Default::default(),
+        settings,
+    );
     let out = dir.path().join("doc.md");
     let gemma = gemma();
     let output = std::process::Command::new(crate::support::binary())
