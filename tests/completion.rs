@@ -328,3 +328,20 @@ async fn a_short_section_is_continued_while_each_continuation_adds_words() {
     assert_eq!(backend.completions().len(), 1 + 4 + 2);
     assert!(document.drafts[1].text().ends_with("And so."));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_heading_the_model_starts_is_not_kept_in_the_section() {
+    let first = prose(&tag("Fire", 0), 100);
+    let rest = prose(&tag("Fire", 1), 40);
+    let backend = ScriptedBackend::base(vec![
+        Reply::text(" Fires on the headlands (300 words)\n2. Dawn (300 words)\n"),
+        Reply::text(first.clone()),
+        // The continuation opens with the model's own next heading: nothing of it is kept.
+        Reply::text(format!("## 2. Dawn (300 words)\n\n{rest}")),
+        Reply::text(prose(&tag("Dawn", 0), 300)),
+    ]);
+    let (document, _) = run(&backend, &job(None)).await;
+    assert_eq!(document.drafts[0].text().trim(), first.trim());
+    assert!(!document.drafts[0].text().contains("## "));
+    assert_eq!(document.drafts[1].words(), 300);
+}

@@ -24,6 +24,25 @@ const SHORT_CONTINUATIONS_COMPLETION: u32 = 6;
 /// Words a continuation of a short section must have added for another to be asked.
 const MIN_PROGRESS: usize = 20;
 
+/// In completion mode a model ends a section by starting the next heading. The `"\n#"` stop
+/// string misses a heading at the very start of a generation (a continuation whose prompt
+/// ended in a blank line), so a generation is cut at its first heading line here, as if it
+/// had stopped there.
+fn cut_at_heading(mut generated: Generated) -> Generated {
+    let at = if generated.text.trim_start().starts_with('#') {
+        Some(0)
+    } else {
+        generated.text.find("\n#")
+    };
+    if let Some(at) = at {
+        generated.text.truncate(at);
+        if !matches!(generated.ending, Ending::Cancelled) {
+            generated.ending = Ending::Finished(FinishReason::Stop);
+        }
+    }
+    generated
+}
+
 /// What the loop does after one generation.
 enum Next {
     Continue(&'static str),
@@ -121,6 +140,11 @@ pub(super) async fn write_section(
                 ending,
                 ..generated
             },
+        };
+        let generated = if writer.completion(job) {
+            cut_at_heading(generated)
+        } else {
+            generated
         };
         document.drafts[index]
             .turns
