@@ -255,19 +255,8 @@ pub fn continue_turn(
     index: usize,
     words_written: usize,
 ) -> Result<ChatMessage, PromptError> {
-    let section = &document.plan.sections[index];
-    let remaining = section.target_words.saturating_sub(words_written).max(1);
-    let content = prompts.render(
-        "continue.md",
-        &json!({
-            "number": index + 1,
-            "title": section.title,
-            "words_written": words_written,
-            "words_remaining": remaining,
-            "unit": unit(document.language),
-        }),
-    )?;
-    Ok(ChatMessage::user(content))
+    let vars = progress_vars(document, index, words_written);
+    Ok(ChatMessage::user(prompts.render("continue.md", &vars)?))
 }
 
 /// The user turn that asks for the rest of section `index` after a guard stopped it: why
@@ -279,20 +268,22 @@ pub fn guard_turn(
     words_written: usize,
     kind: super::guard::GuardKind,
 ) -> Result<ChatMessage, PromptError> {
+    let mut vars = progress_vars(document, index, words_written);
+    vars["kind"] = json!(kind.name());
+    Ok(ChatMessage::user(prompts.render("guard.md", &vars)?))
+}
+
+/// The variables of a request for the rest of section `index`: which section, the words
+/// written and the words still wanted (at least one).
+fn progress_vars(document: &Document, index: usize, words_written: usize) -> serde_json::Value {
     let section = &document.plan.sections[index];
-    let remaining = section.target_words.saturating_sub(words_written).max(1);
-    let content = prompts.render(
-        "guard.md",
-        &json!({
-            "number": index + 1,
-            "title": section.title,
-            "words_written": words_written,
-            "words_remaining": remaining,
-            "unit": unit(document.language),
-            "kind": kind.name(),
-        }),
-    )?;
-    Ok(ChatMessage::user(content))
+    json!({
+        "number": index + 1,
+        "title": section.title,
+        "words_written": words_written,
+        "words_remaining": section.target_words.saturating_sub(words_written).max(1),
+        "unit": unit(document.language),
+    })
 }
 
 /// The request for the next generation of section `index`: the conversation (see
