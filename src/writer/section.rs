@@ -27,7 +27,7 @@ const MIN_PROGRESS: usize = 20;
 /// In completion mode a model ends a section by starting the next heading. The `"\n#"` stop
 /// string misses a heading at the very start of a generation (a continuation whose prompt
 /// ended in a blank line), so a generation is cut at its first heading line here, as if it
-/// had stopped there.
+/// had stopped there; a guarded one keeps its incident, and what it keeps ends there too.
 fn cut_at_heading(mut generated: Generated) -> Generated {
     let at = if generated.text.trim_start().starts_with('#') {
         Some(0)
@@ -36,7 +36,7 @@ fn cut_at_heading(mut generated: Generated) -> Generated {
     };
     if let Some(at) = at {
         generated.text.truncate(at);
-        if !matches!(generated.ending, Ending::Cancelled) {
+        if !matches!(generated.ending, Ending::Cancelled | Ending::Guarded(_)) {
             generated.ending = Ending::Finished(FinishReason::Stop);
         }
     }
@@ -118,6 +118,11 @@ pub(super) async fn write_section(
             .run_section(asked, document, index, wanted, sink)
             .await?;
         usage = add_usage(usage, generated.usage);
+        let generated = if writer.completion(job) {
+            cut_at_heading(generated)
+        } else {
+            generated
+        };
         note_backend(writer, document, &mut written_by);
         let generated = match generated.ending {
             Ending::Guarded(incident) => {
@@ -140,11 +145,6 @@ pub(super) async fn write_section(
                 ending,
                 ..generated
             },
-        };
-        let generated = if writer.completion(job) {
-            cut_at_heading(generated)
-        } else {
-            generated
         };
         document.drafts[index]
             .turns
