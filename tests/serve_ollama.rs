@@ -297,6 +297,11 @@ async fn write_with_api_ollama_through_serve_on_the_real_model() {
         "0.7",
         "--seed",
         "3",
+        // Gemma 270M is a base model: completion mode (`/api/generate` with `raw`), as a base
+        // model behind a server is run; in chat mode what survives the guards depends on the
+        // CPU's float rounding.
+        "--mode",
+        "completion",
         "-o",
         out.to_str().unwrap(),
     ];
@@ -304,6 +309,7 @@ async fn write_with_api_ollama_through_serve_on_the_real_model() {
     crate::support::assert_success(&output);
     let doc = std::fs::read_to_string(&out).unwrap();
     let words = doc.split_whitespace().count();
-    assert!(words > 40, "only {words} words: {doc}");
+    assert!(doc.starts_with("## "), "no heading from the plan: {doc}");
+    assert!(words > 30, "only {words} words: {doc}");
     println!("write --api ollama through serve --model: {words} words");
 }
