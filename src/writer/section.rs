@@ -101,7 +101,6 @@ pub(super) async fn write_section(
         let earlier: Vec<String> = document.drafts[..index].iter().map(|d| d.text()).collect();
         Guard::new(settings.clone(), earlier.iter().map(String::as_str))
     });
-    let penalized = penalized(job);
     let mut incidents = 0u32;
     loop {
         let before = document.drafts[index].text();
@@ -113,7 +112,13 @@ pub(super) async fn write_section(
             words_before,
             guard: guard.as_mut(),
         };
-        let asked = if incidents > 0 { &penalized } else { job };
+        let penalized;
+        let asked = if incidents > 0 {
+            penalized = penalized_retry(job, incidents);
+            &penalized
+        } else {
+            job
+        };
         let generated = writer
             .run_section(asked, document, index, wanted, sink)
             .await?;
@@ -235,14 +240,16 @@ fn note_backend(writer: &Writer, document: &mut Document, written_by: &mut Vec<S
     }
 }
 
-/// The job with a frequency penalty for regenerating after an incident: at least 0.5 (every
-/// OpenAI-compatible server and the engine take it), and a user's repetition penalty raised to
-/// at least 1.2 (set by the user, so the server takes it).
-fn penalized(job: &Job) -> Job {
+/// The job for regenerating after incident number `incident`: a frequency penalty of at least
+/// 0.5 (every OpenAI-compatible server and the engine take it), a user's repetition penalty
+/// raised to at least 1.2 (set by the user, so the server takes it), and a fixed seed moved on
+/// by `incident`, since the same seed on the same prompt gives the same bad text again.
+fn penalized_retry(job: &Job, incident: u32) -> Job {
     let mut job = job.clone();
     let s = &mut job.settings.sampling;
     s.frequency_penalty = Some(s.frequency_penalty.unwrap_or(0.0).max(0.5));
     s.repetition_penalty = s.repetition_penalty.map(|r| r.max(1.2));
+    s.seed = s.seed.map(|seed| seed.wrapping_add(u64::from(incident)));
     job
 }
 
@@ -364,5 +371,37 @@ fn add_usage(total: Option<Usage>, more: Option<Usage>) -> Option<Usage> {
             completion_tokens: a.completion_tokens + b.completion_tokens,
         }),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::Language;
+    use crate::writer::WriterSettings;
+
+    fn job(seed: Option<u64>) -> Job {
+        let mut settings = WriterSettings::default();
+        settings.sampling.seed = seed;
+        Job {
+            instruction: "Write a story".into(),
+            target_words: 300,
+            language: Language::English,
+            settings,
+        }
+    }
+
+    #[test]
+    fn each_retry_after_an_incident_moves_a_fixed_seed_on_and_penalizes_repeats() {
+        let first = penalized_retry(&job(Some(7)), 1);
+        let second = penalized_retry(&job(Some(7)), 2);
+        assert_eq!(first.settings.sampling.seed, Some(8));
+        assert_eq!(second.settings.sampling.seed, Some(9));
+        assert_eq!(first.settings.sampling.frequency_penalty, Some(0.5));
+        let unseeded = penalized_retry(&job(None), 1);
+        assert_eq!(
+            unseeded.settings.sampling.seed, None,
+            "no seed stays random"
+        );
     }
 }
