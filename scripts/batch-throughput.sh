@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Aggregate tok/s of `longwriter batch` at concurrency 1 and 4, against `llama-server -np 4`
-# and `longwriter serve`, on the Gemma 3 270M test model, side by side in one run.
+# Aggregate tok/s of `longwriter batch` at concurrency 1 and 4, against `llama-server -np 4`,
+# `longwriter serve --parallel 4` and the built-in engine in the process (`batch --local`, which
+# decodes as many documents together as run at once), on the Gemma 3 270M test model, side by
+# side in one run: same prompts, same GGUF, same threads, 4,096 positions per sequence.
 #
 #   scripts/batch-throughput.sh [N_PROMPTS] [THREADS]
 #
 # Uses the first N_PROMPTS (default 4) prompts of LongBench-Write's 0-500 bucket (English), the
-# built binary (target/debug/longwriter; the engine's crates are optimized in dev builds), and
+# built binary (LONGWRITER_BIN, default target/debug/longwriter; the engine's crates are
+# optimized in dev builds, target/release/longwriter is what a user runs), and
 # the model and llama-server where scripts/setup-test-model.sh puts them (GEMMA_GGUF,
 # LLAMA_SERVER override). Prints one line per run: server, concurrency, tokens, seconds, tok/s.
 set -euo pipefail
@@ -36,29 +39,34 @@ EOF
 
 lport=$(free_port)
 LD_LIBRARY_PATH="$(dirname "$server")" "$server" -m "$model" --host 127.0.0.1 --port "$lport" \
-    -np 4 -c 16384 -t "$threads" --no-jinja --chat-template gemma >"$work/llama.log" 2>&1 &
+    -np 4 -c 16384 -t "$threads" --no-jinja --chat-template gemma --swa-full >"$work/llama.log" 2>&1 &
 pids+=($!)
 sport=$(free_port)
 LONGWRITER_DATA="$work/serve-data" "$bin" serve --model "$model" --threads "$threads" \
-    --host 127.0.0.1 --port "$sport" >"$work/serve.log" 2>&1 &
+    --context 4096 --parallel 4 --host 127.0.0.1 --port "$sport" >"$work/serve.log" 2>&1 &
 pids+=($!)
 wait_up "http://127.0.0.1:$lport/v1"
 wait_up "http://127.0.0.1:$sport/v1"
 
-for name in llama-server longwriter-serve; do
-    port=$lport; [ "$name" = longwriter-serve ] && port=$sport
+for name in llama-server longwriter-serve local; do
     for c in 1 4; do
         out="$work/$name-$c.jsonl"
+        if [ "$name" = local ]; then
+            backend=(--local --model "$model" --threads "$threads" --context 4096)
+        else
+            port=$lport; [ "$name" = longwriter-serve ] && port=$sport
+            backend=(--base-url "http://127.0.0.1:$port/v1")
+        fi
         LONGWRITER_DATA="$work/data-$name-$c" LONGWRITER_CONFIG_DIR="$work" "$bin" batch \
             "$work/prompts.jsonl" --out "$out" --concurrency "$c" --temperature 0 --json \
-            --base-url "http://127.0.0.1:$port/v1" > "$work/events.jsonl"
+            "${backend[@]}" > "$work/events.jsonl"
         python3 - "$name" "$c" "$work/events.jsonl" <<'EOF'
 import json, sys
 name, c, path = sys.argv[1:]
 s = [json.loads(l) for l in open(path) if '"summary"' in l][-1]["summary"]
 tokens = s["completion_tokens"] or s["pieces"]
 print(f"{name:18} concurrency {c}: {s['written']} docs, {s['words']} words, {tokens} tokens, "
-      f"{s['seconds']:.1f} s, {tokens / s['seconds']:.1f} tok/s aggregate")
+      f"{s['seconds']:.1f} s, {tokens / s['seconds']:.1f} tok/s aggregate", flush=True)
 EOF
     done
 done

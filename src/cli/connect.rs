@@ -214,6 +214,16 @@ pub async fn check(args: &BackendArgs, setup: &Setup) -> Result<(), CliError> {
 /// configured), else the server in its API (`--api`: OpenAI-compatible or Ollama), retried while it is unreachable, with the
 /// model resolved.
 pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backend>, CliError> {
+    backend_with_slots(args, setup, 1).await
+}
+
+/// `backend`, with the built-in engine (when it is the one) decoding up to `slots` requests in
+/// one batch: `batch --local --concurrency N` gives it N.
+pub async fn backend_with_slots(
+    args: &BackendArgs,
+    setup: &Setup,
+    slots: usize,
+) -> Result<Arc<dyn Backend>, CliError> {
     let base_url = match source(args, setup) {
         Source::Server(url) => url,
         Source::Profiles(_) => return chain_backend(args, setup).await,
@@ -225,7 +235,7 @@ pub async fn backend(args: &BackendArgs, setup: &Setup) -> Result<Arc<dyn Backen
             )))
         }
         Source::Engine { asked } => {
-            return start_engine(find_local_model(args, setup, asked)?, args, 1).await
+            return start_engine(find_local_model(args, setup, asked)?, args, slots.max(1)).await
         }
     };
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {

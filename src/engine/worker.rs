@@ -27,7 +27,8 @@ pub struct EngineSettings {
     /// Where the model runs.
     pub device: DeviceChoice,
     /// Sequences that decode together (slots, each with its own KV cache of `context`
-    /// positions); at least 1. `serve --parallel`; 1 for `--local`.
+    /// positions); at least 1. `serve --parallel`, `batch --local --concurrency`; 1 for
+    /// `write --local`.
     pub parallel: usize,
 }
 

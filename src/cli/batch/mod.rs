@@ -81,7 +81,10 @@ pub async fn batch(args: &BackendArgs, b: BatchArgs) -> Result<i32, CliError> {
         .cloned()
         .collect();
     let setup = connect::setup(args)?;
-    let fleet = connect_fleet(args, &setup, todo.is_empty()).await?;
+    // The engine (--local) decodes as many documents in one batch as run at once (at most
+    // serve's --parallel maximum, 64).
+    let slots = usize::from(b.concurrency).min(todo.len()).clamp(1, 64);
+    let fleet = connect_fleet(args, &setup, todo.is_empty(), slots).await?;
     let state = RunState::open(&state_path(&b.out), "batch")?;
     let stop = StopSignal::install(false);
     let (events, shown) = unbounded_channel();
@@ -212,11 +215,13 @@ fn open_output(
 }
 
 /// The endpoints: every `--base-url` when it was given more than once (those unreachable now
-/// are left out of this run), else the one backend the flags name.
+/// are left out of this run), else the one backend the flags name (the engine with `slots`
+/// sequences decoded together).
 async fn connect_fleet(
     args: &BackendArgs,
     setup: &Setup,
     nothing_to_do: bool,
+    slots: usize,
 ) -> Result<Arc<Fleet>, CliError> {
     let mut urls: Vec<String> = Vec::new();
     for url in &args.fleet {
@@ -228,7 +233,7 @@ async fn connect_fleet(
         return Ok(Fleet::new(Vec::new(), ENDPOINT_REST));
     }
     if urls.len() < 2 {
-        let backend = connect::backend(args, setup).await?;
+        let backend = connect::backend_with_slots(args, setup, slots).await?;
         return Ok(Fleet::new(vec![backend], ENDPOINT_REST));
     }
     let tries = urls.iter().map(|url| {
