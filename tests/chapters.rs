@@ -59,10 +59,33 @@ fn text(c: usize, s: usize) -> String {
     prose(&format!("{}{}", tag("Ch", c), tag("Sec", s)), SECTION_WORDS)
 }
 
-/// The replies for chapters `from..`, each: its section plan, then its sections' texts.
+/// The summary of section `s` (zero-based) of chapter `c`.
+fn summary(c: usize, s: usize) -> String {
+    format!("The keeper lives through scene {s} of era {c}.")
+}
+
+/// The replies to the summary requests of chapter `c`'s sections, made before the next chapter
+/// is planned.
+fn summaries(c: usize) -> Vec<Reply> {
+    (0..PER_CHAPTER)
+        .map(|s| Reply::text(format!("SUMMARY: {}\nRECORD: Keeper Ada.", summary(c, s))))
+        .collect()
+}
+
+/// Index of the request planning chapter `c` in a whole run: the chapter plan, then per
+/// chapter its plan, its sections and (after it) its sections' summaries.
+fn plan_request(c: usize) -> usize {
+    1 + c * (1 + 2 * PER_CHAPTER)
+}
+
+/// The replies for chapters `from..`, each: the summaries of the chapter before (when it has
+/// one), its section plan, then its sections' texts.
 fn chapters_script(from: usize) -> Vec<Reply> {
     let mut replies = Vec::new();
     for c in from..CHAPTERS {
+        if c > 0 {
+            replies.extend(summaries(c - 1));
+        }
         replies.push(Reply::text(sections_plan(c + 1)));
         replies.extend((0..PER_CHAPTER).map(|s| Reply::text(text(c, s))));
     }
@@ -104,23 +127,34 @@ async fn a_long_target_is_planned_in_chapters_then_each_chapter_when_it_starts()
     let events = drain(rx).await;
 
     let requests = backend.requests();
-    assert_eq!(requests.len(), 1 + CHAPTERS * (1 + PER_CHAPTER));
+    assert_eq!(
+        requests.len(),
+        1 + CHAPTERS * (1 + PER_CHAPTER) + (CHAPTERS - 1) * PER_CHAPTER
+    );
     assert!(last_user(&requests[0]).contains("plan it in chapters"));
     assert!(last_user(&requests[0]).contains("about 5 chapters"));
     for c in 0..CHAPTERS {
-        let asked = last_user(&requests[1 + c * (1 + PER_CHAPTER)]);
+        let asked = last_user(&requests[plan_request(c)]);
         assert!(
             asked.contains(&format!("Plan chapter {}, \"Era {}\"", c + 1, c + 1)),
             "request {} plans chapter {}: {asked}",
-            1 + c * (1 + PER_CHAPTER),
+            plan_request(c),
             c + 1
         );
         assert!(
             asked.contains("5. Era 5: The lighthouse in era 5."),
             "the outline"
         );
+        // Planned knowing what the chapter before told: its sections' summaries.
+        if c > 0 {
+            assert!(
+                asked.contains(&summary(c - 1, PER_CHAPTER - 1)),
+                "chapter {} is planned with the summaries: {asked}",
+                c + 1
+            );
+        }
     }
-    let sixth = last_user(&requests[1 + (1 + PER_CHAPTER) + 1]);
+    let sixth = last_user(&requests[plan_request(1) + 1]);
     assert!(sixth.contains("Chapter 2 of 5, \"Era 2\""), "{sixth}");
 
     let doc = &outcome.document;
@@ -203,6 +237,7 @@ async fn a_run_stopped_mid_chapter_resumes_through_the_store_in_order() {
     let partial = prose("Partial", 300);
     let mut first = vec![Reply::text(chapter_plan())];
     first.extend(chapters_script(0).into_iter().take(1 + PER_CHAPTER));
+    first.extend(summaries(0));
     first.push(Reply::text(sections_plan(2)));
     first.push(Reply::text(text(1, 0)));
     first.push(Reply::Stall {
@@ -265,7 +300,10 @@ async fn a_run_stopped_mid_chapter_resumes_through_the_store_in_order() {
         !last_user(&requests[0]).contains("Plan chapter"),
         "the resumed section goes on first"
     );
-    assert!(last_user(&requests[4]).contains("Plan chapter 3"));
+    // Chapter 1's summaries were stored by the first run: only chapter 2's are asked for.
+    let planning = last_user(&requests[4 + PER_CHAPTER]);
+    assert!(planning.contains("Plan chapter 3"), "{planning}");
+    assert!(planning.contains(&summary(0, 0)), "{planning}");
     let project = Project::open(&path).unwrap();
     assert_eq!(project.manifest.state, JobState::Done);
     let plan = project.manifest.plan.clone().expect("a plan");

@@ -273,9 +273,7 @@ impl Writer {
     ) -> Result<(), WriterError> {
         let budget = self.budget(job);
         let room = budget.window.saturating_sub(max_tokens as usize) as f64 * LOW_WATER;
-        let shown_words = ((budget.window as f64 / 24.0 / tokens_per_word(document.language))
-            as usize)
-            .clamp(60, 600);
+        let shown_words = self.shown_words(job, document);
         document.memory.shown_words = shown_words;
         // Room for the summaries and the record still to be made.
         let allowance =
@@ -311,9 +309,15 @@ impl Writer {
         Ok(())
     }
 
+    /// Words of summaries a memory block shows: about a 24th of the window, 60 to 600.
+    pub(super) fn shown_words(&self, job: &Job, document: &Document) -> usize {
+        let window = self.budget(job).window as f64;
+        ((window / 24.0 / tokens_per_word(document.language)) as usize).clamp(60, 600)
+    }
+
     /// Makes section `index`'s summary: asked of the model (twice at most), else its opening
     /// and closing paragraphs, flagged in a warning. Stored in the document and announced.
-    async fn summarize(
+    pub(super) async fn summarize(
         &self,
         job: &Job,
         document: &mut Document,

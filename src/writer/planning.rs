@@ -1,7 +1,8 @@
 //! Asking the model for plans: the flat section plan, the chapter plan of a long text, and one
-//! chapter's sections when that chapter starts (seeing the summaries and the running record
-//! so far). Every plan request is asked twice at most, the second time with the reason the
-//! first reply could not be used; then a fallback plan is used, flagged in a warning.
+//! chapter's sections when that chapter starts (seeing the summaries, made first for every
+//! written section that has none, and the running record so far). Every plan request is asked
+//! twice at most, the second time with the reason the first reply could not be used; then a
+//! fallback plan is used, flagged in a warning.
 
 use super::conversation::{self, chapter_entries, unit};
 use super::document::Document;
@@ -104,6 +105,7 @@ impl Writer {
         let sections = match words {
             0 if document.plan.chapters[chapter].sections > 0 => Vec::new(),
             _ => {
+                self.summarize_written(job, document).await?;
                 self.chapter_sections(job, document, chapter, words.max(1))
                     .await?
             }
@@ -115,6 +117,27 @@ impl Writer {
             sections: document.plan.chapters[chapter].sections,
             plan: document.plan.clone(),
         });
+        Ok(())
+    }
+
+    /// Summarizes every written section that has no summary yet, so that a chapter is planned
+    /// knowing what the earlier ones told (summaries are otherwise made only when the text no
+    /// longer fits the window). They are stored and serve the compaction later; the
+    /// conversation of the next section does not change, so no cached prefix is lost.
+    async fn summarize_written(
+        &self,
+        job: &Job,
+        document: &mut Document,
+    ) -> Result<(), WriterError> {
+        if document.memory.shown_words == 0 {
+            document.memory.shown_words = self.shown_words(job, document);
+        }
+        for k in 0..document.plan.sections.len() {
+            let written = document.plan.sections[k].state.is_written();
+            if written && document.memory.summary(k).is_none() && document.drafts[k].words() > 0 {
+                self.summarize(job, document, k).await?;
+            }
+        }
         Ok(())
     }
 

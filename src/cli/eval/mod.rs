@@ -156,7 +156,9 @@ pub async fn eval(args: &BackendArgs, e: EvalArgs) -> Result<i32, CliError> {
             )));
         }
     }
-    let backend = connect::backend(args, &setup).await?;
+    // The engine (--local) decodes as many documents in one batch as run at once.
+    let slots = usize::from(e.concurrency).min(items.len()).clamp(1, 64);
+    let backend = connect::backend_with_slots(args, &setup, slots).await?;
     let dir = e.out.clone().unwrap_or_else(|| default_out(&e));
     std::fs::create_dir_all(&dir).map_err(|e| {
         CliError::Usage(format!(
