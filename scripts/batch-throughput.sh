@@ -10,7 +10,9 @@
 # built binary (LONGWRITER_BIN, default target/debug/longwriter; the engine's crates are
 # optimized in dev builds, target/release/longwriter is what a user runs), and
 # the model and llama-server where scripts/setup-test-model.sh puts them (GEMMA_GGUF,
-# LLAMA_SERVER override). Prints one line per run: server, concurrency, tokens, seconds, tok/s.
+# LLAMA_SERVER override). Gemma 3 270M is a base model, so the documents are written in
+# completion mode (BATCH_MODE=chat to change it): in chat mode it mostly echoes the steps and the
+# guards drop the text. Prints one line per run: server, concurrency, tokens, seconds, tok/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-4}
@@ -59,6 +61,7 @@ for name in llama-server longwriter-serve local; do
         fi
         LONGWRITER_DATA="$work/data-$name-$c" LONGWRITER_CONFIG_DIR="$work" "$bin" batch \
             "$work/prompts.jsonl" --out "$out" --concurrency "$c" --temperature 0 --json \
+            --mode "${BATCH_MODE:-completion}" \
             "${backend[@]}" > "$work/events.jsonl"
         python3 - "$name" "$c" "$work/events.jsonl" <<'EOF'
 import json, sys

@@ -2,10 +2,11 @@
 //!
 //! A `length` stop below the target is continued; a section under 60% of its target is
 //! continued once (in completion mode up to six times, while each continuation adds at least
-//! 20 words); one past 150% is cut at the last sentence end under that bound; a stream
-//! that breaks after some text is continued from that text. A guard incident (a loop, a copy,
-//! an echo) drops the bad tail and asks again with a nudge and a frequency penalty, a bounded
-//! number of times; then the trimmed text stands.
+//! 20 words or the section is still empty), each time with a fixed seed moved on; one past 150%
+//! is cut at the last sentence end under that bound; a stream that breaks after some text is
+//! continued from that text. A guard incident (a loop, a copy, an echo) drops the bad tail and
+//! asks again with a nudge and a frequency penalty, a bounded number of times; then the
+//! trimmed text stands.
 
 use super::conversation::{continue_turn, guard_turn, step_turn};
 use super::document::Document;
@@ -112,12 +113,15 @@ pub(super) async fn write_section(
             words_before,
             guard: guard.as_mut(),
         };
-        let penalized;
-        let asked = if incidents > 0 {
-            penalized = penalized_retry(job, incidents);
-            &penalized
-        } else {
-            job
+        // Asking again (after an incident, or for more of a short section): a fixed seed moves
+        // on, since the same seed on the same prompt gives the same text again.
+        let again;
+        let asked = match incidents + short_continuations {
+            0 => job,
+            tries => {
+                again = retry_job(job, incidents > 0, tries);
+                &again
+            }
         };
         let generated = writer
             .run_section(asked, document, index, wanted, sink)
@@ -176,7 +180,9 @@ pub(super) async fn write_section(
             Ending::Finished(_)
                 if is_short(words, target)
                     && short_continuations < short_limit
-                    && (short_continuations == 0 || words >= words_at_short + MIN_PROGRESS) =>
+                    && (short_continuations == 0
+                        || words == 0
+                        || words >= words_at_short + MIN_PROGRESS) =>
             {
                 short_continuations += 1;
                 words_at_short = words;
@@ -240,16 +246,20 @@ fn note_backend(writer: &Writer, document: &mut Document, written_by: &mut Vec<S
     }
 }
 
-/// The job for regenerating after incident number `incident`: a frequency penalty of at least
-/// 0.5 (every OpenAI-compatible server and the engine take it), a user's repetition penalty
-/// raised to at least 1.2 (set by the user, so the server takes it), and a fixed seed moved on
-/// by `incident`, since the same seed on the same prompt gives the same bad text again.
-fn penalized_retry(job: &Job, incident: u32) -> Job {
+/// The job for asking again, the `tries`-th time: a fixed seed moved on by `tries`, since the
+/// same seed on the same prompt gives the same text again (a base model that opens a section
+/// with the next heading does so every time); after a guard incident (`penalize`) also a
+/// frequency penalty of at least 0.5 (every OpenAI-compatible server and the engine take it)
+/// and a user's repetition penalty raised to at least 1.2 (set by the user, so the server takes
+/// it).
+fn retry_job(job: &Job, penalize: bool, tries: u32) -> Job {
     let mut job = job.clone();
     let s = &mut job.settings.sampling;
-    s.frequency_penalty = Some(s.frequency_penalty.unwrap_or(0.0).max(0.5));
-    s.repetition_penalty = s.repetition_penalty.map(|r| r.max(1.2));
-    s.seed = s.seed.map(|seed| seed.wrapping_add(u64::from(incident)));
+    if penalize {
+        s.frequency_penalty = Some(s.frequency_penalty.unwrap_or(0.0).max(0.5));
+        s.repetition_penalty = s.repetition_penalty.map(|r| r.max(1.2));
+    }
+    s.seed = s.seed.map(|seed| seed.wrapping_add(u64::from(tries)));
     job
 }
 
@@ -392,13 +402,16 @@ mod tests {
     }
 
     #[test]
-    fn each_retry_after_an_incident_moves_a_fixed_seed_on_and_penalizes_repeats() {
-        let first = penalized_retry(&job(Some(7)), 1);
-        let second = penalized_retry(&job(Some(7)), 2);
+    fn each_retry_moves_a_fixed_seed_on_and_only_an_incident_penalizes_repeats() {
+        let first = retry_job(&job(Some(7)), true, 1);
+        let second = retry_job(&job(Some(7)), true, 2);
         assert_eq!(first.settings.sampling.seed, Some(8));
         assert_eq!(second.settings.sampling.seed, Some(9));
         assert_eq!(first.settings.sampling.frequency_penalty, Some(0.5));
-        let unseeded = penalized_retry(&job(None), 1);
+        let more = retry_job(&job(Some(7)), false, 1);
+        assert_eq!(more.settings.sampling.seed, Some(8));
+        assert_eq!(more.settings.sampling.frequency_penalty, None);
+        let unseeded = retry_job(&job(None), true, 1);
         assert_eq!(
             unseeded.settings.sampling.seed, None,
             "no seed stays random"
