@@ -275,9 +275,13 @@ pub struct RunRow {
     pub id: String,
     /// The project title.
     pub title: String,
-    /// The section being written, 1-based (0 before the plan).
+    /// The chapter being written and the chapters in the plan, 1-based; `None` for a plan
+    /// without chapters.
+    pub chapter: Option<(usize, usize)>,
+    /// The section being written, 1-based (0 before the plan, or while its chapter is being
+    /// planned); within its chapter when there are chapters.
     pub section: usize,
-    /// Sections in the plan.
+    /// Sections in the plan, or in the chapter being written.
     pub sections: usize,
     /// Words written so far (journaled text included).
     pub words: usize,

@@ -12,6 +12,20 @@ use crate::tui::chapters;
 pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
     let n = state.section_count();
     let i = state.selected.min(n.saturating_sub(1));
+    let reshapes = matches!(
+        action,
+        Action::AddSection | Action::DeleteSection | Action::MoveUp | Action::MoveDown
+    );
+    if reshapes && in_chapters(state) {
+        // The chapters count their sections: a section added, deleted or moved here would
+        // land outside its chapter's count.
+        state.say(
+            Level::Info,
+            "a plan in chapters gets its sections as each chapter starts; \
+             M edits the chapter's point, r re-plans",
+        );
+        return Vec::new();
+    }
     match action {
         Action::EditTitle | Action::EditMainPoint | Action::EditTarget => edit_field(state, action),
         Action::EditChapterPoint => edit_chapter_point(state),
@@ -41,6 +55,13 @@ pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+fn in_chapters(state: &State) -> bool {
+    state
+        .document
+        .as_ref()
+        .is_some_and(|d| d.plan.has_chapters())
 }
 
 /// Opens the input for the selected section's title, main point or target.

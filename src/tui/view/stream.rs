@@ -113,11 +113,7 @@ pub fn draw_review(
             Span::styled("Total target ", theme.dim()),
             Span::styled(format!("{} words", thousands(total)), theme.accent()),
             Span::styled(
-                format!(
-                    " in {} sections (asked: {})",
-                    doc.plan.sections.len(),
-                    thousands(asked)
-                ),
+                format!(" in {} (asked: {})", parts(&doc.plan), thousands(asked)),
                 theme.dim(),
             ),
         ]));
@@ -148,15 +144,22 @@ pub fn draw_review(
                 .to_string()
         };
         use crate::tui::action::Action as A;
-        lines.push(Line::styled(
+        let keys = if doc.plan.has_chapters() {
+            // Sections come with their chapter: they are not added, deleted or moved here.
+            format!(
+                "{} chapter point · {} title · {} main point · {} target · {} re-plan · {} write",
+                hint(A::EditChapterPoint), hint(A::EditTitle), hint(A::EditMainPoint),
+                hint(A::EditTarget), hint(A::Replan), hint(A::StartWriting)
+            )
+        } else {
             format!(
                 "{} title · {} main point · {} target · {} add · {} delete · {}/{} move · {} re-plan · {} write",
                 hint(A::EditTitle), hint(A::EditMainPoint), hint(A::EditTarget), hint(A::AddSection),
                 hint(A::DeleteSection), hint(A::MoveUp), hint(A::MoveDown), hint(A::Replan),
                 hint(A::StartWriting)
-            ),
-            theme.dim(),
-        ));
+            )
+        };
+        lines.push(Line::styled(keys, theme.dim()));
         if state.job_state != JobState::Idle {
             lines.push(Line::styled(
                 "(writing has started: edits mark written sections stale)",
@@ -165,4 +168,12 @@ pub fn draw_review(
         }
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// `5 sections`, or `3 chapters, 4 sections planned` for a plan in chapters.
+fn parts(plan: &crate::plan::Plan) -> String {
+    match plan.chapters.len() {
+        0 => format!("{} sections", plan.sections.len()),
+        c => format!("{c} chapters, {} sections planned", plan.sections.len()),
+    }
 }
