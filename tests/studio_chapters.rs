@@ -1,7 +1,7 @@
 //! The studio with a plan in chapters, end to end in a real terminal (tmux) against the
-//! scripted server: `--chapters` plans the chapters first, the review shows them, writing
-//! plans each chapter's sections as it starts, and the plan tree shows every chapter heading
-//! above its sections. `z` folds the selected section's chapter (its sections leave the pane,
+//! scripted server: `--chapters` plans the chapters first, the review shows them (`j` selects
+//! each), writing plans each chapter's sections as it starts, and the plan tree shows every
+//! chapter heading above its sections. `z` folds the selected section's chapter (its sections leave the pane,
 //! the heading turns `▸` and counts them) and unfolds it again; `j` steps over a folded
 //! chapter. Quitting restores the terminal, and `longwriter <id>` reopens the chapters.
 
@@ -104,6 +104,12 @@ fn studio_folds_chapters(url: String, dir: std::path::PathBuf) {
         p.contains(" PLAN ") && p.contains("Ch 2")
     });
     assert_rows(&tree(&pane), &["▾ Ch 1 Era 1", "▾ Ch 2 Era 2"], &pane);
+    assert!(pane.contains("in 2 chapters"), "{pane}");
+    // Under review `j` selects the next chapter's heading and shows its fields.
+    keys(&tmux, "j");
+    tmux.wait_for("chapter 2 selected", 10, |p| {
+        p.contains("Chapter    2 of 2")
+    });
     keys(&tmux, "w");
     let pane = tmux.wait_for("the document to be done", 60, |p| p.contains(" DONE "));
     let open = [
@@ -129,7 +135,12 @@ fn studio_folds_chapters(url: String, dir: std::path::PathBuf) {
     let rows = tree(&pane);
     assert_rows(
         &rows,
-        &["▸ Ch 1 Era 1", "▾ Ch 2 Era 2", "Era 2 scene 1", "Era 2 scene 2"],
+        &[
+            "▸ Ch 1 Era 1",
+            "▾ Ch 2 Era 2",
+            "Era 2 scene 1",
+            "Era 2 scene 2",
+        ],
         &pane,
     );
     assert!(

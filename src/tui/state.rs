@@ -387,6 +387,10 @@ pub struct State {
     pub runs: Runs,
     /// Chapters folded in the plan tree.
     pub folded: std::collections::BTreeSet<usize>,
+    /// The chapter heading selected in the tree instead of a section: a chapter without
+    /// sections (no section can stand for it); ignored once it has some
+    /// (`chapters::heading`).
+    pub heading: Option<usize>,
     /// The config file's profiles, for the picker.
     pub profiles: Vec<ProfileRow>,
     /// The profile new jobs write with (first of its fallback chain); `None`: no profile.
@@ -437,6 +441,7 @@ impl State {
             handoff_pending: false,
             runs: Runs::default(),
             folded: Default::default(),
+            heading: None,
             profiles: Vec::new(),
             active_profile: None,
             switching: None,

@@ -99,7 +99,11 @@ fn in_chapter(plan: &Plan, index: usize) -> (Option<(usize, usize)>, usize, usiz
         return (Some((1, chapters)), 0, 0);
     };
     let range = plan.chapter_range(c);
-    (Some((c + 1, chapters)), index - range.start + 1, range.len())
+    (
+        Some((c + 1, chapters)),
+        index - range.start + 1,
+        range.len(),
+    )
 }
 
 /// Section, words, rate and ETA of one run from its latest snapshot.

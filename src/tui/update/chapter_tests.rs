@@ -61,15 +61,54 @@ fn a_chapter_plan_is_reviewed_as_chapters_and_keeps_its_shape() {
         shown.contains("15,000 words in 3 chapters, 0 sections planned"),
         "{shown}"
     );
-    assert!(!shown.contains(" add "), "no key to add a section:\n{shown}");
+    assert!(
+        !shown.contains(" add "),
+        "no key to add a section:\n{shown}"
+    );
     for action in [Action::AddSection, Action::DeleteSection, Action::MoveDown] {
-        update(&mut s, action);
+        update(&mut s, action.clone());
         let plan = &s.document.as_ref().unwrap().plan;
         assert!(plan.sections.is_empty(), "{action:?} changed the sections");
         assert!(plan.chapters.iter().all(|c| c.sections == 0 && !c.planned));
         let (_, message) = s.message.clone().expect("a message");
         assert!(message.contains("as each chapter starts"), "{message}");
     }
+}
+
+#[test]
+fn under_review_j_and_k_select_each_chapter_and_m_edits_its_point() {
+    let mut s = chapter_review();
+    s.focus = Focus::Tree;
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Down);
+    assert_eq!(s.heading, Some(2));
+    update(&mut s, Action::Down);
+    assert_eq!(s.heading, Some(2), "the last stays");
+    let shown = screen_at(&mut s, (160, 40));
+    assert!(shown.contains("Chapter    3 of 3"), "{shown}");
+    update(&mut s, Action::ToggleChapter);
+    assert!(s.folded.is_empty(), "nothing to fold");
+    update(&mut s, Action::EditTitle);
+    assert!(matches!(s.overlay, Overlay::None), "no section to edit");
+    update(&mut s, Action::EditChapterPoint);
+    if let Overlay::Input { area, .. } = &mut s.overlay {
+        area.select_all();
+        area.cut();
+    } else {
+        panic!("no input for the chapter point");
+    }
+    fixtures::type_text(&mut s, "The automation years");
+    update(&mut s, Action::Submit);
+    let plan = &s.document.as_ref().unwrap().plan;
+    assert_eq!(plan.chapters[2].main_point, "The automation years");
+    assert!(plan.chapters[..2]
+        .iter()
+        .all(|c| c.main_point != "The automation years"));
+    let (_, message) = s.message.clone().expect("a message");
+    assert_eq!(message, "chapter 3: main point changed");
+    update(&mut s, Action::Top);
+    assert_eq!(s.heading, Some(0));
+    assert!(screen_at(&mut s, (160, 40)).contains("Chapter    1 of 3"));
 }
 
 #[test]

@@ -50,15 +50,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             TreeRow::Chapter(c) => chapter_item(state, &doc.plan, c, width, theme),
         })
         .collect();
-    let lit = selected_row(&rows, &doc.plan, state.selected);
+    let lit = selected_row(&rows, &doc.plan, state.selected, state.heading);
     let list = List::new(items).highlight_style(theme.selected());
     let mut list_state = ListState::default().with_selected(lit);
     frame.render_stateful_widget(list, list_area, &mut list_state);
     if detail_h > 0 {
         let on_heading = matches!(lit.and_then(|r| rows.get(r)), Some(TreeRow::Chapter(_)));
-        let chapter = crate::tui::chapters::selected_chapter(&doc.plan, state.selected)
-            .and_then(|c| doc.plan.chapters.get(c))
-            .filter(|_| on_heading);
+        let chapter =
+            crate::tui::chapters::selected_chapter(&doc.plan, state.selected, state.heading)
+                .and_then(|c| doc.plan.chapters.get(c))
+                .filter(|_| on_heading);
         let point = match (chapter, doc.plan.sections.get(state.selected)) {
             (Some(c), _) => Some(c.main_point.as_str()),
             (None, Some(s)) => Some(s.main_point.as_str()),
