@@ -3,7 +3,8 @@
 //! each), writing plans each chapter's sections as it starts, and the plan tree shows every
 //! chapter heading above its sections. `z` folds the selected section's chapter (its sections leave the pane,
 //! the heading turns `▸` and counts them) and unfolds it again; `j` steps over a folded
-//! chapter. Quitting restores the terminal, and `longwriter <id>` reopens the chapters.
+//! chapter. Quitting restores the terminal, and `longwriter <id>` reopens the chapters. The
+//! runs dashboard shows the studio's run by chapter and section within it (`ch 1/2 · §1/2`).
 
 use crate::studio::{cli, only_project, shell_session, Tmux};
 use crate::support::binary;
@@ -33,17 +34,17 @@ fn sections_plan(chapter: usize) -> String {
         .collect()
 }
 
+/// The text of section `s` (zero-based) of chapter `c`: sentences start `ChaSeca`, ….
+fn text(c: usize, s: usize) -> String {
+    prose(&format!("{}{}", tag("Ch", c), tag("Sec", s)), SECTION_WORDS)
+}
+
 /// The chapter plan, then per chapter: its section plan and its sections' texts.
 fn script() -> Vec<Reply> {
     let mut replies = vec![Reply::text(chapter_plan())];
     for c in 0..CHAPTERS {
         replies.push(Reply::text(sections_plan(c + 1)));
-        replies.extend((0..PER_CHAPTER).map(|s| {
-            Reply::text(prose(
-                &format!("{}{}", tag("Ch", c), tag("Sec", s)),
-                SECTION_WORDS,
-            ))
-        }));
+        replies.extend((0..PER_CHAPTER).map(|s| Reply::text(text(c, s))));
     }
     replies
 }
@@ -89,20 +90,25 @@ fn assert_rows(rows: &[String], expected: &[&str], pane: &str) {
     }
 }
 
-fn studio_folds_chapters(url: String, dir: std::path::PathBuf) {
-    let tmux = shell_session("chapters");
+/// Starts the studio with `--chapters` and asks for the text; returns at the chapter plan.
+fn plan_in_chapters(tmux: &Tmux, url: &str, dir: &Path) -> String {
     launch(
-        &tmux,
-        &dir,
+        tmux,
+        dir,
         &format!("--chapters --context 200000 --base-url {url}"),
     );
     tmux.wait_for("the prompt screen", 20, |p| p.contains("PROMPT"));
     let prompt = format!("Write a {TARGET}-word history of a lighthouse");
     tmux.cmd(&["send-keys", "-t", "studio", "-l", &prompt]);
-    keys(&tmux, "C-s");
-    let pane = tmux.wait_for("the chapter plan", 20, |p| {
+    keys(tmux, "C-s");
+    tmux.wait_for("the chapter plan", 20, |p| {
         p.contains(" PLAN ") && p.contains("Ch 2")
-    });
+    })
+}
+
+fn studio_folds_chapters(url: String, dir: std::path::PathBuf) {
+    let tmux = shell_session("chapters");
+    let pane = plan_in_chapters(&tmux, &url, &dir);
     assert_rows(&tree(&pane), &["▾ Ch 1 Era 1", "▾ Ch 2 Era 2"], &pane);
     assert!(pane.contains("in 2 chapters"), "{pane}");
     // Under review `j` selects the next chapter's heading and shows its fields.
@@ -188,4 +194,47 @@ async fn studio_writes_chapters_and_folds_them_in_a_real_terminal() {
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     assert_eq!(server.remaining(), 0, "every scripted reply was asked for");
+}
+
+fn dashboard_names_the_chapter(url: String, dir: std::path::PathBuf) {
+    let tmux = shell_session("chapter-runs");
+    plan_in_chapters(&tmux, &url, &dir);
+    keys(&tmux, "w");
+    tmux.wait_for("chapter 1's first section streaming", 20, |p| {
+        p.contains("ChaSeca")
+    });
+    keys(&tmux, "D");
+    let pane = tmux.wait_for("the run on the dashboard", 10, |p| {
+        p.contains("ch 1/2 · §1/2")
+    });
+    let row = pane
+        .lines()
+        .find(|l| l.contains("ch 1/2 · §1/2"))
+        .unwrap_or_default();
+    assert!(row.contains("(here)") && row.contains("writing"), "{row}");
+    keys(&tmux, "q");
+    tmux.wait_for("the shell again", 10, |p| p.matches("READY$").count() >= 2);
+    let alternate = tmux.cmd(&["display", "-p", "-t", "studio", "#{alternate_on}"]);
+    assert_eq!(alternate.trim(), "0", "the alternate screen is still on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_a_run_s_chapter_and_its_section_in_it() {
+    let replies = vec![
+        Reply::text(chapter_plan()),
+        Reply::text(sections_plan(1)),
+        // Slow enough (about 20 s) to be on the dashboard while it streams.
+        Reply::Slow {
+            text: text(0, 0),
+            finish: "stop",
+            delay_ms: 40,
+        },
+    ];
+    let server = ScriptedServer::start(replies).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let url = server.url.clone();
+    tokio::task::spawn_blocking(move || dashboard_names_the_chapter(url, path))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
 }

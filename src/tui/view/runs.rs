@@ -78,14 +78,15 @@ fn place(r: &RunRow) -> String {
 }
 
 fn row(r: &RunRow, place: String, title_width: usize, own: bool) -> Row<'static> {
+    // The studio's own run keeps its marker however long the title.
     let title = if own {
-        format!("{} (here)", r.title)
+        format!("{} (here)", truncate(&r.title, title_width.saturating_sub(7)))
     } else {
-        r.title.clone()
+        truncate(&r.title, title_width)
     };
     Row::new(vec![
         r.id.clone(),
-        truncate(&title, title_width),
+        title,
         place,
         format!("{}/{}", thousands(r.words), thousands(r.target)),
         format!("{:.0}", r.tok_per_s),
