@@ -80,7 +80,10 @@ fn place(r: &RunRow) -> String {
 fn row(r: &RunRow, place: String, title_width: usize, own: bool) -> Row<'static> {
     // The studio's own run keeps its marker however long the title.
     let title = if own {
-        format!("{} (here)", truncate(&r.title, title_width.saturating_sub(7)))
+        format!(
+            "{} (here)",
+            truncate(&r.title, title_width.saturating_sub(7))
+        )
     } else {
         truncate(&r.title, title_width)
     };
