@@ -29,5 +29,6 @@ mod serve_limits;
 mod serve_ollama;
 mod store;
 mod studio;
+mod studio_chapters;
 mod studio_keeps;
 mod writer;

@@ -124,6 +124,13 @@ impl State {
         }
     }
 
+    /// Whether the document's plan is in chapters.
+    pub(crate) fn has_chapters(&self) -> bool {
+        self.document
+            .as_ref()
+            .is_some_and(|d| d.plan.has_chapters())
+    }
+
     /// Inserts a section with no text at `at`.
     pub(crate) fn insert_section(&mut self, at: usize, section: Section) {
         let Some(doc) = self.document.as_mut() else {

@@ -275,9 +275,13 @@ pub struct RunRow {
     pub id: String,
     /// The project title.
     pub title: String,
-    /// The section being written, 1-based (0 before the plan).
+    /// The chapter being written and the chapters in the plan, 1-based; `None` for a plan
+    /// without chapters.
+    pub chapter: Option<(usize, usize)>,
+    /// The section being written, 1-based (0 before the plan, or while its chapter is being
+    /// planned); within its chapter when there are chapters.
     pub section: usize,
-    /// Sections in the plan.
+    /// Sections in the plan, or in the chapter being written.
     pub sections: usize,
     /// Words written so far (journaled text included).
     pub words: usize,
@@ -383,6 +387,10 @@ pub struct State {
     pub runs: Runs,
     /// Chapters folded in the plan tree.
     pub folded: std::collections::BTreeSet<usize>,
+    /// The chapter heading selected in the tree instead of a section: a chapter without
+    /// sections (no section can stand for it); ignored once it has some
+    /// (`chapters::heading`).
+    pub heading: Option<usize>,
     /// The config file's profiles, for the picker.
     pub profiles: Vec<ProfileRow>,
     /// The profile new jobs write with (first of its fallback chain); `None`: no profile.
@@ -433,6 +441,7 @@ impl State {
             handoff_pending: false,
             runs: Runs::default(),
             folded: Default::default(),
+            heading: None,
             profiles: Vec::new(),
             active_profile: None,
             switching: None,

@@ -5,6 +5,7 @@
 
 use super::action::Action;
 use super::state::RunRow;
+use crate::plan::Plan;
 use crate::store::{Follower, Snapshot, Store};
 use crate::text::count_words;
 use std::collections::{HashMap, VecDeque};
@@ -67,6 +68,7 @@ fn poll(store: &Store, tracked: &mut HashMap<String, Tracked>, now: Instant) -> 
             let mut row = RunRow {
                 id: summary.id,
                 title: summary.title,
+                chapter: None,
                 section: 0,
                 sections: 0,
                 words: summary.words,
@@ -83,6 +85,27 @@ fn poll(store: &Store, tracked: &mut HashMap<String, Tracked>, now: Instant) -> 
         .collect()
 }
 
+/// Where section `index` (zero-based) of a plan with chapters is: `(chapter, chapters)`, and
+/// its place among its chapter's sections, 1-based. Past the sections planned so far: the next
+/// chapter to plan, with no section yet (it is being planned), or the last section when every
+/// chapter is planned.
+fn in_chapter(plan: &Plan, index: usize) -> (Option<(usize, usize)>, usize, usize) {
+    let chapters = plan.chapters.len();
+    let index = match plan.next_unplanned() {
+        Some(c) if plan.chapter_of(index).is_none() => return (Some((c + 1, chapters)), 0, 0),
+        _ => index.min(plan.sections.len().saturating_sub(1)),
+    };
+    let Some(c) = plan.chapter_of(index) else {
+        return (Some((1, chapters)), 0, 0);
+    };
+    let range = plan.chapter_range(c);
+    (
+        Some((c + 1, chapters)),
+        index - range.start + 1,
+        range.len(),
+    )
+}
+
 /// Section, words, rate and ETA of one run from its latest snapshot.
 fn fill(
     row: &mut RunRow,
@@ -91,13 +114,13 @@ fn fill(
     now: Instant,
 ) {
     let Some(m) = &s.manifest else { return };
-    let plan = m.plan.as_ref();
-    row.sections = plan.map_or(0, |p| p.sections.len());
+    let planned = m.plan.as_ref().map_or(0, |p| p.sections.len());
     let done = s.sections.iter().filter(|t| t.is_some()).count();
-    row.section = match &s.current {
-        Some((i, _)) => i + 1,
-        None => (done + 1).min(row.sections),
-    };
+    let index = s.current.as_ref().map_or(done, |(i, _)| *i);
+    match m.plan.as_ref().filter(|p| p.has_chapters()) {
+        Some(plan) => (row.chapter, row.section, row.sections) = in_chapter(plan, index),
+        None => (row.section, row.sections) = ((index + 1).min(planned), planned),
+    }
     let current = s.current.as_ref().map_or(0, |(_, t)| count_words(t));
     row.words = m.words_written() + current;
     samples.push_back((now, s.records, row.words));
@@ -115,5 +138,31 @@ fn fill(
     let words_per_s = row.words.saturating_sub(w0) as f64 / dt;
     if words_per_s > 0.0 {
         row.eta_s = Some((row.target.saturating_sub(row.words) as f64 / words_per_s) as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{fallback_chapters, Section, SectionState};
+
+    #[test]
+    fn a_section_is_placed_in_its_chapter() {
+        let mut plan = Plan::of_chapters(fallback_chapters(15_000, false), false);
+        let section = Section {
+            title: "s".into(),
+            main_point: "p".into(),
+            target_words: 500,
+            state: SectionState::Done,
+        };
+        plan.add_chapter_sections(0, vec![section.clone(); 3]);
+        plan.add_chapter_sections(1, vec![section; 4]);
+        assert_eq!(in_chapter(&plan, 0), (Some((1, 3)), 1, 3));
+        assert_eq!(in_chapter(&plan, 4), (Some((2, 3)), 2, 4));
+        assert_eq!(in_chapter(&plan, 7), (Some((3, 3)), 0, 0), "being planned");
+        plan.add_chapter_sections(2, Vec::new());
+        assert_eq!(in_chapter(&plan, 7), (Some((2, 3)), 4, 4), "all written");
+        let unplanned = Plan::of_chapters(fallback_chapters(15_000, false), false);
+        assert_eq!(in_chapter(&unplanned, 0), (Some((1, 3)), 0, 0));
     }
 }

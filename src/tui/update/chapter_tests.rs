@@ -3,7 +3,7 @@
 //! its unwritten ones to be planned again.
 
 use super::update;
-use crate::plan::{fallback_chapters, SectionState};
+use crate::plan::{fallback_chapters, Plan, SectionState};
 use crate::tui::action::Action;
 use crate::tui::chapters::{tree_rows, TreeRow};
 use crate::tui::fixtures;
@@ -28,12 +28,87 @@ fn chaptered() -> State {
 }
 
 fn screen(s: &mut State) -> String {
-    update(s, Action::Resize(100, 30));
-    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    screen_at(s, (100, 30))
+}
+
+fn screen_at(s: &mut State, (w, h): (u16, u16)) -> String {
+    update(s, Action::Resize(w, h));
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal
         .draw(|f| crate::tui::view::draw(f, s, &Theme::default(), &fixtures::keymap()))
         .unwrap();
     terminal.backend().to_string()
+}
+
+/// A plan in three chapters under review, as the planner hands it to the studio.
+fn chapter_review() -> State {
+    let mut s = fixtures::fresh();
+    update(&mut s, Action::Resize(100, 30));
+    fixtures::type_text(&mut s, "Write a 15000-word history of a lighthouse");
+    update(&mut s, Action::Submit);
+    let plan = Plan::of_chapters(fallback_chapters(15_000, false), false);
+    update(&mut s, Action::PlanFinished(Ok(plan)));
+    s
+}
+
+#[test]
+fn a_chapter_plan_is_reviewed_as_chapters_and_keeps_its_shape() {
+    let mut s = chapter_review();
+    let (_, message) = s.message.clone().expect("a message");
+    assert!(message.contains("plan ready: 3 chapters"), "{message}");
+    let shown = screen_at(&mut s, (160, 40));
+    assert!(
+        shown.contains("15,000 words in 3 chapters, 0 sections planned"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(" add "),
+        "no key to add a section:\n{shown}"
+    );
+    for action in [Action::AddSection, Action::DeleteSection, Action::MoveDown] {
+        update(&mut s, action.clone());
+        let plan = &s.document.as_ref().unwrap().plan;
+        assert!(plan.sections.is_empty(), "{action:?} changed the sections");
+        assert!(plan.chapters.iter().all(|c| c.sections == 0 && !c.planned));
+        let (_, message) = s.message.clone().expect("a message");
+        assert!(message.contains("as each chapter starts"), "{message}");
+    }
+}
+
+#[test]
+fn under_review_j_and_k_select_each_chapter_and_m_edits_its_point() {
+    let mut s = chapter_review();
+    s.focus = Focus::Tree;
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Down);
+    assert_eq!(s.heading, Some(2));
+    update(&mut s, Action::Down);
+    assert_eq!(s.heading, Some(2), "the last stays");
+    let shown = screen_at(&mut s, (160, 40));
+    assert!(shown.contains("Chapter    3 of 3"), "{shown}");
+    update(&mut s, Action::ToggleChapter);
+    assert!(s.folded.is_empty(), "nothing to fold");
+    update(&mut s, Action::EditTitle);
+    assert!(matches!(s.overlay, Overlay::None), "no section to edit");
+    update(&mut s, Action::EditChapterPoint);
+    if let Overlay::Input { area, .. } = &mut s.overlay {
+        area.select_all();
+        area.cut();
+    } else {
+        panic!("no input for the chapter point");
+    }
+    fixtures::type_text(&mut s, "The automation years");
+    update(&mut s, Action::Submit);
+    let plan = &s.document.as_ref().unwrap().plan;
+    assert_eq!(plan.chapters[2].main_point, "The automation years");
+    assert!(plan.chapters[..2]
+        .iter()
+        .all(|c| c.main_point != "The automation years"));
+    let (_, message) = s.message.clone().expect("a message");
+    assert_eq!(message, "chapter 3: main point changed");
+    update(&mut s, Action::Top);
+    assert_eq!(s.heading, Some(0));
+    assert!(screen_at(&mut s, (160, 40)).contains("Chapter    1 of 3"));
 }
 
 #[test]
@@ -62,6 +137,23 @@ fn chapters_fold_and_unfold_in_the_tree() {
     update(&mut s, Action::ToggleChapter);
     assert!(s.folded.is_empty());
     assert!(screen(&mut s).contains("▾ Ch 1 Chapter 1"));
+}
+
+#[test]
+fn a_folded_heading_counts_its_sections_where_the_title_fits() {
+    let mut s = chaptered();
+    s.document.as_mut().unwrap().plan.chapters[0].title = "Dawn".into();
+    s.selected = 0;
+    update(&mut s, Action::ToggleChapter);
+    let folded = screen(&mut s);
+    let row = folded
+        .lines()
+        .find(|l| l.contains("▸ Ch 1 Dawn"))
+        .unwrap_or_else(|| panic!("no folded heading in:\n{folded}"));
+    assert!(row.contains(" 3§ 300/5,000"), "{row}");
+    update(&mut s, Action::ToggleChapter);
+    let open = screen(&mut s);
+    assert!(!open.contains('§'), "an open heading has no count:\n{open}");
 }
 
 #[test]

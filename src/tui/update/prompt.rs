@@ -119,7 +119,10 @@ pub(super) fn plan_finished(state: &mut State, result: Result<Plan, String>) -> 
                 return Vec::new();
             };
             let fallback = plan.fallback;
-            let n = plan.sections.len();
+            let size = match plan.chapters.len() {
+                0 => format!("{} sections", plan.sections.len()),
+                c => format!("{c} chapters (each planned in sections when it starts)"),
+            };
             let document = Document::new(
                 job.instruction.clone(),
                 job.target_words,
@@ -140,7 +143,7 @@ pub(super) fn plan_finished(state: &mut State, result: Result<Plan, String>) -> 
             } else {
                 state.say(
                     Level::Info,
-                    format!("plan ready: {n} sections, saved as a draft; review, then w to write"),
+                    format!("plan ready: {size}, saved as a draft; review, then w to write"),
                 );
             }
             // The reviewed plan is a project from now on: quitting keeps it.

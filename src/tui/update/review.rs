@@ -12,6 +12,20 @@ use crate::tui::chapters;
 pub(super) fn review_action(state: &mut State, action: Action) -> Vec<Effect> {
     let n = state.section_count();
     let i = state.selected.min(n.saturating_sub(1));
+    let reshapes = matches!(
+        action,
+        Action::AddSection | Action::DeleteSection | Action::MoveUp | Action::MoveDown
+    );
+    if reshapes && state.has_chapters() {
+        // The chapters count their sections: a section added, deleted or moved here would
+        // land outside its chapter's count.
+        state.say(
+            Level::Info,
+            "a plan in chapters gets its sections as each chapter starts; \
+             M edits the chapter's point, r re-plans",
+        );
+        return Vec::new();
+    }
     match action {
         Action::EditTitle | Action::EditMainPoint | Action::EditTarget => edit_field(state, action),
         Action::EditChapterPoint => edit_chapter_point(state),
@@ -50,7 +64,20 @@ pub(super) fn edit_field(state: &mut State, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     let i = state.selected;
-    let Some(section) = state.document.as_ref().and_then(|d| d.plan.sections.get(i)) else {
+    let Some(plan) = state.document.as_ref().map(|d| &d.plan) else {
+        return Vec::new();
+    };
+    if let Some(c) = chapters::heading(plan, state.heading) {
+        state.say(
+            Level::Info,
+            format!(
+                "chapter {} gets its sections when it starts; M edits its point",
+                c + 1
+            ),
+        );
+        return Vec::new();
+    }
+    let Some(section) = plan.sections.get(i) else {
         return Vec::new();
     };
     let (purpose, text) = match action {
@@ -71,7 +98,7 @@ pub(super) fn edit_chapter_point(state: &mut State) -> Vec<Effect> {
     let Some(plan) = state.document.as_ref().map(|d| &d.plan) else {
         return Vec::new();
     };
-    let Some(c) = chapters::selected_chapter(plan, state.selected) else {
+    let Some(c) = chapters::selected_chapter(plan, state.selected, state.heading) else {
         state.say(Level::Info, "this plan has no chapters");
         return Vec::new();
     };
@@ -101,6 +128,11 @@ pub(super) fn apply_chapter_point(state: &mut State, chapter: usize, text: Strin
     state.selected = state.selected.min(n.saturating_sub(1));
     state.current = state.current.filter(|c| *c < n);
     state.set_document(Some(doc));
+    if stale + dropped == 0 {
+        let message = format!("chapter {}: main point changed", chapter + 1);
+        state.say(Level::Info, message);
+        return;
+    }
     state.say(
         Level::Warning,
         format!(
@@ -116,9 +148,14 @@ pub(super) fn toggle_chapter(state: &mut State) {
     let Some(plan) = state.document.as_ref().map(|d| &d.plan) else {
         return;
     };
-    let Some(c) = chapters::selected_chapter(plan, state.selected) else {
+    let Some(c) = chapters::selected_chapter(plan, state.selected, state.heading) else {
         return;
     };
+    if plan.chapter_range(c).is_empty() {
+        let message = format!("chapter {} has no sections yet to fold", c + 1);
+        state.say(Level::Info, message);
+        return;
+    }
     if !state.folded.remove(&c) {
         state.folded.insert(c);
         // The chapter's first section stands for it while it is folded.

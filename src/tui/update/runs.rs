@@ -130,6 +130,7 @@ pub(super) fn followed(state: &mut State, snapshot: Snapshot) {
     if let (Some(i), true) = (state.current, state.stream.follow) {
         state.stream.section = i;
         state.selected = i;
+        state.heading = None;
     }
     if first {
         // The first snapshot: what was written before following does not count as speed.

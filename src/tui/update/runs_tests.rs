@@ -12,6 +12,7 @@ fn row(id: &str) -> RunRow {
     RunRow {
         id: id.into(),
         title: "t".into(),
+        chapter: None,
         section: 1,
         sections: 3,
         words: 10,

@@ -96,17 +96,29 @@ pub(super) fn navigate(state: &mut State, action: Action) {
         Action::Bottom if on_stream => {
             state.stream.follow = true;
         }
-        Action::Up | Action::Down if !state.folded.is_empty() => {
+        Action::Up | Action::Down | Action::Top | Action::Bottom if state.has_chapters() => {
+            let delta = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::Top => isize::MIN,
+                _ => isize::MAX,
+            };
             if let Some(doc) = &state.document {
-                let down = action == Action::Down;
-                state.selected =
-                    crate::tui::chapters::step(&doc.plan, &state.folded, state.selected, down);
+                let at = (state.selected, state.heading);
+                (state.selected, state.heading) =
+                    crate::tui::chapters::step(&doc.plan, &state.folded, at, delta);
             }
         }
         Action::Up => state.selected = state.selected.saturating_sub(1),
         Action::Down => state.selected = (state.selected + 1).min(n.saturating_sub(1)),
-        Action::PageUp => state.selected = state.selected.saturating_sub(page),
-        Action::PageDown => state.selected = (state.selected + page).min(n.saturating_sub(1)),
+        Action::PageUp => {
+            state.heading = None;
+            state.selected = state.selected.saturating_sub(page);
+        }
+        Action::PageDown => {
+            state.heading = None;
+            state.selected = (state.selected + page).min(n.saturating_sub(1));
+        }
         Action::Top => state.selected = 0,
         Action::Bottom => state.selected = n.saturating_sub(1),
         Action::OpenSection => {
@@ -117,6 +129,7 @@ pub(super) fn navigate(state: &mut State, action: Action) {
             if let Some(c) = state.current {
                 state.stream.section = c;
                 state.selected = c;
+                state.heading = None;
             }
             state.stream.follow = true;
         }
@@ -195,6 +208,7 @@ fn show_match(state: &mut State) {
     };
     open(state, section);
     state.selected = section;
+    state.heading = None;
     state.stream.follow = false;
     refresh(state);
     let line = state.stream.wrapped.line_of(offset);

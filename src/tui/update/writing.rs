@@ -318,6 +318,7 @@ fn section_started(state: &mut State, index: usize) {
     if state.stream.follow {
         state.stream.section = index;
         state.selected = index;
+        state.heading = None;
     }
     scroll::refresh(state);
 }

@@ -123,8 +123,10 @@ fn info_lines<'a>(state: &'a State, theme: &Theme, width: u16) -> Vec<Line<'a>> 
 /// words written / target.
 fn chapter_line(state: &State, theme: &Theme, width: u16) -> Option<Line<'static>> {
     let plan = &state.document.as_ref()?.plan;
-    let focus = state.current.unwrap_or(state.selected);
-    let c = crate::tui::chapters::selected_chapter(plan, focus)?;
+    let c = match state.current {
+        Some(i) => crate::tui::chapters::selected_chapter(plan, i, None)?,
+        None => crate::tui::chapters::selected_chapter(plan, state.selected, state.heading)?,
+    };
     let chapter = &plan.chapters[c];
     let written: usize = plan.chapter_range(c).map(|i| state.words_of(i)).sum();
     let text = format!(

@@ -1,6 +1,7 @@
 //! The runs dashboard: one row per project a live process writes (this studio, other studios,
-//! `write`, detached workers), as the store shows it: section i/N, words written/target,
-//! tok/s, ETA and state. Enter follows the selected run read-only.
+//! `write`, detached workers), as the store shows it: section i/N (in a plan with chapters,
+//! the chapter and the section within it), words written/target, tok/s, ETA and state.
+//! Enter follows the selected run read-only.
 
 use super::{status, thousands, truncate};
 use crate::tui::keymap::Keymap;
@@ -38,20 +39,21 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, look: (&Theme, &Keymap
         return;
     }
     let wide = inner.width >= 100;
-    let title_width = if wide { 40 } else { 18 };
+    let places: Vec<String> = state.runs.rows.iter().map(place).collect();
+    let place_width = places.iter().map(|p| p.chars().count()).fold(7, usize::max);
+    // A wider SECTION column (chapters) takes its room from the titles.
+    let title_width: usize = if wide { 40 } else { 18 };
+    let title_width = title_width.saturating_sub(place_width - 7).max(10);
     let header = Row::new(["ID", "TITLE", "SECTION", "WORDS", "TOK/S", "ETA", "STATE"])
         .style(theme.accent());
-    let rows = state.runs.rows.iter().map(|r| {
-        row(
-            r,
-            title_width,
-            state.project.as_deref() == Some(r.id.as_str()),
-        )
+    let rows = state.runs.rows.iter().zip(places).map(|(r, place)| {
+        let own = state.project.as_deref() == Some(r.id.as_str());
+        row(r, place, title_width, own)
     });
     let widths = [
         Constraint::Length(10),
         Constraint::Length(title_width as u16),
-        Constraint::Length(7),
+        Constraint::Length(place_width as u16),
         Constraint::Length(if wide { 17 } else { 13 }),
         Constraint::Length(5),
         Constraint::Length(6),
@@ -65,16 +67,30 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, look: (&Theme, &Keymap
     frame.render_stateful_widget(table, inner, &mut table_state);
 }
 
-fn row(r: &RunRow, title_width: usize, own: bool) -> Row<'static> {
+/// The SECTION cell: `3/5`, or with chapters `ch 2/5 · §3/6` (the section within its
+/// chapter; `§–` while the chapter's sections are being planned).
+fn place(r: &RunRow) -> String {
+    match r.chapter {
+        None => format!("{}/{}", r.section, r.sections),
+        Some((c, n)) if r.sections == 0 => format!("ch {c}/{n} · §–"),
+        Some((c, n)) => format!("ch {c}/{n} · §{}/{}", r.section, r.sections),
+    }
+}
+
+fn row(r: &RunRow, place: String, title_width: usize, own: bool) -> Row<'static> {
+    // The studio's own run keeps its marker however long the title.
     let title = if own {
-        format!("{} (here)", r.title)
+        format!(
+            "{} (here)",
+            truncate(&r.title, title_width.saturating_sub(7))
+        )
     } else {
-        r.title.clone()
+        truncate(&r.title, title_width)
     };
     Row::new(vec![
         r.id.clone(),
-        truncate(&title, title_width),
-        format!("{}/{}", r.section, r.sections),
+        title,
+        place,
         format!("{}/{}", thousands(r.words), thousands(r.target)),
         format!("{:.0}", r.tok_per_s),
         r.eta_s.map_or("–".into(), eta),

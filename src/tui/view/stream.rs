@@ -1,6 +1,6 @@
 //! The stream pane: the shown section's wrapped text, only the visible lines, following the
 //! tail unless scrolled; search matches highlighted. During plan review the same pane shows
-//! the selected section's fields and the plan's live total.
+//! the selected section's (or chapter heading's) fields and the plan's live total.
 
 use super::{state_icon, thousands};
 use crate::tui::state::{Focus, JobState, Screen, State};
@@ -113,33 +113,12 @@ pub fn draw_review(
             Span::styled("Total target ", theme.dim()),
             Span::styled(format!("{} words", thousands(total)), theme.accent()),
             Span::styled(
-                format!(
-                    " in {} sections (asked: {})",
-                    doc.plan.sections.len(),
-                    thousands(asked)
-                ),
+                format!(" in {} (asked: {})", parts(&doc.plan), thousands(asked)),
                 theme.dim(),
             ),
         ]));
         lines.push(Line::raw(""));
-        if let Some(s) = doc.plan.sections.get(state.selected) {
-            let field = |label: &str, value: String| {
-                Line::from(vec![
-                    Span::styled(format!("{label:<11}"), theme.dim()),
-                    Span::styled(value, theme.text()),
-                ])
-            };
-            lines.push(field(
-                "Section",
-                format!("{} of {}", state.selected + 1, doc.plan.sections.len()),
-            ));
-            lines.push(field("Title", s.title.clone()));
-            lines.push(field(
-                "Target",
-                format!("{} words", thousands(s.target_words)),
-            ));
-            lines.push(field("Main point", s.main_point.clone()));
-        }
+        lines.extend(fields(state, doc, theme));
         lines.push(Line::raw(""));
         let hint = |a: crate::tui::action::Action| {
             keymap
@@ -148,15 +127,26 @@ pub fn draw_review(
                 .to_string()
         };
         use crate::tui::action::Action as A;
-        lines.push(Line::styled(
+        let keys = if doc.plan.has_chapters() {
+            // Sections come with their chapter: they are not added, deleted or moved here.
+            format!(
+                "{} chapter point · {} title · {} main point · {} target · {} re-plan · {} write",
+                hint(A::EditChapterPoint),
+                hint(A::EditTitle),
+                hint(A::EditMainPoint),
+                hint(A::EditTarget),
+                hint(A::Replan),
+                hint(A::StartWriting)
+            )
+        } else {
             format!(
                 "{} title · {} main point · {} target · {} add · {} delete · {}/{} move · {} re-plan · {} write",
                 hint(A::EditTitle), hint(A::EditMainPoint), hint(A::EditTarget), hint(A::AddSection),
                 hint(A::DeleteSection), hint(A::MoveUp), hint(A::MoveDown), hint(A::Replan),
                 hint(A::StartWriting)
-            ),
-            theme.dim(),
-        ));
+            )
+        };
+        lines.push(Line::styled(keys, theme.dim()));
         if state.job_state != JobState::Idle {
             lines.push(Line::styled(
                 "(writing has started: edits mark written sections stale)",
@@ -165,4 +155,54 @@ pub fn draw_review(
         }
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// `5 sections`, or `3 chapters, 4 sections planned` for a plan in chapters.
+fn parts(plan: &crate::plan::Plan) -> String {
+    match plan.chapters.len() {
+        0 => format!("{} sections", plan.sections.len()),
+        c => format!("{c} chapters, {} sections planned", plan.sections.len()),
+    }
+}
+
+/// The review's fields of the selection: the selected chapter heading's (a fresh chapter
+/// plan has nothing else), else the selected section's.
+fn fields(state: &State, doc: &crate::writer::Document, theme: &Theme) -> Vec<Line<'static>> {
+    let field = |label: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{label:<11}"), theme.dim()),
+            Span::styled(value, theme.text()),
+        ])
+    };
+    let plan = &doc.plan;
+    let chapter = crate::tui::chapters::heading(plan, state.heading)
+        .or_else(|| plan.next_unplanned().filter(|_| plan.sections.is_empty()))
+        .and_then(|c| plan.chapters.get(c).map(|chapter| (c, chapter)));
+    let (kind, of, title, target, point) = match (chapter, plan.sections.get(state.selected)) {
+        (Some((c, chapter)), _) => (
+            "Chapter",
+            format!(
+                "{} of {} (sections planned when it starts)",
+                c + 1,
+                plan.chapters.len()
+            ),
+            &chapter.title,
+            chapter.target_words,
+            &chapter.main_point,
+        ),
+        (None, Some(s)) => (
+            "Section",
+            format!("{} of {}", state.selected + 1, plan.sections.len()),
+            &s.title,
+            s.target_words,
+            &s.main_point,
+        ),
+        (None, None) => return Vec::new(),
+    };
+    vec![
+        field(kind, of),
+        field("Title", title.clone()),
+        field("Target", format!("{} words", thousands(target))),
+        field("Main point", point.clone()),
+    ]
 }

@@ -46,6 +46,7 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, State)> {
     );
     assert!(matches!(error.overlay, Overlay::Error(_)));
     let dashboard = dashboard(size);
+    let chapters = dashboard_chapters(size);
     vec![
         ("prompt", prompt),
         ("plan_review", review),
@@ -53,6 +54,7 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, State)> {
         ("help", help),
         ("error", error),
         ("dashboard", dashboard),
+        ("dashboard_chapters", chapters),
     ]
 }
 
@@ -65,6 +67,7 @@ fn dashboard(size: (u16, u16)) -> State {
     let row = |id: &str, title: &str, section, words, tok: f64, eta, st: &str| RunRow {
         id: id.into(),
         title: title.into(),
+        chapter: None,
         section,
         sections: 5,
         words,
@@ -104,6 +107,18 @@ fn dashboard(size: (u16, u16)) -> State {
     ];
     update(&mut state, Action::Runs(rows));
     update(&mut state, Action::Down);
+    state
+}
+
+/// The dashboard with runs in chapters: one mid-chapter, one planning its next chapter, one
+/// flat beside them.
+fn dashboard_chapters(size: (u16, u16)) -> State {
+    let mut state = dashboard(size);
+    let mut rows = state.runs.rows.clone();
+    (rows[0].chapter, rows[0].section, rows[0].sections) = (Some((2, 5)), 3, 6);
+    (rows[1].chapter, rows[1].section, rows[1].sections) = (Some((12, 20)), 0, 0);
+    rows[1].target = 100_000;
+    update(&mut state, Action::Runs(rows));
     state
 }
 

@@ -1,7 +1,7 @@
 //! The plan tree: one row per section (number, state icon, title, words written / target),
 //! under a heading row per chapter in a plan with chapters (▾ open, ▸ folded: its sections
-//! hidden), the selection highlighted, and the selected section's main point underneath (or
-//! its chapter's, on a folded chapter).
+//! hidden and counted, `2§`), the selection highlighted, and the selected section's main
+//! point underneath (or its chapter's, on a folded chapter).
 
 use super::{state_icon, thousands, truncate};
 use crate::tui::chapters::{selected_row, tree_rows, TreeRow};
@@ -50,15 +50,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             TreeRow::Chapter(c) => chapter_item(state, &doc.plan, c, width, theme),
         })
         .collect();
-    let lit = selected_row(&rows, &doc.plan, state.selected);
+    let lit = selected_row(&rows, &doc.plan, state.selected, state.heading);
     let list = List::new(items).highlight_style(theme.selected());
     let mut list_state = ListState::default().with_selected(lit);
     frame.render_stateful_widget(list, list_area, &mut list_state);
     if detail_h > 0 {
         let on_heading = matches!(lit.and_then(|r| rows.get(r)), Some(TreeRow::Chapter(_)));
-        let chapter = crate::tui::chapters::selected_chapter(&doc.plan, state.selected)
-            .and_then(|c| doc.plan.chapters.get(c))
-            .filter(|_| on_heading);
+        let chapter =
+            crate::tui::chapters::selected_chapter(&doc.plan, state.selected, state.heading)
+                .and_then(|c| doc.plan.chapters.get(c))
+                .filter(|_| on_heading);
         let point = match (chapter, doc.plan.sections.get(state.selected)) {
             (Some(c), _) => Some(c.main_point.as_str()),
             (None, Some(s)) => Some(s.main_point.as_str()),
@@ -105,7 +106,8 @@ fn section_item(
     ]))
 }
 
-/// A chapter heading: fold marker, number, title, words written / target.
+/// A chapter heading: fold marker, number, title, how many sections it hides (when folded
+/// and there is room), words written / target.
 fn chapter_item(
     state: &State,
     plan: &crate::plan::Plan,
@@ -115,18 +117,22 @@ fn chapter_item(
 ) -> ListItem<'static> {
     let chapter = &plan.chapters[c];
     let written: usize = plan.chapter_range(c).map(|i| state.words_of(i)).sum();
-    let counts = format!(
+    let folded = state.folded.contains(&c);
+    let fold = if folded { "▸" } else { "▾" };
+    let head = format!("{fold} Ch {} ", c + 1);
+    let words = format!(
         " {}/{}",
         thousands(written),
         thousands(chapter.target_words)
     );
-    let fold = if state.folded.contains(&c) {
-        "▸"
-    } else {
-        "▾"
+    // A folded heading counts the sections it hides (`2§`) where the title still fits.
+    let hidden = format!(" {}§", chapter.sections);
+    let used = head.chars().count() + words.len();
+    let counts = match width.checked_sub(used + hidden.chars().count()) {
+        Some(room) if folded && room >= chapter.title.chars().count() => hidden + &words,
+        _ => words,
     };
-    let head = format!("{fold} Ch {} ", c + 1);
-    let room = width.saturating_sub(head.chars().count() + counts.len());
+    let room = width.saturating_sub(head.chars().count() + counts.chars().count());
     let title = truncate(&chapter.title, room);
     let pad = " ".repeat(room.saturating_sub(title.chars().count()));
     ListItem::new(Line::from(vec![
