@@ -1,9 +1,9 @@
 //! The studio with a plan in chapters, end to end in a real terminal (tmux) against the
 //! scripted server: `--chapters` plans the chapters first, the review shows them (`j` selects
 //! each), writing plans each chapter's sections as it starts, and the plan tree shows every
-//! chapter heading above its sections. `z` folds the selected section's chapter (its sections leave the pane,
-//! the heading turns `▸` and counts them) and unfolds it again; `j` steps over a folded
-//! chapter. Quitting restores the terminal, and `longwriter <id>` reopens the chapters. The
+//! chapter heading above its sections. `z` folds the selected section's chapter (its sections
+//! leave the pane, the heading turns `▸` and counts them) and unfolds it again; `j` steps over
+//! a folded chapter. Quitting restores the terminal, and `longwriter <id>` reopens the chapters. The
 //! runs dashboard shows the studio's run by chapter and section within it (`ch 1/2 · §1/2`).
 
 use crate::studio::{cli, only_project, shell_session, Tmux};
@@ -39,10 +39,18 @@ fn text(c: usize, s: usize) -> String {
     prose(&format!("{}{}", tag("Ch", c), tag("Sec", s)), SECTION_WORDS)
 }
 
-/// The chapter plan, then per chapter: its section plan and its sections' texts.
+/// The chapter plan, then per chapter: the summaries of the chapter before (a chapter is
+/// planned knowing what was written), its section plan and its sections' texts.
 fn script() -> Vec<Reply> {
     let mut replies = vec![Reply::text(chapter_plan())];
     for c in 0..CHAPTERS {
+        if c > 0 {
+            replies.extend((0..PER_CHAPTER).map(|s| {
+                Reply::text(format!(
+                    "SUMMARY: The keeper lives through scene {s} of era {c}.\nRECORD: Keeper Ada."
+                ))
+            }));
+        }
         replies.push(Reply::text(sections_plan(c + 1)));
         replies.extend((0..PER_CHAPTER).map(|s| Reply::text(text(c, s))));
     }
