@@ -345,3 +345,52 @@ async fn a_heading_the_model_starts_is_not_kept_in_the_section() {
     assert!(!document.drafts[0].text().contains("## "));
     assert_eq!(document.drafts[1].words(), 300);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_contents_list_stopped_after_one_entry_is_continued_to_the_suggested_count() {
+    // 1,800 words suggest three sections; the model stops after the first entry.
+    let settings = WriterSettings::default();
+    let job = Job::new(
+        "Write a 1,800-word story about a lighthouse keeper",
+        None,
+        settings,
+    )
+    .expect("a valid job");
+    let backend = ScriptedBackend::base(vec![
+        Reply::text(" Fires on the headlands\n\n## 1. Fires"),
+        Reply::text(" The keeper's night\n3. Dawn"),
+        Reply::text(" Dawn (600 words)\n"),
+        Reply::text(prose(&tag("Fire", 0), 600)),
+        Reply::text(prose(&tag("Night", 1), 600)),
+        Reply::text(prose(&tag("Dawn", 2), 600)),
+    ]);
+    let (document, _) = run(&backend, &job).await;
+    let titles: Vec<&str> = document
+        .plan
+        .sections
+        .iter()
+        .map(|s| s.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Fires on the headlands", "The keeper's night", "Dawn"]
+    );
+    let sent: Vec<String> = backend
+        .completions()
+        .into_iter()
+        .map(|r| r.prompt)
+        .collect();
+    // Each top-up continues the list so far from the next number.
+    assert!(
+        sent[1].ends_with("## Contents\n\n1. Fires on the headlands\n2."),
+        "{}",
+        sent[1]
+    );
+    assert!(
+        sent[2].ends_with("1. Fires on the headlands\n2. The keeper's night\n3."),
+        "{}",
+        sent[2]
+    );
+    assert!(sent[3].contains("## Contents\n\n1. Fires on the headlands ("));
+    assert_eq!(sent.len(), 6, "three contents requests, three sections");
+}

@@ -72,8 +72,36 @@ impl Writer {
         }
         // Up to twice the sections suggested: a model's own division is welcome, a runaway
         // list is not.
-        let most = suggested_sections(job.target_words) * 2;
-        let entries = contents_entries(&reply.text, most);
+        let wanted = suggested_sections(job.target_words);
+        let most = wanted * 2;
+        let mut entries = contents_entries(&reply.text, most);
+        // A base model often stops the list after an entry or two: it is continued from the
+        // next number, one entry a request, up to the suggested count.
+        let mut tries = 0;
+        while (1..wanted).contains(&entries.lines().count())
+            && tries < wanted.min(MAX_CONTENTS_TOP_UPS)
+            && request.max_tokens >= 2 * TOP_UP_TOKENS
+        {
+            tries += 1;
+            let count = entries.lines().count();
+            let base = request.prompt.strip_suffix("1.").unwrap_or(&request.prompt);
+            let next = CompletionRequest {
+                prompt: format!("{base}{entries}\n{}.", count + 1),
+                max_tokens: TOP_UP_TOKENS,
+                ..request.clone()
+            };
+            let reply = self
+                .generator(job)
+                .run(&next, Sink::unstreamed(&self.events))
+                .await?;
+            if matches!(reply.ending, Ending::Cancelled) {
+                return Err(WriterError::Cancelled);
+            }
+            match new_entry(&entries, &reply.text, count + 1) {
+                Some(entry) => entries = format!("{entries}\n{entry}"),
+                None => break,
+            }
+        }
         let basis = echo_basis(&self.prompts, job)?;
         let built = plan::parse_plan(&entries)
             .map_err(|e| e.to_string())
@@ -182,6 +210,29 @@ fn render_contents(
 /// that an entry made of them is not taken for an echo of our own wording.
 fn echo_basis(prompts: &Prompts, job: &Job) -> Result<String, PromptError> {
     render_contents(prompts, job, "", "")
+}
+
+/// Requests that continue a table of contents the model stopped short (at most).
+const MAX_CONTENTS_TOP_UPS: usize = 8;
+
+/// Room for one more contents entry.
+const TOP_UP_TOKENS: u32 = 48;
+
+/// The entry numbered `number` that `reply` continues the contents `entries` with, unless it
+/// has no title or repeats an earlier one (the list is then done).
+pub fn new_entry(entries: &str, reply: &str, number: usize) -> Option<String> {
+    let prefix = format!("{number}.");
+    let text = format!("{prefix}{reply}");
+    let line = text.lines().next()?.trim_end();
+    let title = line[prefix.len()..].trim();
+    // The title without its word count, to compare.
+    let key = |t: &str| t.split(" (").next().unwrap_or(t).trim().to_lowercase();
+    let seen = entries
+        .lines()
+        .filter_map(|l| l.split_once(['.', ')']).map(|(_, t)| key(t)))
+        .any(|t| t == key(title));
+    let usable = !title.is_empty() && !title.starts_with(|c: char| c.is_ascii_digit() || c == '#');
+    (usable && !seen).then(|| line.to_string())
 }
 
 /// The numbered entries at the start of a continued table of contents (the prompt ends with

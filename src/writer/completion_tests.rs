@@ -204,3 +204,20 @@ fn a_section_request_stops_at_the_next_heading() {
     assert_eq!(request.stop, ["\n#"]);
     assert_eq!(request.max_tokens, token_budget(500, Language::English));
 }
+
+#[test]
+fn a_stopped_contents_list_takes_a_new_entry_unless_it_is_empty_nested_or_repeated() {
+    let entries = "1. Fires on the headlands (400 words)";
+    assert_eq!(
+        new_entry(entries, " The keeper's night (300 words)\n3. More", 2).as_deref(),
+        Some("2. The keeper's night (300 words)")
+    );
+    assert_eq!(new_entry(entries, "\n## Fires", 2), None, "no title");
+    assert_eq!(new_entry(entries, "1. First light", 2), None, "a sub-entry");
+    assert_eq!(
+        new_entry(entries, " fires on the headlands", 2),
+        None,
+        "a repeat"
+    );
+    assert_eq!(new_entry(entries, " # Fires", 2), None, "a heading");
+}
