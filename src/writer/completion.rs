@@ -90,10 +90,17 @@ impl Writer {
                 max_tokens: TOP_UP_TOKENS,
                 ..request.clone()
             };
-            let reply = self
+            // A top-up that fails (after the generator's retries) leaves the list as it is:
+            // the entries so far are a plan, and the sections will meet the same server.
+            let reply = match self
                 .generator(job)
                 .run(&next, Sink::unstreamed(&self.events))
-                .await?;
+                .await
+            {
+                Ok(reply) => reply,
+                Err(WriterError::Cancelled) => return Err(WriterError::Cancelled),
+                Err(_) => break,
+            };
             if matches!(reply.ending, Ending::Cancelled) {
                 return Err(WriterError::Cancelled);
             }
