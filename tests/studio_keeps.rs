@@ -302,6 +302,9 @@ async fn after_a_hand_off_list_says_the_worker_is_writing() {
         assert!(!show.contains("stopped by the user"), "{show}");
         keys(&tmux, "q");
         quit_to_shell(&tmux, 2);
+        // The worker would outlive the test, retrying a server that is gone with it.
+        cli(&dir, &["stop", &id]);
+        assert!(cli(&dir, &["list"]).contains("stopped"), "the worker stops");
     })
     .await;
 }
