@@ -64,6 +64,15 @@ async fn run(backend: &ScriptedBackend, job: &Job) -> (Document, Vec<JobEvent>) 
     (outcome.document, events)
 }
 
+/// The prompts of the completions `backend` was sent, in order.
+fn prompts_sent(backend: &ScriptedBackend) -> Vec<String> {
+    backend
+        .completions()
+        .into_iter()
+        .map(|r| r.prompt)
+        .collect()
+}
+
 fn assert_no_step_wording(prompt: &str) {
     for wording in STEP_WORDING {
         assert!(!prompt.contains(wording), "{wording:?} sent in:\n{prompt}");
@@ -80,11 +89,7 @@ async fn a_base_model_gets_the_plan_and_sections_as_a_document_to_continue() {
     ]);
     let (document, events) = run(&backend, &job(None)).await;
     assert!(backend.requests().is_empty(), "no chat request was sent");
-    let sent: Vec<String> = backend
-        .completions()
-        .into_iter()
-        .map(|r| r.prompt)
-        .collect();
+    let sent = prompts_sent(&backend);
     assert_eq!(sent.len(), 3);
     assert!(
         sent[0].starts_with("# A story about a lighthouse keeper\n\nA 600-word story about"),
@@ -142,11 +147,7 @@ async fn a_short_section_is_continued_from_its_own_text() {
         Reply::text(prose(&tag("Dawn", 1), 300)),
     ]);
     let (document, _) = run(&backend, &job(None)).await;
-    let sent: Vec<String> = backend
-        .completions()
-        .into_iter()
-        .map(|r| r.prompt)
-        .collect();
+    let sent = prompts_sent(&backend);
     assert_eq!(sent.len(), 4);
     assert_eq!(
         sent[2],
@@ -375,11 +376,7 @@ async fn a_contents_list_stopped_after_one_entry_is_continued_to_the_suggested_c
         titles,
         ["Fires on the headlands", "The keeper's night", "Dawn"]
     );
-    let sent: Vec<String> = backend
-        .completions()
-        .into_iter()
-        .map(|r| r.prompt)
-        .collect();
+    let sent = prompts_sent(&backend);
     // Each top-up continues the list so far from the next number.
     assert!(
         sent[1].ends_with("## Contents\n\n1. Fires on the headlands\n2."),

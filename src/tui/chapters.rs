@@ -130,19 +130,9 @@ pub fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{fallback_chapters, Section, SectionState};
 
     fn plan() -> Plan {
-        let mut plan = Plan::of_chapters(fallback_chapters(10_000, false), false);
-        let section = Section {
-            title: "s".into(),
-            main_point: "p".into(),
-            target_words: 500,
-            state: SectionState::Done,
-        };
-        plan.add_chapter_sections(0, vec![section.clone(); 3]);
-        plan.add_chapter_sections(1, vec![section; 2]);
-        plan
+        crate::tui::fixtures::chapter_plan(10_000, &[3, 2])
     }
 
     #[test]

@@ -68,6 +68,22 @@ pub fn plan(n: usize, each: usize) -> Plan {
     }
 }
 
+/// The even fallback chapters of `total` words, chapter `c` given `sections[c]` written
+/// sections of 500 words (the rest of the chapters unplanned).
+pub fn chapter_plan(total: usize, sections: &[usize]) -> Plan {
+    let mut plan = Plan::of_chapters(crate::plan::fallback_chapters(total, false), false);
+    let section = Section {
+        title: "s".into(),
+        main_point: "p".into(),
+        target_words: 500,
+        state: SectionState::Done,
+    };
+    for (chapter, n) in sections.iter().enumerate() {
+        plan.add_chapter_sections(chapter, vec![section.clone(); *n]);
+    }
+    plan
+}
+
 /// `n` words of prose with paragraph breaks every 60 words.
 pub fn prose(n: usize) -> String {
     let words = [

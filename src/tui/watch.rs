@@ -144,19 +144,12 @@ fn fill(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{fallback_chapters, Section, SectionState};
+    use crate::plan::fallback_chapters;
+    use crate::tui::fixtures::chapter_plan;
 
     #[test]
     fn a_section_is_placed_in_its_chapter() {
-        let mut plan = Plan::of_chapters(fallback_chapters(15_000, false), false);
-        let section = Section {
-            title: "s".into(),
-            main_point: "p".into(),
-            target_words: 500,
-            state: SectionState::Done,
-        };
-        plan.add_chapter_sections(0, vec![section.clone(); 3]);
-        plan.add_chapter_sections(1, vec![section; 4]);
+        let mut plan = chapter_plan(15_000, &[3, 4]);
         assert_eq!(in_chapter(&plan, 0), (Some((1, 3)), 1, 3));
         assert_eq!(in_chapter(&plan, 4), (Some((2, 3)), 2, 4));
         assert_eq!(in_chapter(&plan, 7), (Some((3, 3)), 0, 0), "being planned");
