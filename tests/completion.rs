@@ -9,7 +9,7 @@ use crate::support::prose::{prose, tag};
 use crate::support::scripted::{Options, Reply, ScriptedServer};
 use crate::support::{run_cli, strings};
 use longwriter::backend::{ChatMessage, PromptMode};
-use longwriter::plan::{Plan, Section, SectionState};
+use longwriter::plan::{ChapterMode, Plan, Section, SectionState};
 use longwriter::prompt::Prompts;
 use longwriter::writer::{Document, Job, JobEvent, SectionDraft, Writer, WriterSettings};
 use serde_json::Value;
@@ -390,4 +390,79 @@ async fn a_contents_list_stopped_after_one_entry_is_continued_to_the_suggested_c
     );
     assert!(sent[3].contains("## Contents\n\n1. Fires on the headlands ("));
     assert_eq!(sent.len(), 6, "three contents requests, three sections");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_text_plans_its_chapters_and_each_chapters_sections_by_contents() {
+    // 6,000 words in chapters: two of 3,000, each listed by the model with three sections
+    // (five suggested: the one top-up repeats a title, which ends the list).
+    let settings = WriterSettings {
+        chapters: ChapterMode::Always,
+        // Large enough that no summary is needed for the window: these are the chapters'.
+        context: Some(1_000_000),
+        ..WriterSettings::default()
+    };
+    let job = Job::new("Write a 6,000-word history of Rome", None, settings).expect("a job");
+    let sections = |names: [&str; 3]| {
+        Reply::text(format!(
+            " {} (1000 words)\n2. {} (1000 words)\n3. {} (1000 words)\n",
+            names[0], names[1], names[2]
+        ))
+    };
+    let summary = |s: &str| Reply::text(format!("SUMMARY: {s} is told.\nRECORD: Romulus."));
+    let mut replies = vec![
+        Reply::text(" The Kingdom (3000 words)\n2. The Republic (3000 words)\n"),
+        sections(["Founding", "Kings", "Exile"]),
+        Reply::text(" Founding"),
+    ];
+    replies.extend(["Founding", "Kings", "Exile"].map(|s| Reply::text(prose(s, 1000))));
+    replies.extend(["Founding", "Kings", "Exile"].map(summary));
+    replies.push(sections(["Consuls", "Wars", "Crisis"]));
+    replies.push(Reply::text(" Wars"));
+    replies.extend(["Consuls", "Wars", "Crisis"].map(|s| Reply::text(prose(s, 1000))));
+    let backend = ScriptedBackend::base(replies);
+    let (document, _) = run(&backend, &job).await;
+    assert_eq!(backend.remaining(), 0);
+    let chapters: Vec<&str> = document
+        .plan
+        .chapters
+        .iter()
+        .map(|c| c.title.as_str())
+        .collect();
+    assert_eq!(chapters, ["The Kingdom", "The Republic"]);
+    let titles: Vec<&str> = document
+        .plan
+        .sections
+        .iter()
+        .map(|s| s.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Founding", "Kings", "Exile", "Consuls", "Wars", "Crisis"]
+    );
+    // Only the summaries are chat requests; every plan is a page to continue.
+    let chats = backend.requests();
+    assert_eq!(chats.len(), 3, "the three summaries");
+    let sent = prompts_sent(&backend);
+    assert!(
+        sent[0].contains("6000 words in 2 chapters.\n\n## Contents\n\n1."),
+        "{}",
+        sent[0]
+    );
+    assert!(
+        sent[1].ends_with("## Chapter 1. The Kingdom\n\n3000 words in 5 sections.\n\n### Contents of chapter 1\n\n1."),
+        "{}",
+        sent[1]
+    );
+    // Chapter 2 is planned seeing what chapter 1 said.
+    let second = sent
+        .iter()
+        .find(|p| p.contains("### Contents of chapter 2"))
+        .expect("chapter 2 planned");
+    assert!(second.contains("- Kings: Kings is told."), "{second}");
+    assert!(second.contains("Romulus."), "{second}");
+    for prompt in &sent {
+        assert_no_step_wording(prompt);
+    }
+    assert!(document.drafts.iter().all(|d| d.words() == 1000));
 }

@@ -21,6 +21,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("summarize.md", include_str!("../../prompts/summarize.md")),
     ("document.md", include_str!("../../prompts/document.md")),
     ("contents.md", include_str!("../../prompts/contents.md")),
+    ("chapter-contents.md", include_str!("../../prompts/chapter-contents.md")),
 ];
 
 /// Errors of loading or rendering a template.
@@ -55,13 +56,18 @@ pub enum PromptError {
         reason: String,
     },
     /// An override names no template the pipeline uses.
-    #[error("{origin}: there is no built-in template called {name:?}; known: plan.md, write.md, step.md, continue.md, guard.md, memory.md, summarize.md, document.md, contents.md")]
+    #[error("{origin}: there is no built-in template called {name:?}; known: {}", known())]
     UnknownTemplate {
         /// Where the override came from.
         origin: String,
         /// Its name.
         name: String,
     },
+}
+
+/// The names of the built-in templates, for an error that names an unknown one.
+fn known() -> String {
+    BUILTIN.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
 }
 
 /// A user's replacement for a built-in template.

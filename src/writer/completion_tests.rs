@@ -1,6 +1,6 @@
 use super::*;
 use crate::backend::ChatMessage;
-use crate::plan::{Section, SectionState};
+use crate::plan::{Plan, Section, SectionState};
 use crate::text::Language;
 use crate::writer::memory::Summary;
 use crate::writer::{SectionDraft, WriterSettings};
@@ -76,67 +76,6 @@ fn titles_and_subjects_come_from_the_instruction() {
 }
 
 #[test]
-fn contents_entries_keep_the_leading_numbered_lines() {
-    let reply = " Fires on the headlands (400 words)\n2. The keeper's night (600 words)\n\n3) Dawn\nThe story begins at dusk.\n4. Not this";
-    assert_eq!(
-        contents_entries(reply, 5),
-        "1. Fires on the headlands (400 words)\n2. The keeper's night (600 words)\n3) Dawn"
-    );
-    assert_eq!(
-        contents_entries(reply, 2),
-        "1. Fires on the headlands (400 words)\n2. The keeper's night (600 words)"
-    );
-    assert_eq!(contents_entries("\nOnce upon a time", 3), "");
-    assert_eq!(contents_entries("\n2. Dawn", 3), "2. Dawn");
-    assert_eq!(
-        contents_entries(" Dawn\n1.1. First light\n2. Dusk", 3),
-        "1. Dawn\n2. Dusk"
-    );
-}
-
-#[test]
-fn a_continued_contents_becomes_a_plan_with_its_word_counts() {
-    let entries = contents_entries(
-        " Fires on the headlands (400 words)\n2. The keeper's night (600 words)\n",
-        2,
-    );
-    let raw = plan::parse_plan(&entries).expect("entries parse");
-    let plan = plan::build_plan(raw, 1000).expect("a plan");
-    let titles: Vec<&str> = plan.sections.iter().map(|s| s.title.as_str()).collect();
-    assert_eq!(titles, ["Fires on the headlands", "The keeper's night"]);
-    let words: Vec<usize> = plan.sections.iter().map(|s| s.target_words).collect();
-    assert_eq!(words, [400, 600]);
-}
-
-#[test]
-fn the_contents_prompt_is_the_start_of_a_document() {
-    let prompts = Prompts::builtin();
-    let job = Job::new(
-        "Write a 1,000-word story about a lighthouse keeper",
-        None,
-        WriterSettings::default(),
-    )
-    .expect("a job");
-    let request = contents_request(&prompts, &job).expect("renders");
-    assert!(
-        request
-            .prompt
-            .starts_with("# A story about a lighthouse keeper\n\n"),
-        "{}",
-        request.prompt
-    );
-    assert!(
-        request.prompt.ends_with("## Contents\n\n1."),
-        "{}",
-        request.prompt
-    );
-    assert!(request.prompt.contains("1000 words in 2 sections."));
-    for wording in STEP_WORDING {
-        assert!(!request.prompt.contains(wording), "{wording}");
-    }
-}
-
-#[test]
 fn each_section_prompt_extends_the_previous_one() {
     let (prompts, doc) = document(4, 3);
     let prompts_by_section: Vec<String> = (0..4)
@@ -203,21 +142,4 @@ fn a_section_request_stops_at_the_next_heading() {
     let request = document_request(&prompts, &doc, 1, &job, 500).expect("renders");
     assert_eq!(request.stop, ["\n#"]);
     assert_eq!(request.max_tokens, token_budget(500, Language::English));
-}
-
-#[test]
-fn a_stopped_contents_list_takes_a_new_entry_unless_it_is_empty_nested_or_repeated() {
-    let entries = "1. Fires on the headlands (400 words)";
-    assert_eq!(
-        new_entry(entries, " The keeper's night (300 words)\n3. More", 2).as_deref(),
-        Some("2. The keeper's night (300 words)")
-    );
-    assert_eq!(new_entry(entries, "\n## Fires", 2), None, "no title");
-    assert_eq!(new_entry(entries, "1. First light", 2), None, "a sub-entry");
-    assert_eq!(
-        new_entry(entries, " fires on the headlands", 2),
-        None,
-        "a repeat"
-    );
-    assert_eq!(new_entry(entries, " # Fires", 2), None, "a heading");
 }

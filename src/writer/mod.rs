@@ -7,6 +7,7 @@
 
 pub mod budget;
 mod completion;
+mod contents;
 mod conversation;
 mod document;
 mod events;
@@ -192,9 +193,8 @@ impl Writer {
             backend: self.backend.info(),
             target_words: job.target_words,
         });
-        // Completion mode plans by continuing a table of contents; a text long enough for
-        // chapters is planned by chapter requests in either mode.
-        let plan = if self.completion(job) && !job.settings.chapters.applies(job.target_words) {
+        // Completion mode plans by continuing a table of contents (of chapters for a long text).
+        let plan = if self.completion(job) {
             self.plan_by_contents(job).await?
         } else {
             self.plan_job(job).await?

@@ -106,8 +106,14 @@ impl Writer {
             0 if document.plan.chapters[chapter].sections > 0 => Vec::new(),
             _ => {
                 self.summarize_written(job, document).await?;
-                self.chapter_sections(job, document, chapter, words.max(1))
-                    .await?
+                let words = words.max(1);
+                match self.completion(job) {
+                    true => {
+                        self.chapter_sections_by_contents(job, document, chapter, words)
+                            .await?
+                    }
+                    false => self.chapter_sections(job, document, chapter, words).await?,
+                }
             }
         };
         document.add_chapter_sections(chapter, sections);
