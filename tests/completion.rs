@@ -105,9 +105,7 @@ async fn a_base_model_gets_the_plan_and_sections_as_a_document_to_continue() {
         .collect();
     assert_eq!(titles, ["Fires on the headlands", "The keeper's night"]);
     assert!(
-        sent[1].contains(
-            "## Contents\n\n1. Fires on the headlands (300 words)\n2. The keeper's night (300 words)\n"
-        ),
+        sent[1].contains("## Contents\n\n1. Fires on the headlands\n2. The keeper's night\n"),
         "{}",
         sent[1]
     );
@@ -388,7 +386,7 @@ async fn a_contents_list_stopped_after_one_entry_is_continued_to_the_suggested_c
         "{}",
         sent[2]
     );
-    assert!(sent[3].contains("## Contents\n\n1. Fires on the headlands ("));
+    assert!(sent[3].contains("## Contents\n\n1. Fires on the headlands\n2. The keeper's night\n"));
     assert_eq!(sent.len(), 6, "three contents requests, three sections");
 }
 
@@ -465,4 +463,100 @@ async fn a_long_text_plans_its_chapters_and_each_chapters_sections_by_contents()
         assert_no_step_wording(prompt);
     }
     assert!(document.drafts.iter().all(|d| d.words() == 1000));
+}
+
+/// The scripted `/v1/completions` requests of a two-section `--mode completion` write, the
+/// server answering `/props` (as llama.cpp's does) when `llama_cpp`.
+async fn completion_bodies(llama_cpp: bool) -> Vec<Value> {
+    let replies = vec![
+        Reply::text(" Fires on the headlands (300 words)\n2. The keeper's night (300 words)\n"),
+        Reply::text(prose(&tag("Fire", 0), 300)),
+        Reply::text(prose(&tag("Night", 1), 300)),
+    ];
+    let options = Options {
+        completions: true,
+        props_n_ctx: llama_cpp.then_some(8192),
+        ..Options::default()
+    };
+    let server = ScriptedServer::start_with(replies, options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("doc.md");
+    let output = run_cli(
+        strings(&[
+            "write",
+            STORY,
+            "--base-url",
+            &server.url,
+            "--mode",
+            "completion",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        dir.path(),
+    )
+    .await;
+    crate::support::assert_success(&output);
+    server.requests()
+}
+
+#[tokio::test]
+async fn sections_get_a_repetition_penalty_and_llama_cpp_is_told_not_to_start_a_heading() {
+    let bias = serde_json::json!([
+        ["#", false],
+        ["##", false],
+        ["###", false],
+        ["####", false],
+        ["\\", false],
+        ["\\\"", false]
+    ]);
+    let llama = completion_bodies(true).await;
+    assert_eq!(llama.len(), 3);
+    // The contents list may end at a heading; a section may not.
+    assert!(llama[0].get("logit_bias").is_none(), "{}", llama[0]);
+    assert!(llama[0].get("repeat_penalty").is_none(), "{}", llama[0]);
+    for section in &llama[1..] {
+        assert_eq!(section["logit_bias"], bias);
+        assert_eq!(section["repeat_penalty"], serde_json::json!(1.15f32));
+        assert_eq!(section["repeat_last_n"], 256);
+    }
+    // A server without /props may read `logit_bias` as token ids only: it is not sent.
+    let other = completion_bodies(false).await;
+    assert!(other[1].get("logit_bias").is_none(), "{}", other[1]);
+    assert_eq!(other[1]["repetition_penalty"], serde_json::json!(1.15f32));
+}
+
+#[tokio::test]
+async fn a_repetition_penalty_the_user_chose_is_kept_in_completion_mode() {
+    let replies = vec![
+        Reply::text(" Fires (600 words)\n"),
+        Reply::text(prose(&tag("Fire", 0), 600)),
+    ];
+    let options = Options {
+        completions: true,
+        ..Options::default()
+    };
+    let server = ScriptedServer::start_with(replies, options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_cli(
+        strings(&[
+            "write",
+            STORY,
+            "--base-url",
+            &server.url,
+            "--mode",
+            "completion",
+            "--repetition-penalty",
+            "1.05",
+            "--repeat-last-n",
+            "32",
+            "-o",
+            dir.path().join("doc.md").to_str().unwrap(),
+        ]),
+        dir.path(),
+    )
+    .await;
+    crate::support::assert_success(&output);
+    let section = &server.requests()[1];
+    assert_eq!(section["repetition_penalty"], serde_json::json!(1.05f32));
+    assert_eq!(section["repeat_last_n"], 32);
 }

@@ -205,6 +205,7 @@ async fn a_model_that_is_not_pulled_says_ollama_pull_and_raw_prompts_go_to_gener
         max_tokens: 8,
         sampling: Sampling::default(),
         stop: vec!["\n".into()],
+        prose_only: false,
     };
     let mut stream = backend.complete(raw).await.unwrap();
     let mut text = String::new();

@@ -88,6 +88,10 @@ pub struct Sampling {
     /// Additive penalty on any token already present (OpenAI semantics; 0 is off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f32>,
+    /// How many recent tokens the penalties look at (llama.cpp's and Ollama's
+    /// `repeat_last_n`; the engine's); `None` leaves the server's default (64 in llama.cpp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_last_n: Option<u32>,
 }
 
 impl Default for Sampling {
@@ -101,6 +105,7 @@ impl Default for Sampling {
             repetition_penalty: None,
             frequency_penalty: None,
             presence_penalty: None,
+            repeat_last_n: None,
         }
     }
 }
@@ -131,7 +136,7 @@ pub struct GenerationRequest {
 
 /// One raw completion request: a prompt continued as it is, with no chat template (the
 /// `/v1/completions` endpoint of `longwriter serve`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompletionRequest {
     /// The text to continue.
     pub prompt: String,
@@ -141,6 +146,11 @@ pub struct CompletionRequest {
     pub sampling: Sampling,
     /// Strings that end generation.
     pub stop: Vec<String>,
+    /// The text is prose: tokens that start a Markdown heading (`#`) or an escape (`\`, as in
+    /// `\"` for a quote) are banned where the backend can ban tokens (the engine: every token
+    /// containing either; llama.cpp's server: `logit_bias` on `#` to `####`, `\` and `\"`).
+    /// Elsewhere the stop strings end the text at a heading.
+    pub prose_only: bool,
 }
 
 impl CompletionRequest {

@@ -78,6 +78,7 @@ pub fn setup(args: &BackendArgs) -> Result<Setup, CliError> {
         .map(f32::from)
         .or(s.frequency_penalty);
     s.presence_penalty = args.presence_penalty.map(f32::from).or(s.presence_penalty);
+    s.repeat_last_n = args.repeat_last_n.or(s.repeat_last_n);
     writer.sampling.seed = args.seed.or(writer.sampling.seed);
     writer.context = args
         .context

@@ -171,6 +171,10 @@ pub struct BackendArgs {
     /// OpenAI presence penalty, -2..=2, 0 is off.
     #[arg(long, global = true, value_name = "F", allow_negative_numbers = true)]
     pub presence_penalty: Option<PresencePenalty>,
+    /// How many recent tokens the penalties look at (llama.cpp, Ollama, the engine; 64 there
+    /// unless set, 256 for sections in completion mode).
+    #[arg(long, global = true, value_name = "N")]
+    pub repeat_last_n: Option<u32>,
     /// Sampling seed, for servers that honour it.
     #[arg(long, global = true, value_name = "N")]
     pub seed: Option<u64>,

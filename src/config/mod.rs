@@ -91,6 +91,8 @@ pub struct GenerationFile {
     pub frequency_penalty: Option<FrequencyPenalty>,
     /// Presence penalty, -2..=2.
     pub presence_penalty: Option<PresencePenalty>,
+    /// Recent tokens the penalties look at.
+    pub repeat_last_n: Option<u32>,
     /// Attempts per request, the first included.
     pub max_attempts: Option<u32>,
     /// Delay before the first retry, in milliseconds.
@@ -199,6 +201,7 @@ impl ConfigFile {
             repetition_penalty: self.generation.repetition_penalty.map(f32::from),
             frequency_penalty: self.generation.frequency_penalty.map(f32::from),
             presence_penalty: self.generation.presence_penalty.map(f32::from),
+            repeat_last_n: self.generation.repeat_last_n,
         }
     }
 

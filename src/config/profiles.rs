@@ -67,6 +67,8 @@ pub struct Profile {
     pub frequency_penalty: Option<f32>,
     /// OpenAI presence penalty (0 is off).
     pub presence_penalty: Option<f32>,
+    /// Recent tokens the penalties look at.
+    pub repeat_last_n: Option<u32>,
     /// Seconds allowed to connect.
     pub connect_timeout_secs: Option<u64>,
     /// Seconds allowed before the first byte of an answer (a slow prefill).
@@ -90,6 +92,7 @@ impl Profile {
             repetition_penalty: self.repetition_penalty.or(base.repetition_penalty),
             frequency_penalty: self.frequency_penalty.or(base.frequency_penalty),
             presence_penalty: self.presence_penalty.or(base.presence_penalty),
+            repeat_last_n: self.repeat_last_n.or(base.repeat_last_n),
         }
     }
 

@@ -35,6 +35,9 @@ pub struct LocalBackend {
     window_source: &'static str,
     /// A base model: the file has no chat template, or `--chat-template none` said so.
     base: bool,
+    /// The tokens with a `#` or a `\`, banned in a completion that is prose only; listed from
+    /// the vocabulary when first needed.
+    markup_tokens: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// The `--chat-template` value that marks the model as a base model (completion mode).
@@ -86,6 +89,7 @@ impl LocalBackend {
             },
             window_source,
             base,
+            markup_tokens: std::sync::OnceLock::new(),
         })
     }
 
@@ -101,6 +105,20 @@ impl LocalBackend {
             &request.sampling,
             &request.stop,
         ))
+    }
+
+    /// The vocabulary's tokens whose text has a `#` (a Markdown heading starts with one) or a
+    /// `\` (a base model penalized for repeating `"` writes `\"` instead).
+    fn markup_tokens(&self) -> &[u32] {
+        self.markup_tokens.get_or_init(|| {
+            (0..self.tokenizer.vocab_size() as u32)
+                .filter(|&id| {
+                    self.tokenizer
+                        .token_text(id)
+                        .is_some_and(|t| t.contains(['#', '\\']))
+                })
+                .collect()
+        })
     }
 
     /// Submits `job` and streams its events as chunks.
@@ -141,6 +159,9 @@ fn sampling_params(sampling: &Sampling) -> SamplingParams {
         repeat_penalty: sampling.repetition_penalty.unwrap_or(d.repeat_penalty),
         frequency_penalty: sampling.frequency_penalty.unwrap_or(d.frequency_penalty),
         presence_penalty: sampling.presence_penalty.unwrap_or(d.presence_penalty),
+        repeat_last_n: sampling
+            .repeat_last_n
+            .map_or(d.repeat_last_n, |n| n as usize),
         ..d
     }
 }
@@ -215,10 +236,14 @@ impl Backend for LocalBackend {
             max_tokens,
             sampling,
             stop,
+            prose_only,
         } = request;
         let mut job = job(prompt, max_tokens, &sampling, &stop);
         if sampling.repetition_penalty.is_none() {
             job.sampling.repeat_penalty = 1.0;
+        }
+        if prose_only {
+            job.sampling.banned = self.markup_tokens().to_vec();
         }
         Box::pin(async move { self.run(job) })
     }

@@ -22,6 +22,8 @@ pub struct SamplingParams {
     pub presence_penalty: f32,
     /// How many recent tokens the penalties look at.
     pub repeat_last_n: usize,
+    /// Tokens never picked (their logits become -inf first).
+    pub banned: Vec<u32>,
     /// Seed of the generator.
     pub seed: u64,
 }
@@ -37,6 +39,7 @@ impl Default for SamplingParams {
             frequency_penalty: 0.0,
             presence_penalty: 0.0,
             repeat_last_n: 64,
+            banned: Vec::new(),
             seed: 0,
         }
     }
@@ -66,6 +69,11 @@ impl Sampler {
 
     /// Picks a token from `logits`, `recent` being the tokens seen so far.
     pub fn sample(&mut self, logits: &mut [f32], recent: &[u32]) -> u32 {
+        for &id in &self.params.banned {
+            if let Some(logit) = logits.get_mut(id as usize) {
+                *logit = f32::NEG_INFINITY;
+            }
+        }
         penalize(&self.params, logits, recent);
         let p = &self.params;
         let best = argmax(logits);
@@ -208,6 +216,28 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(s.sample(&mut [0.1, 3.0, -1.0], &[]), 1);
+    }
+
+    #[test]
+    fn banned_tokens_are_never_picked() {
+        let mut greedy = Sampler::new(SamplingParams {
+            temperature: 0.0,
+            banned: vec![1],
+            ..Default::default()
+        });
+        assert_eq!(greedy.sample(&mut [0.1, 3.0, -1.0], &[]), 0);
+        let mut sampled = Sampler::new(SamplingParams {
+            temperature: 2.0,
+            top_k: 0,
+            min_p: 0.0,
+            top_p: 1.0,
+            banned: vec![0, 2],
+            ..Default::default()
+        });
+        for _ in 0..50 {
+            let token = sampled.sample(&mut [5.0, 0.0, 5.0, 0.0], &[]);
+            assert!(token == 1 || token == 3, "picked banned token {token}");
+        }
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("summarize.md", include_str!("../../prompts/summarize.md")),
     ("document.md", include_str!("../../prompts/document.md")),
     ("contents.md", include_str!("../../prompts/contents.md")),
-    ("chapter-contents.md", include_str!("../../prompts/chapter-contents.md")),
+    (
+        "chapter-contents.md",
+        include_str!("../../prompts/chapter-contents.md"),
+    ),
 ];
 
 /// Errors of loading or rendering a template.
@@ -56,7 +59,10 @@ pub enum PromptError {
         reason: String,
     },
     /// An override names no template the pipeline uses.
-    #[error("{origin}: there is no built-in template called {name:?}; known: {}", known())]
+    #[error(
+        "{origin}: there is no built-in template called {name:?}; known: {}",
+        known()
+    )]
     UnknownTemplate {
         /// Where the override came from.
         origin: String,
@@ -67,7 +73,11 @@ pub enum PromptError {
 
 /// The names of the built-in templates, for an error that names an unknown one.
 fn known() -> String {
-    BUILTIN.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+    BUILTIN
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A user's replacement for a built-in template.

@@ -105,6 +105,8 @@ struct RawRequest {
     repetition_penalty: Option<f64>,
     /// llama.cpp's name for the same penalty.
     repeat_penalty: Option<f64>,
+    /// llama.cpp's penalty window.
+    repeat_last_n: Option<u32>,
     frequency_penalty: Option<f64>,
     presence_penalty: Option<f64>,
     stop: Option<Value>,
@@ -155,6 +157,7 @@ pub fn parse(
             max_tokens,
             sampling,
             stop,
+            prose_only: false,
         }),
     };
     Ok(ParsedRequest {
@@ -313,6 +316,7 @@ fn sampling(raw: &RawRequest) -> Result<Sampling, RequestError> {
             .map(f32::from),
         presence_penalty: checked::<PresencePenalty>("presence_penalty", raw.presence_penalty)?
             .map(f32::from),
+        repeat_last_n: raw.repeat_last_n,
     })
 }
 

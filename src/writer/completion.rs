@@ -4,14 +4,17 @@
 //! advice about writing, or with the step itself; given the beginning of a document it writes
 //! the document. In this mode every request is a raw completion (`Backend::complete`) of a
 //! document-shaped prompt (`prompts/document.md`): the title, the plan as a table of contents
-//! with word counts, a block of summaries once the early sections are compacted (see
-//! `memory`), the recent sections verbatim under their headings, then the next heading and the
-//! section's text so far. Request k+1 is request k, its text and the next heading, so prefix
-//! caches stay warm as in chat mode; the prefix changes only when the compaction point moves.
-//! A section ends at the next heading (`SECTION_STOPS`), at `max_tokens`, or at the word bound,
-//! and `section` continues or cuts it as in chat mode. The plan comes from continuing a table
-//! of contents (`prompts/contents.md`). Drafts keep the same turns as in chat mode (so a project
-//! can be resumed in either mode); only their text is used here.
+//! (titles only: a base model copies word counts into its text), a block of summaries once the
+//! early sections are compacted (see `memory`), the recent sections verbatim under their
+//! headings, then the next heading and the section's text so far. Request k+1 is request k,
+//! its text and the next heading, so prefix caches stay warm as in chat mode; the prefix
+//! changes only when the compaction point moves. A section's requests carry a repetition
+//! penalty unless the user chose one, and ask for prose only (no heading, no escape, where the
+//! backend can ban tokens): without them a base model loops or ends a section after a
+//! paragraph. A section ends at the next heading (`SECTION_STOPS`), at `max_tokens`, or at the
+//! word bound, and `section` continues or cuts it as in chat mode. The plans come from
+//! continuing tables of contents (`contents`). Drafts keep the same turns as in chat mode (so
+//! a project can be resumed in either mode); only their text is used here.
 
 use super::conversation::unit;
 use super::document::Document;
@@ -165,8 +168,17 @@ pub(super) fn tidy(text: &str) -> String {
     out
 }
 
+/// The repetition penalty of a section's text when the user set none. Without one, Gemma 3
+/// 270M continuing a document loops ("I had to be a lighthouse keeper." to the end of the
+/// budget); with 1.15 over the last 256 tokens it writes on (see docs/completion.md).
+pub const SECTION_REPETITION_PENALTY: f32 = 1.15;
+
+/// The penalty window of a section's text when the user set none.
+pub const SECTION_REPEAT_LAST_N: u32 = 256;
+
 /// The completion request for section `index`: `document_prompt`, room for `words_wanted`,
-/// stopping at the next heading.
+/// stopping at the next heading (which the backends that can ban tokens do not let the model
+/// start), with the section's repetition penalty unless the user chose one.
 pub fn document_request(
     prompts: &Prompts,
     document: &Document,
@@ -174,11 +186,17 @@ pub fn document_request(
     job: &Job,
     words_wanted: usize,
 ) -> Result<CompletionRequest, PromptError> {
+    let mut sampling = job.settings.sampling.clone();
+    sampling
+        .repetition_penalty
+        .get_or_insert(SECTION_REPETITION_PENALTY);
+    sampling.repeat_last_n.get_or_insert(SECTION_REPEAT_LAST_N);
     Ok(CompletionRequest {
         prompt: document_prompt(prompts, document, index)?,
         max_tokens: token_budget(words_wanted, document.language),
-        sampling: job.settings.sampling.clone(),
+        sampling,
         stop: SECTION_STOPS.iter().map(|s| s.to_string()).collect(),
+        prose_only: true,
     })
 }
 

@@ -82,8 +82,8 @@ impl Writer {
                 }
             });
         }
-        let built = raw
-            .and_then(|raw| plan::build_plan(raw, job.target_words).map_err(|e| e.to_string()));
+        let built =
+            raw.and_then(|raw| plan::build_plan(raw, job.target_words).map_err(|e| e.to_string()));
         Ok(match built {
             Ok(plan) => plan,
             Err(reason) => {
@@ -195,11 +195,7 @@ impl Writer {
 
 /// The plan entries of a continued list, without those that only repeat the prompt's own
 /// wording (`basis`); the reason when none is left.
-fn read_entries(
-    entries: &str,
-    basis: &str,
-    instruction: &str,
-) -> Result<Vec<RawSection>, String> {
+fn read_entries(entries: &str, basis: &str, instruction: &str) -> Result<Vec<RawSection>, String> {
     plan::parse_plan(entries)
         .map_err(|e| e.to_string())
         .map(|raw| drop_echoes(raw, basis, instruction))
@@ -219,6 +215,7 @@ pub fn contents_request(
         max_tokens: (entries as u32).saturating_mul(40).saturating_add(64),
         sampling: job.settings.sampling.clone(),
         stop: CONTENTS_STOPS.iter().map(|s| s.to_string()).collect(),
+        prose_only: false,
     })
 }
 
@@ -256,6 +253,7 @@ pub fn chapter_contents_request(
         max_tokens: (entries as u32).saturating_mul(40).saturating_add(64),
         sampling: job.settings.sampling.clone(),
         stop: CONTENTS_STOPS.iter().map(|s| s.to_string()).collect(),
+        prose_only: false,
     })
 }
 
@@ -278,9 +276,9 @@ fn render_chapter_contents(
             .chapters
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                json!({"number": i + 1, "title": c.title, "target_words": c.target_words})
-            })
+            .map(
+                |(i, c)| json!({"number": i + 1, "title": c.title, "target_words": c.target_words}),
+            )
             .collect(),
         false => Vec::new(),
     };

@@ -103,7 +103,9 @@ fn a_long_text_continues_a_list_of_chapters() {
     let job = job("Write a 30,000-word history of the Roman Empire");
     let request = contents_request(&prompts, &job, Part::Chapter).expect("renders");
     assert!(
-        request.prompt.contains("30000 words in 6 chapters.\n\n## Contents\n\n1."),
+        request
+            .prompt
+            .contains("30000 words in 6 chapters.\n\n## Contents\n\n1."),
         "{}",
         request.prompt
     );

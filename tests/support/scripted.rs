@@ -92,6 +92,8 @@ pub struct Options {
     pub html: bool,
     /// Also serve `/v1/completions` (raw prompts, `text` chunks), as vLLM and llama.cpp do.
     pub completions: bool,
+    /// Answer `/props` with this context per slot, as llama.cpp's server does.
+    pub props_n_ctx: Option<usize>,
 }
 
 impl ScriptedServer {
@@ -118,6 +120,10 @@ impl ScriptedServer {
             .route("/v1/chat/completions", post(chat));
         if options.completions {
             app = app.route("/v1/completions", post(completion));
+        }
+        if let Some(n_ctx) = options.props_n_ctx {
+            let props = json!({"default_generation_settings": {"n_ctx": n_ctx}});
+            app = app.route("/props", get(move || async move { Json(props) }));
         }
         let app = ollama::routes(app).fallback(fallback).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -82,6 +82,7 @@ fn options(max_tokens: u32, sampling: &Sampling, stop: &[String], num_ctx: usize
             "presence_penalty",
             sampling.presence_penalty.map(|p| json!(p)),
         ),
+        ("repeat_last_n", sampling.repeat_last_n.map(|n| json!(n))),
     ];
     for (key, value) in extra {
         if let Some(value) = value {

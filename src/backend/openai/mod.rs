@@ -219,7 +219,12 @@ impl OpenAiBackend {
         &self,
         request: CompletionRequest,
     ) -> Result<ChunkStream, BackendError> {
-        let body = wire::completion_request_body(&self.model, &request);
+        let mut body = wire::completion_request_body(&self.model, &request);
+        // llama.cpp reads `logit_bias` entries as text to tokenize; vLLM and OpenAI want token
+        // ids, which only the server knows, so they get the stop strings alone.
+        if request.prose_only && self.tokenize_url.is_some() {
+            body["logit_bias"] = wire::llama_markup_bias();
+        }
         match self.open("/completions", &body).await {
             Err(BackendError::Status {
                 status: 404 | 405, ..

@@ -60,6 +60,8 @@ fn streaming_body(model: &str, max_tokens: u32, sampling: &Sampling, stop: &[Str
             "repeat_penalty",
             sampling.repetition_penalty.map(|v| json!(v)),
         ),
+        // llama.cpp's penalty window; vLLM's penalty covers the whole text and ignores it.
+        ("repeat_last_n", sampling.repeat_last_n.map(|v| json!(v))),
     ];
     for (name, value) in extras {
         if let Some(value) = value {
@@ -70,6 +72,20 @@ fn streaming_body(model: &str, max_tokens: u32, sampling: &Sampling, stop: &[Str
         body["stop"] = json!(stop);
     }
     body
+}
+
+/// llama.cpp's `logit_bias` that bans the tokens a Markdown heading or an escape starts with
+/// (see `CompletionRequest::prose_only`): each text is tokenized by the server, and `false`
+/// means never.
+pub fn llama_markup_bias() -> Value {
+    json!([
+        ["#", false],
+        ["##", false],
+        ["###", false],
+        ["####", false],
+        ["\\", false],
+        ["\\\"", false]
+    ])
 }
 
 #[derive(Deserialize)]
