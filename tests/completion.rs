@@ -158,10 +158,12 @@ async fn a_short_section_is_continued_from_its_own_text() {
 
 #[tokio::test(start_paused = true)]
 async fn a_contents_with_no_entry_falls_back_to_an_even_plan() {
+    // Three tries, each with another seed, give no entry.
     let backend = ScriptedBackend::base(vec![
         Reply::text("\nOnce upon a time there was a keeper."),
-        Reply::text(prose(&tag("One", 0), 300)),
-        Reply::text(prose(&tag("Two", 0), 300)),
+        Reply::text("0 INTRODUCTION\n\n0.1 THE LEO-CENTRAL\n\n0.2 THE LEO-CENTRAL"),
+        Reply::text(""),
+        Reply::text(prose(&tag("One", 0), 600)),
     ]);
     let (document, events) = run(&backend, &job(None)).await;
     assert!(document.plan.fallback, "the fallback plan is flagged");
@@ -173,11 +175,38 @@ async fn a_contents_with_no_entry_falls_back_to_an_even_plan() {
         "600 words is one even section"
     );
     let sent = backend.completions();
+    assert_eq!(sent.len(), 4);
     assert!(
-        sent[1].prompt.ends_with("## 1. Main text\n\n"),
+        sent[3].prompt.ends_with("## 1. Main text\n\n"),
         "{}",
-        sent[1].prompt
+        sent[3].prompt
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_contents_with_no_entry_is_asked_again_with_another_seed() {
+    let settings = WriterSettings {
+        sampling: longwriter::backend::Sampling {
+            seed: Some(7),
+            ..Default::default()
+        },
+        ..WriterSettings::default()
+    };
+    let job = Job::new(STORY, None, settings).expect("a job");
+    let backend = ScriptedBackend::base(vec![
+        Reply::text("0 INTRODUCTION\n\n0.1 THE LEO-CENTRAL"),
+        Reply::text(" The keeper (600 words)\n"),
+        Reply::text(prose(&tag("Keeper", 0), 600)),
+    ]);
+    let (document, _) = run(&backend, &job).await;
+    assert!(!document.plan.fallback);
+    assert_eq!(document.plan.sections[0].title, "The keeper");
+    let seeds: Vec<Option<u64>> = backend
+        .completions()
+        .iter()
+        .map(|r| r.sampling.seed)
+        .collect();
+    assert_eq!(seeds, [Some(7), Some(8), Some(7)]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -29,6 +29,10 @@ const MAX_CONTENTS_TOP_UPS: usize = 8;
 /// Room for one more contents entry.
 const TOP_UP_TOKENS: u32 = 48;
 
+/// Tries at a contents list with no usable entry, each with the seed moved on (the same seed
+/// would give the same continuation).
+const CONTENTS_ATTEMPTS: u32 = 3;
+
 /// What a table of contents lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
@@ -129,27 +133,40 @@ impl Writer {
     }
 
     /// The numbered entries that continue `request` (a prompt ending with "1."), at most
-    /// twice `wanted`: a model's own division is welcome, a runaway list is not. A list the
-    /// model stops short of `wanted` is continued from the next number, one entry a request,
-    /// until a request gives no new title (at most `MAX_CONTENTS_TOP_UPS`); a top-up that
-    /// fails leaves the entries so far.
+    /// twice `wanted`: a model's own division is welcome, a runaway list is not. A reply with
+    /// no usable entry is asked again with the seed moved on (`CONTENTS_ATTEMPTS` in all). A
+    /// list the model stops short of `wanted` is continued from the next number, one entry a
+    /// request, until a request gives no new title (at most `MAX_CONTENTS_TOP_UPS`); a top-up
+    /// that fails leaves the entries so far.
     async fn continue_list(
         &self,
         job: &Job,
         mut request: CompletionRequest,
         wanted: usize,
     ) -> Result<String, WriterError> {
-        self.emit(JobEvent::Planning { attempt: 1 });
         let mut as_chat = request.clone().into_chat();
         self.check_window(job, &as_chat).await?;
         self.fit_plan(job, &mut as_chat).await?;
         request.max_tokens = as_chat.max_tokens;
-        let sink = Sink::unstreamed(&self.events);
-        let reply = self.generator(job).run(&request, sink).await?;
-        if matches!(reply.ending, Ending::Cancelled) {
-            return Err(WriterError::Cancelled);
+        let seed = request.sampling.seed;
+        let mut entries = String::new();
+        for attempt in 0..CONTENTS_ATTEMPTS {
+            self.emit(JobEvent::Planning {
+                attempt: attempt + 1,
+            });
+            if attempt > 0 {
+                request.sampling.seed = Some(seed.unwrap_or(0).wrapping_add(attempt.into()));
+            }
+            let sink = Sink::unstreamed(&self.events);
+            let reply = self.generator(job).run(&request, sink).await?;
+            if matches!(reply.ending, Ending::Cancelled) {
+                return Err(WriterError::Cancelled);
+            }
+            entries = contents_entries(&reply.text, wanted * 2);
+            if !entries.is_empty() {
+                break;
+            }
         }
-        let mut entries = contents_entries(&reply.text, wanted * 2);
         let mut tries = 0;
         while (1..wanted).contains(&entries.lines().count())
             && tries < wanted.min(MAX_CONTENTS_TOP_UPS)
@@ -325,15 +342,10 @@ pub fn new_entry(entries: &str, reply: &str, number: usize) -> Option<String> {
     let text = format!("{prefix}{reply}");
     let line = text.lines().next()?.trim_end();
     let title = line[prefix.len()..].trim();
-    // The title without its word count, to compare.
-    let key = |t: &str| t.split(" (").next().unwrap_or(t).trim().to_lowercase();
-    let seen = entries
-        .lines()
-        .filter_map(|l| l.split_once(['.', ')']).map(|(_, t)| key(t)))
-        .any(|t| t == key(title));
+    let seen = entries.lines().any(|l| title_key(l) == title_key(line));
     let usable = !title.is_empty()
         && !title.starts_with(|c: char| c.is_ascii_digit() || c == '#')
-        && key(title).split_whitespace().count() <= MAX_TITLE_WORDS;
+        && title_key(line).split_whitespace().count() <= MAX_TITLE_WORDS;
     (usable && !seen).then(|| line.to_string())
 }
 
@@ -352,11 +364,43 @@ pub fn contents_entries(reply: &str, max: usize) -> String {
         // A number with no title ("1." left empty) is no entry; "1.1." is a sub-entry.
         let rest = &line[digits + 1..];
         let sub = rest.starts_with(|c: char| c.is_ascii_digit());
-        if !rest.trim().is_empty() && !sub {
-            entries.push(line);
+        if rest.trim().is_empty() || sub {
+            continue;
         }
+        // A title that comes back ("The first lighthouses, 15", "…, 19") is a loop: the list
+        // ends before it.
+        if entries
+            .iter()
+            .any(|e: &&str| title_key(e) == title_key(line))
+        {
+            break;
+        }
+        entries.push(line);
     }
     entries.join("\n")
+}
+
+/// What makes two entries the same: the title without its number, its word count, a page
+/// number after a comma or a dash ("The first lighthouses, 15"; "Chapter 2" keeps its 2),
+/// trailing punctuation, and case.
+fn title_key(entry: &str) -> String {
+    let title = entry
+        .split_once(['.', ')'])
+        .map_or(entry, |(_, t)| t)
+        .split(" (")
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let unnumbered = title
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .trim_end();
+    let title = match unnumbered.strip_suffix([',', ';', ':', '-', '–', '.']) {
+        Some(rest) if unnumbered.len() < title.len() => rest,
+        _ => title,
+    };
+    title
+        .trim_end_matches(|c: char| c.is_ascii_punctuation() || c == ' ')
+        .to_lowercase()
 }
 
 #[cfg(test)]

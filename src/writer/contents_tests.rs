@@ -33,6 +33,17 @@ fn contents_entries_keep_the_leading_numbered_lines() {
         contents_entries(" Dawn\n1.1. First light\n2. Dusk", 3),
         "1. Dawn\n2. Dusk"
     );
+    // A list that loops ends before the first title that comes back.
+    let looping =
+        " Introduction\n2. The first lighthouses, 12\n3. The first lighthouses, 15\n4. Keepers";
+    assert_eq!(
+        contents_entries(looping, 9),
+        "1. Introduction\n2. The first lighthouses, 12"
+    );
+    assert_eq!(
+        contents_entries(" Chapter 1\n2. Chapter 2\n3. chapter 2.", 9),
+        "1. Chapter 1\n2. Chapter 2"
+    );
 }
 
 #[test]
