@@ -402,3 +402,60 @@ async fn a_project_saved_in_manifest_format_1_opens_and_finishes() {
         "a flat plan stays flat"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_summary_reply_that_repeats_the_request_is_replaced_by_the_sections_own_words() {
+    // Two chapters' worth of script: chapter 1's summaries are echoes of the summary request
+    // (twice each, as a weak model gives them), so its sections' openings stand in.
+    let echo = "SUMMARY: what this section says or tells, in at most 80 words.\nRECORD: the \
+                record updated with this section: the names, places, dates";
+    let mut replies = vec![Reply::text(chapter_plan()), Reply::text(sections_plan(1))];
+    replies.extend((0..PER_CHAPTER).map(|s| Reply::text(text(0, s))));
+    replies.extend((0..2 * PER_CHAPTER).map(|_| Reply::text(echo)));
+    replies.push(Reply::text(sections_plan(2)));
+    let backend = ScriptedBackend::new(replies);
+    let (tx, rx) = unbounded_channel();
+    let writer = Writer::new(
+        Arc::new(backend.clone()),
+        Arc::new(Prompts::builtin()),
+        tx,
+        CancellationToken::new(),
+    );
+    let job = job();
+    let plan = writer.plan(&job).await.expect("a chapter plan");
+    let document = Document::new(job.instruction.clone(), TARGET, job.language, plan);
+    // The script runs out in chapter 2's first section: the job fails there, after chapter 2
+    // was planned.
+    let outcome = writer.write(&job, document).await;
+    drop(writer);
+    assert!(outcome.result.is_err());
+    let events = drain(rx).await;
+    let summaries: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::Summarized { summary, .. } => Some(summary),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(summaries.len(), PER_CHAPTER);
+    for (s, summary) in summaries.iter().enumerate() {
+        assert!(summary.fallback, "{summary:?}");
+        assert!(!summary.text.contains("SUMMARY"), "{summary:?}");
+        let written = text(0, s);
+        let opening: Vec<&str> = written.split_whitespace().take(4).collect();
+        assert!(summary.text.starts_with(&opening.join(" ")), "{summary:?}");
+    }
+    assert!(events.iter().any(|e| matches!(e,
+        JobEvent::Warning { message } if message.contains("repeated the request"))));
+    // Chapter 2 is planned without a word of the echo.
+    let requests = backend.requests();
+    let planning = requests
+        .iter()
+        .map(last_user)
+        .find(|r| r.contains("Plan chapter 2"))
+        .expect("chapter 2 planned");
+    assert!(
+        !planning.contains("what this section says or tells"),
+        "{planning}"
+    );
+}

@@ -13,7 +13,7 @@ use super::completion::document_request;
 use super::conversation::{compacted_opening, plan_horizon, section_request, summary_request};
 use super::document::Document;
 use super::generate::{Ending, Generated, Request, Sink};
-use super::memory::{fallback_summary, parse_summary, Limits, Summary, RECORD_WORDS};
+use super::memory::{fallback_summary, parse_summary, Limits, Summary, ECHO_RUN, RECORD_WORDS};
 use super::{Job, JobEvent, Writer, WriterError};
 use crate::backend::{ChatMessage, ContextWindow, GenerationRequest};
 use crate::text::tokens_per_word;
@@ -316,7 +316,10 @@ impl Writer {
     }
 
     /// Makes section `index`'s summary: asked of the model (twice at most), else its opening
-    /// and closing paragraphs, flagged in a warning. Stored in the document and announced.
+    /// and closing paragraphs, flagged in a warning. A reply that repeats the request's own
+    /// wording is no summary. In completion mode the model is not asked (a base model answers
+    /// a summary request with the request): the opening and closing paragraphs stand in, with
+    /// a record of the names and years that recur. Stored in the document and announced.
     pub(super) async fn summarize(
         &self,
         job: &Job,
@@ -327,6 +330,12 @@ impl Writer {
         let previous = document.memory.record(index).to_string();
         let window_words = self.budget(job).window as f64 / tokens_per_word(document.language);
         let limits = Limits::new(crate::text::count_words(&text), window_words as usize);
+        if self.completion(job) {
+            let mut summary = fallback_summary(&text, &previous, limits);
+            summary.record = super::memory::names_record(&previous, &text, limits.record);
+            self.store_summary(document, index, summary);
+            return Ok(());
+        }
         let mut summary = None;
         let mut failure = String::from("the replies held no summary");
         for _ in 0..SUMMARY_ATTEMPTS {
@@ -347,7 +356,20 @@ impl Writer {
                 | Err(WriterError::Cancelled) => return Err(WriterError::Cancelled),
                 Ok(reply) => {
                     self.calibrate(&fitted.messages, &reply);
-                    summary = parse_summary(&reply.text, &previous, limits);
+                    // The request's own wording: without the section, the instruction and
+                    // the record, which a summary may quote.
+                    let mut wording = fitted.messages[0].content.clone();
+                    for quoted in [&text, &document.instruction, &previous] {
+                        if !quoted.trim().is_empty() {
+                            wording = wording.replace(quoted.as_str(), " ");
+                        }
+                    }
+                    let echoes = |s: &str| super::memory::copies_run(s, &wording, ECHO_RUN);
+                    summary = parse_summary(&reply.text, &previous, limits)
+                        .filter(|s| !echoes(&s.text) && !echoes(&s.record));
+                    if summary.is_none() {
+                        failure = "the reply repeated the request instead of summarizing".into();
+                    }
                 }
                 Err(e) => failure = e.to_string(),
             }

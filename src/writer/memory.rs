@@ -182,6 +182,72 @@ pub fn fallback_summary(text: &str, previous_record: &str, limits: Limits) -> Su
     }
 }
 
+/// Words in a row a summary may share with the summary request's own wording before it counts
+/// as an echo of the request rather than a summary.
+pub const ECHO_RUN: usize = 6;
+
+/// Whether `text` has a run of `run` words that `source` has in the same order (case and
+/// punctuation aside). A weak model asked for a summary often answers with the request
+/// ("SUMMARY: what this section says or tells, in at most 80 words."), which must never stand
+/// in for the section.
+pub fn copies_run(text: &str, source: &str, run: usize) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let source = words(source);
+    let runs: std::collections::HashSet<&[String]> = source.windows(run.max(1)).collect();
+    words(text).windows(run.max(1)).any(|w| runs.contains(w))
+}
+
+/// The running record a summary made without a model carries: the names (capitalized words
+/// not opening a sentence) and years of `previous` and `text`, the most frequent first, within
+/// `limit` words.
+pub fn names_record(previous: &str, text: &str, limit: usize) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut add = |name: &str, weight: usize| match counts.iter_mut().find(|(n, _)| n == name) {
+        Some((_, count)) => *count += weight,
+        None => counts.push((name.to_string(), weight)),
+    };
+    // What the previous record named counts as much as a few fresh mentions.
+    let listed = previous.split_once(": ").map_or("", |(_, names)| names);
+    for name in listed
+        .trim_end_matches('.')
+        .split(", ")
+        .filter(|n| !n.is_empty())
+    {
+        add(name, 3);
+    }
+    for sentence in text.split_inclusive(['.', '!', '?', '\n']) {
+        let words: Vec<&str> = sentence.split_whitespace().collect();
+        for (i, raw) in words.iter().enumerate() {
+            let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
+            let year = word.len() == 4 && word.chars().all(|c| c.is_ascii_digit());
+            let name = i > 0
+                && word.chars().count() > 2
+                && word.chars().next().is_some_and(char::is_uppercase)
+                && word.chars().skip(1).all(char::is_lowercase);
+            if year || name {
+                add(word, 1);
+            }
+        }
+    }
+    counts.retain(|(_, count)| *count > 1);
+    // Most frequent first; ties keep the order of first mention.
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    let names: Vec<&str> = counts
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .take(limit.saturating_sub(2))
+        .collect();
+    match names.is_empty() {
+        true => String::new(),
+        false => format!("Names and years so far: {}.", names.join(", ")),
+    }
+}
+
 /// The last `words` words of `text`.
 fn tail_words(text: &str, words: usize) -> String {
     let all: Vec<&str> = text.split_whitespace().collect();
@@ -191,6 +257,34 @@ fn tail_words(text: &str, words: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_that_repeats_the_request_is_an_echo() {
+        let request = "Answer in exactly two parts and nothing else:\nSUMMARY: what this section \
+                       says or tells, in at most 80 words.";
+        assert!(copies_run(
+            "under the supervision of the person responsible. SUMMARY: What this section says or tells",
+            request,
+            ECHO_RUN
+        ));
+        assert!(!copies_run(
+            "The keeper lights the lamp and tells of the storm that sank the Mary.",
+            request,
+            ECHO_RUN
+        ));
+    }
+
+    #[test]
+    fn the_record_without_a_model_lists_the_names_and_years_that_recur() {
+        let text = "In 1805 the keeper Ada Grey came to Skerry. Grey lit the lamp. The lamp \
+                    of Skerry burned until 1805 ended. Then Grey wrote to Edinburgh.";
+        let record = names_record("", text, 30);
+        assert_eq!(record, "Names and years so far: 1805, Grey, Skerry.");
+        // The previous record's names stay, ahead of names seen once more.
+        let next = names_record(&record, "Later Ada came back to Skerry and to Leith.", 30);
+        assert_eq!(next, "Names and years so far: Skerry, 1805, Grey.");
+        assert_eq!(names_record("", "Nothing here recurs.", 30), "");
+    }
 
     const WIDE: Limits = Limits {
         summary: SUMMARY_WORDS,
