@@ -236,7 +236,7 @@ pub fn names_record(previous: &str, text: &str, limit: usize) -> String {
     }
     counts.retain(|(_, count)| *count > 1);
     // Most frequent first; ties keep the order of first mention.
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let names: Vec<&str> = counts
         .iter()
         .map(|(n, _)| n.as_str())
