@@ -377,7 +377,33 @@ pub fn contents_entries(reply: &str, max: usize) -> String {
         }
         entries.push(line);
     }
-    entries.join("\n")
+    without_page_numbers(entries).join("\n")
+}
+
+/// `entries` without their page numbers, when every entry of two or more ends with a number
+/// that never goes down and is not just the entry's own (a contents page: "1. Introduction
+/// 4", "2. A history of lighthouses 6"); as they are otherwise ("2. Chapter 2" is a title).
+fn without_page_numbers(entries: Vec<&str>) -> Vec<String> {
+    let page = |entry: &str| -> Option<(usize, usize)> {
+        let (head, number) = entry.trim_end().rsplit_once(' ')?;
+        let number = number.parse().ok()?;
+        // The entry's own number and a title must be left.
+        (head.split_whitespace().count() >= 2).then_some((head.len(), number))
+    };
+    let pages: Option<Vec<(usize, usize)>> = entries.iter().map(|e| page(e)).collect();
+    match pages {
+        Some(pages)
+            if pages.len() >= 2
+                && pages.windows(2).all(|w| w[0].1 <= w[1].1)
+                && pages.iter().enumerate().any(|(i, p)| p.1 != i + 1) =>
+        {
+            let strip = |(entry, (end, _)): (&str, (usize, usize))| {
+                entry[..end].trim_end_matches([',', '.', ' ']).to_string()
+            };
+            entries.into_iter().zip(pages).map(strip).collect()
+        }
+        _ => entries.into_iter().map(str::to_string).collect(),
+    }
 }
 
 /// What makes two entries the same: the title without its number, its word count, a page

@@ -44,6 +44,18 @@ fn contents_entries_keep_the_leading_numbered_lines() {
         contents_entries(" Chapter 1\n2. Chapter 2\n3. chapter 2.", 9),
         "1. Chapter 1\n2. Chapter 2"
     );
+    // Page numbers are left out when every entry has one and they never go down.
+    assert_eq!(
+        contents_entries(
+            " Introduction 4\n2. A history of lighthouses 6\n3. The keepers 10",
+            9
+        ),
+        "1. Introduction\n2. A history of lighthouses\n3. The keepers"
+    );
+    assert_eq!(
+        contents_entries(" The year 1492\n2. The year 1066", 9),
+        "1. The year 1492\n2. The year 1066"
+    );
 }
 
 #[test]
