@@ -438,11 +438,17 @@ async fn a_long_text_plans_its_chapters_and_each_chapters_sections_by_contents()
     };
     let mut replies = vec![
         Reply::text(" The Kingdom (3000 words)\n2. The Republic (3000 words)\n"),
+        // Chapter 1's contents first copy the chapters' list: no entry is left, and the
+        // contents are asked again.
+        Reply::text(" The Kingdom (3000 words)\n2. The Republic (3000 words)\n"),
         sections(["Founding", "Kings", "Exile"]),
         Reply::text(" Founding"),
     ];
     replies.extend(["Founding", "Kings", "Exile"].map(|s| Reply::text(prose(s, 1000))));
-    replies.push(sections(["Consuls", "Wars", "Crisis"]));
+    // Chapter 2's contents mix copies of a chapter and of chapter 1's sections with new ones.
+    replies.push(Reply::text(
+        " The Kingdom\n2. Consuls (1000 words)\n3. Founding\n4. Wars (1000 words)\n5. Crisis (1000 words)\n",
+    ));
     replies.push(Reply::text(" Wars"));
     replies.extend(["Consuls", "Wars", "Crisis"].map(|s| Reply::text(prose(s, 1000))));
     let backend = ScriptedBackend::base(replies);
@@ -478,6 +484,13 @@ async fn a_long_text_plans_its_chapters_and_each_chapters_sections_by_contents()
         sent[1].ends_with("## Chapter 1. The Kingdom\n\n3000 words in 5 sections.\n\n### Contents of chapter 1\n\n1."),
         "{}",
         sent[1]
+    );
+    assert_eq!(sent[2], sent[1], "asked again, with another seed");
+    // The top-up of chapter 2 continues the fresh entries, numbered again.
+    assert!(
+        sent.iter()
+            .any(|p| p.ends_with("### Contents of chapter 2\n\n1. Consuls (1000 words)\n2. Wars (1000 words)\n3. Crisis (1000 words)\n4.")),
+        "{sent:?}"
     );
     // Chapter 2 is planned seeing what chapter 1 said.
     let second = sent

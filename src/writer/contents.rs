@@ -70,7 +70,7 @@ impl Writer {
         };
         let request = contents_request(&self.prompts, job, part)?;
         let wanted = part.suggested(job.target_words);
-        let entries = self.continue_list(job, request, wanted).await?;
+        let entries = self.continue_list(job, request, wanted, &[]).await?;
         let basis = render_contents(&self.prompts, job, "", "", part)?;
         let raw = read_entries(&entries, &basis, &job.instruction);
         if part == Part::Chapter {
@@ -109,8 +109,17 @@ impl Writer {
         words: usize,
     ) -> Result<Vec<Section>, WriterError> {
         let request = chapter_contents_request(&self.prompts, document, job, chapter, words)?;
+        // A base model continuing a chapter's contents often copies the chapters' list above
+        // it, or an earlier chapter's sections: such titles are no new sections.
+        let plan = &document.plan;
+        let taken: Vec<&str> = plan
+            .chapters
+            .iter()
+            .map(|c| c.title.as_str())
+            .chain(plan.sections.iter().map(|s| s.title.as_str()))
+            .collect();
         let entries = self
-            .continue_list(job, request, suggested_sections(words))
+            .continue_list(job, request, suggested_sections(words), &taken)
             .await?;
         let basis = render_chapter_contents(&self.prompts, document, chapter, words, false)?;
         let built = read_entries(&entries, &basis, &document.instruction).and_then(|raw| {
@@ -137,13 +146,19 @@ impl Writer {
     /// no usable entry is asked again with the seed moved on (`CONTENTS_ATTEMPTS` in all). A
     /// list the model stops short of `wanted` is continued from the next number, one entry a
     /// request, until a request gives no new title (at most `MAX_CONTENTS_TOP_UPS`); a top-up
-    /// that fails leaves the entries so far.
+    /// that fails leaves the entries so far. An entry with a title of `taken` is left out.
     async fn continue_list(
         &self,
         job: &Job,
         mut request: CompletionRequest,
         wanted: usize,
+        taken: &[&str],
     ) -> Result<String, WriterError> {
+        let taken: Vec<String> = taken
+            .iter()
+            .map(|t| title_key(&format!("0. {t}")))
+            .collect();
+        let fresh = |entry: &str| !taken.contains(&title_key(entry));
         let mut as_chat = request.clone().into_chat();
         self.check_window(job, &as_chat).await?;
         self.fit_plan(job, &mut as_chat).await?;
@@ -162,7 +177,15 @@ impl Writer {
             if matches!(reply.ending, Ending::Cancelled) {
                 return Err(WriterError::Cancelled);
             }
-            entries = contents_entries(&reply.text, wanted * 2);
+            // Numbered again from 1 once copies are left out.
+            entries = contents_entries(&reply.text, wanted * 2)
+                .lines()
+                .filter(|e| fresh(e))
+                .filter_map(|e| e.split_once(['.', ')']).map(|(_, title)| title.trim()))
+                .enumerate()
+                .map(|(i, title)| format!("{}. {title}", i + 1))
+                .collect::<Vec<_>>()
+                .join("\n");
             if !entries.is_empty() {
                 break;
             }
@@ -193,7 +216,7 @@ impl Writer {
             if matches!(reply.ending, Ending::Cancelled) {
                 return Err(WriterError::Cancelled);
             }
-            match new_entry(&entries, &reply.text, count + 1) {
+            match new_entry(&entries, &reply.text, count + 1).filter(|e| fresh(e)) {
                 Some(entry) => entries = format!("{entries}\n{entry}"),
                 None => break,
             }

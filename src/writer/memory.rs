@@ -202,6 +202,13 @@ pub fn copies_run(text: &str, source: &str, run: usize) -> bool {
     words(text).windows(run.max(1)).any(|w| runs.contains(w))
 }
 
+/// Capitalized words that open clauses, not names ("…: The lamp").
+const COMMON_CAPITALIZED: &[&str] = &[
+    "The", "This", "That", "These", "Those", "There", "Then", "They", "Their", "And", "But", "For",
+    "However", "When", "What", "Who", "Why", "How", "With", "From", "His", "Her", "Its", "Our",
+    "You", "Your", "She", "One", "All", "Some", "Many", "Most", "After", "Before", "While",
+];
+
 /// The running record a summary made without a model carries: the names (capitalized words
 /// not opening a sentence) and years of `previous` and `text`, the most frequent first, within
 /// `limit` words.
@@ -226,6 +233,7 @@ pub fn names_record(previous: &str, text: &str, limit: usize) -> String {
             let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
             let year = word.len() == 4 && word.chars().all(|c| c.is_ascii_digit());
             let name = i > 0
+                && !COMMON_CAPITALIZED.contains(&word)
                 && word.chars().count() > 2
                 && word.chars().next().is_some_and(char::is_uppercase)
                 && word.chars().skip(1).all(char::is_lowercase);
@@ -276,8 +284,8 @@ mod tests {
 
     #[test]
     fn the_record_without_a_model_lists_the_names_and_years_that_recur() {
-        let text = "In 1805 the keeper Ada Grey came to Skerry. Grey lit the lamp. The lamp \
-                    of Skerry burned until 1805 ended. Then Grey wrote to Edinburgh.";
+        let text = "In 1805 the keeper Ada Grey came to Skerry. Grey lit the lamp: The lamp \
+                    of Skerry burned until 1805 ended. Then Grey wrote to Edinburgh: The lamp.";
         let record = names_record("", text, 30);
         assert_eq!(record, "Names and years so far: 1805, Grey, Skerry.");
         // The previous record's names stay, ahead of names seen once more.
