@@ -365,9 +365,12 @@ impl Writer {
                         }
                     }
                     let echoes = |s: &str| super::memory::copies_run(s, &wording, ECHO_RUN);
-                    summary = parse_summary(&reply.text, &previous, limits)
-                        .filter(|s| !echoes(&s.text) && !echoes(&s.record));
-                    if summary.is_none() {
+                    let parsed = parse_summary(&reply.text, &previous, limits);
+                    let echoed = parsed
+                        .as_ref()
+                        .is_some_and(|s| echoes(&s.text) || echoes(&s.record));
+                    summary = parsed.filter(|_| !echoed);
+                    if echoed {
                         failure = "the reply repeated the request instead of summarizing".into();
                     }
                 }
