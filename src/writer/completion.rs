@@ -191,21 +191,11 @@ pub fn document_request(
         .repetition_penalty
         .get_or_insert(SECTION_REPETITION_PENALTY);
     sampling.repeat_last_n.get_or_insert(SECTION_REPEAT_LAST_N);
-    // A model that may not start a heading starts the next part with its contents line as
-    // plain text ("2. The storm"): that line ends the section as a heading would. This
-    // section's and the next one's lines are enough (OpenAI takes four stops at most).
-    let sections = &document.plan.sections;
-    let entries = (index..sections.len().min(index + 2))
-        .map(|k| format!("\n{}. {}", k + 1, sections[k].title));
     Ok(CompletionRequest {
         prompt: document_prompt(prompts, document, index)?,
         max_tokens: token_budget(words_wanted, document.language),
         sampling,
-        stop: SECTION_STOPS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(entries)
-            .collect(),
+        stop: SECTION_STOPS.iter().map(|s| s.to_string()).collect(),
         prose_only: true,
     })
 }
