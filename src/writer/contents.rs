@@ -12,12 +12,11 @@
 use super::conversation::{suggested_sections, unit};
 use super::document::Document;
 use super::generate::{Ending, Sink};
-use super::planning::drop_echoes;
+use super::planning::{drop_echoes, Asked};
 use super::{Job, JobEvent, Writer, WriterError};
 use crate::backend::CompletionRequest;
 use crate::plan::{self, Plan, RawSection, Section};
 use crate::prompt::{PromptError, Prompts};
-use crate::text::Language;
 use serde_json::json;
 
 /// Where a table of contents stops: a heading or a long gap.
@@ -63,7 +62,6 @@ impl Writer {
     /// The plan of a new job in completion mode: its sections, or its chapters (without
     /// sections) for a long text.
     pub(super) async fn plan_by_contents(&self, job: &Job) -> Result<Plan, WriterError> {
-        let chinese = job.language == Language::Chinese;
         let part = match job.settings.chapters.applies(job.target_words) {
             true => Part::Chapter,
             false => Part::Section,
@@ -77,26 +75,11 @@ impl Writer {
             let built = raw.and_then(|raw| {
                 plan::build_chapters(raw, job.target_words).map_err(|e| e.to_string())
             });
-            return Ok(match built {
-                Ok(chapters) => Plan::of_chapters(chapters, false),
-                Err(reason) => {
-                    let chapters = plan::fallback_chapters(job.target_words, chinese);
-                    self.warn_contents(&reason, format!("{} even chapters", chapters.len()));
-                    Plan::of_chapters(chapters, true)
-                }
-            });
+            return Ok(self.or_even_chapters(job, built, Asked::Contents));
         }
         let built =
             raw.and_then(|raw| plan::build_plan(raw, job.target_words).map_err(|e| e.to_string()));
-        Ok(match built {
-            Ok(plan) => plan,
-            Err(reason) => {
-                let plan = plan::fallback_plan(job.target_words, chinese);
-                let what = format!("{} evenly split sections", plan.sections.len());
-                self.warn_contents(&reason, what);
-                plan
-            }
-        })
+        Ok(self.or_even_plan(job, built, Asked::Contents))
     }
 
     /// `words` of sections for `chapter` in completion mode, from continuing the chapter's
@@ -126,19 +109,7 @@ impl Writer {
             let plan = plan::build_plan(raw, words).map_err(|e| e.to_string())?;
             Ok(plan.sections)
         });
-        Ok(match built {
-            Ok(sections) => sections,
-            Err(reason) => {
-                let sections = plan::fallback_sections(&document.plan.chapters[chapter], words);
-                let what = format!(
-                    "{} even sections for chapter {}",
-                    sections.len(),
-                    chapter + 1
-                );
-                self.warn_contents(&reason, what);
-                sections
-            }
-        })
+        Ok(self.or_even_sections(document, chapter, words, built, Asked::Contents))
     }
 
     /// The numbered entries that continue `request` (a prompt ending with "1."), at most
@@ -222,14 +193,6 @@ impl Writer {
             }
         }
         Ok(entries)
-    }
-
-    fn warn_contents(&self, reason: &str, what: String) {
-        self.emit(JobEvent::Warning {
-            message: format!(
-                "the model's contents could not be used ({reason}); writing {what} instead"
-            ),
-        });
     }
 }
 

@@ -56,7 +56,6 @@ impl Writer {
 
     /// The plan of a new job: flat, or its chapters (without sections) for a long text.
     pub(super) async fn plan_job(&self, job: &Job) -> Result<Plan, WriterError> {
-        let chinese = job.language == Language::Chinese;
         if job.settings.chapters.applies(job.target_words) {
             let asked = self
                 .ask(
@@ -65,14 +64,7 @@ impl Writer {
                     |raw| plan::build_chapters(raw, job.target_words).map_err(|e| e.to_string()),
                 )
                 .await?;
-            return Ok(match asked {
-                Ok(chapters) => Plan::of_chapters(chapters, false),
-                Err(reason) => {
-                    let chapters = plan::fallback_chapters(job.target_words, chinese);
-                    self.warn_fallback(&reason, format!("{} even chapters", chapters.len()));
-                    Plan::of_chapters(chapters, true)
-                }
-            });
+            return Ok(self.or_even_chapters(job, asked, Asked::Chat));
         }
         let asked = self
             .ask(
@@ -81,15 +73,7 @@ impl Writer {
                 |raw| plan::build_plan(raw, job.target_words).map_err(|e| e.to_string()),
             )
             .await?;
-        Ok(match asked {
-            Ok(plan) => plan,
-            Err(reason) => {
-                let plan = plan::fallback_plan(job.target_words, chinese);
-                let what = format!("{} evenly split sections", plan.sections.len());
-                self.warn_fallback(&reason, what);
-                plan
-            }
-        })
+        Ok(self.or_even_plan(job, asked, Asked::Chat))
     }
 
     /// Plans the (rest of the) sections of `chapter`, the first chapter not planned yet, and
@@ -165,28 +149,84 @@ impl Writer {
                 },
             )
             .await?;
-        Ok(match asked {
-            Ok(sections) => sections,
-            Err(reason) => {
-                let sections = plan::fallback_sections(&document.plan.chapters[chapter], words);
-                let what = format!(
-                    "{} even sections for chapter {}",
-                    sections.len(),
-                    chapter + 1
-                );
-                self.warn_fallback(&reason, what);
-                sections
-            }
+        Ok(self.or_even_sections(document, chapter, words, asked, Asked::Chat))
+    }
+
+    /// `built`, else the even fallback plan, flagged and announced.
+    pub(super) fn or_even_plan(
+        &self,
+        job: &Job,
+        built: Result<Plan, String>,
+        asked: Asked,
+    ) -> Plan {
+        built.unwrap_or_else(|reason| {
+            let plan = plan::fallback_plan(job.target_words, job.language == Language::Chinese);
+            let what = format!("{} evenly split sections", plan.sections.len());
+            self.warn_fallback(&reason, what, asked);
+            plan
         })
     }
 
-    fn warn_fallback(&self, reason: &str, what: String) {
-        self.emit(JobEvent::Warning {
-            message: format!(
+    /// A plan of the `built` chapters, else of even ones, flagged and announced.
+    pub(super) fn or_even_chapters(
+        &self,
+        job: &Job,
+        built: Result<Vec<Chapter>, String>,
+        asked: Asked,
+    ) -> Plan {
+        match built {
+            Ok(chapters) => Plan::of_chapters(chapters, false),
+            Err(reason) => {
+                let chinese = job.language == Language::Chinese;
+                let chapters = plan::fallback_chapters(job.target_words, chinese);
+                let what = format!("{} even chapters", chapters.len());
+                self.warn_fallback(&reason, what, asked);
+                Plan::of_chapters(chapters, true)
+            }
+        }
+    }
+
+    /// The `built` sections of `chapter`, else `words` of even ones, announced.
+    pub(super) fn or_even_sections(
+        &self,
+        document: &Document,
+        chapter: usize,
+        words: usize,
+        built: Result<Vec<Section>, String>,
+        asked: Asked,
+    ) -> Vec<Section> {
+        built.unwrap_or_else(|reason| {
+            let sections = plan::fallback_sections(&document.plan.chapters[chapter], words);
+            let what = format!(
+                "{} even sections for chapter {}",
+                sections.len(),
+                chapter + 1
+            );
+            self.warn_fallback(&reason, what, asked);
+            sections
+        })
+    }
+
+    fn warn_fallback(&self, reason: &str, what: String, asked: Asked) {
+        let message = match asked {
+            Asked::Chat => format!(
                 "the model's plan could not be used twice ({reason}); writing {what} instead"
             ),
-        });
+            Asked::Contents => {
+                format!("the model's contents could not be used ({reason}); writing {what} instead")
+            }
+        };
+        self.emit(JobEvent::Warning { message });
     }
+}
+
+/// How an unusable plan was asked for, which its fallback's warning says.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Asked {
+    /// Chat requests, each asked twice.
+    Chat,
+    /// A table of contents to continue (completion mode).
+    Contents,
 }
 
 /// The chapter plan request of a long text; `retry_reason` is empty on the first try.
