@@ -273,38 +273,61 @@ async fn a_section_resumed_mid_way_continues_its_saved_text() {
     assert_no_step_wording(&sent[0].prompt);
 }
 
-#[tokio::test]
-async fn mode_completion_sends_documents_to_v1_completions() {
-    let texts = [prose(&tag("Fire", 0), 300), prose(&tag("Night", 1), 300)];
-    let replies = vec![
-        Reply::text(" Fires on the headlands (300 words)\n2. The keeper's night (300 words)\n"),
-        Reply::text(texts[0].clone()),
-        Reply::text(texts[1].clone()),
-    ];
+/// What `write STORY --mode completion <extra> --json` did against a scripted server that
+/// serves `/v1/completions` (and `/props`, as llama.cpp's does, given `props_n_ctx`): the
+/// request bodies, the event lines and the document.
+struct CompletionRun {
+    requests: Vec<Value>,
+    stdout: String,
+    doc: String,
+}
+
+async fn write_completion(
+    replies: Vec<Reply>,
+    props_n_ctx: Option<usize>,
+    extra: &[&str],
+) -> CompletionRun {
     let options = Options {
         completions: true,
+        props_n_ctx,
         ..Options::default()
     };
     let server = ScriptedServer::start_with(replies, options).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("doc.md");
-    let output = run_cli(
-        strings(&[
-            "write",
-            STORY,
-            "--base-url",
-            &server.url,
-            "--mode",
-            "completion",
-            "-o",
-            out.to_str().unwrap(),
-            "--json",
-        ]),
-        dir.path(),
-    )
-    .await;
+    let mut args = vec![
+        "write",
+        STORY,
+        "--base-url",
+        &server.url,
+        "--mode",
+        "completion",
+    ];
+    args.extend(extra);
+    args.extend(["-o", out.to_str().unwrap(), "--json"]);
+    let output = run_cli(strings(&args), dir.path()).await;
     crate::support::assert_success(&output);
-    let requests = server.requests();
+    CompletionRun {
+        requests: server.requests(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        doc: std::fs::read_to_string(&out).unwrap(),
+    }
+}
+
+/// A two-section contents reply and the sections' texts.
+fn two_sections() -> Vec<Reply> {
+    vec![
+        Reply::text(" Fires on the headlands (300 words)\n2. The keeper's night (300 words)\n"),
+        Reply::text(prose(&tag("Fire", 0), 300)),
+        Reply::text(prose(&tag("Night", 1), 300)),
+    ]
+}
+
+#[tokio::test]
+async fn mode_completion_sends_documents_to_v1_completions() {
+    let texts = [prose(&tag("Fire", 0), 300), prose(&tag("Night", 1), 300)];
+    let run = write_completion(two_sections(), None, &[]).await;
+    let requests = run.requests;
     assert_eq!(requests.len(), 3);
     for request in &requests {
         let prompt = request["prompt"].as_str().expect("a /v1/completions body");
@@ -312,12 +335,13 @@ async fn mode_completion_sends_documents_to_v1_completions() {
         assert!(request.get("messages").is_none());
     }
     assert_eq!(requests[1]["stop"], serde_json::json!(["\n#"]));
-    let doc = std::fs::read_to_string(&out).unwrap();
+    let doc = &run.doc;
     assert!(
         doc.contains(&format!("## The keeper's night\n\n{}", texts[1])),
         "{doc}"
     );
-    let kinds: Vec<String> = String::from_utf8_lossy(&output.stdout)
+    let kinds: Vec<String> = run
+        .stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .map(|e| e["event"].as_str().unwrap_or_default().to_string())
@@ -509,40 +533,6 @@ async fn a_long_text_plans_its_chapters_and_each_chapters_sections_by_contents()
     assert!(document.drafts.iter().all(|d| d.words() == 1000));
 }
 
-/// The scripted `/v1/completions` requests of a two-section `--mode completion` write, the
-/// server answering `/props` (as llama.cpp's does) when `llama_cpp`.
-async fn completion_bodies(llama_cpp: bool) -> Vec<Value> {
-    let replies = vec![
-        Reply::text(" Fires on the headlands (300 words)\n2. The keeper's night (300 words)\n"),
-        Reply::text(prose(&tag("Fire", 0), 300)),
-        Reply::text(prose(&tag("Night", 1), 300)),
-    ];
-    let options = Options {
-        completions: true,
-        props_n_ctx: llama_cpp.then_some(8192),
-        ..Options::default()
-    };
-    let server = ScriptedServer::start_with(replies, options).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("doc.md");
-    let output = run_cli(
-        strings(&[
-            "write",
-            STORY,
-            "--base-url",
-            &server.url,
-            "--mode",
-            "completion",
-            "-o",
-            out.to_str().unwrap(),
-        ]),
-        dir.path(),
-    )
-    .await;
-    crate::support::assert_success(&output);
-    server.requests()
-}
-
 #[tokio::test]
 async fn sections_get_a_repetition_penalty_and_llama_cpp_is_told_not_to_start_a_heading() {
     let bias = serde_json::json!([
@@ -553,7 +543,9 @@ async fn sections_get_a_repetition_penalty_and_llama_cpp_is_told_not_to_start_a_
         ["\\", false],
         ["\\\"", false]
     ]);
-    let llama = completion_bodies(true).await;
+    let llama = write_completion(two_sections(), Some(8192), &[])
+        .await
+        .requests;
     assert_eq!(llama.len(), 3);
     // The contents list may end at a heading; a section may not.
     assert!(llama[0].get("logit_bias").is_none(), "{}", llama[0]);
@@ -564,7 +556,7 @@ async fn sections_get_a_repetition_penalty_and_llama_cpp_is_told_not_to_start_a_
         assert_eq!(section["repeat_last_n"], 256);
     }
     // A server without /props may read `logit_bias` as token ids only: it is not sent.
-    let other = completion_bodies(false).await;
+    let other = write_completion(two_sections(), None, &[]).await.requests;
     assert!(other[1].get("logit_bias").is_none(), "{}", other[1]);
     assert_eq!(other[1]["repetition_penalty"], serde_json::json!(1.15f32));
 }
@@ -575,32 +567,9 @@ async fn a_repetition_penalty_the_user_chose_is_kept_in_completion_mode() {
         Reply::text(" Fires (600 words)\n"),
         Reply::text(prose(&tag("Fire", 0), 600)),
     ];
-    let options = Options {
-        completions: true,
-        ..Options::default()
-    };
-    let server = ScriptedServer::start_with(replies, options).await;
-    let dir = tempfile::tempdir().unwrap();
-    let output = run_cli(
-        strings(&[
-            "write",
-            STORY,
-            "--base-url",
-            &server.url,
-            "--mode",
-            "completion",
-            "--repetition-penalty",
-            "1.05",
-            "--repeat-last-n",
-            "32",
-            "-o",
-            dir.path().join("doc.md").to_str().unwrap(),
-        ]),
-        dir.path(),
-    )
-    .await;
-    crate::support::assert_success(&output);
-    let section = &server.requests()[1];
+    let flags = ["--repetition-penalty", "1.05", "--repeat-last-n", "32"];
+    let requests = write_completion(replies, None, &flags).await.requests;
+    let section = &requests[1];
     assert_eq!(section["repetition_penalty"], serde_json::json!(1.05f32));
     assert_eq!(section["repeat_last_n"], 32);
 }
