@@ -96,6 +96,18 @@ fn last_user(request: &GenerationRequest) -> &str {
     request.messages.last().map_or("", |m| m.content.as_str())
 }
 
+/// A writer on `backend` with the built-in prompts, and its events.
+fn writer_on(backend: &ScriptedBackend) -> (Writer, UnboundedReceiver<JobEvent>) {
+    let (tx, rx) = unbounded_channel();
+    let writer = Writer::new(
+        Arc::new(backend.clone()),
+        Arc::new(Prompts::builtin()),
+        tx,
+        CancellationToken::new(),
+    );
+    (writer, rx)
+}
+
 async fn drain(mut rx: UnboundedReceiver<JobEvent>) -> Vec<JobEvent> {
     let mut events = Vec::new();
     while let Some(e) = rx.recv().await {
@@ -109,13 +121,7 @@ async fn a_long_target_is_planned_in_chapters_then_each_chapter_when_it_starts()
     let mut replies = vec![Reply::text(chapter_plan())];
     replies.extend(chapters_script(0));
     let backend = ScriptedBackend::new(replies);
-    let (tx, rx) = unbounded_channel();
-    let writer = Writer::new(
-        Arc::new(backend.clone()),
-        Arc::new(Prompts::builtin()),
-        tx,
-        CancellationToken::new(),
-    );
+    let (writer, rx) = writer_on(&backend);
     let job = job();
     let plan = writer.plan(&job).await.expect("a chapter plan");
     assert_eq!(plan.chapters.len(), CHAPTERS);
@@ -322,13 +328,7 @@ async fn a_run_stopped_mid_chapter_resumes_through_the_store_in_order() {
 async fn unusable_plans_fall_back_to_even_chapters_and_short_sections() {
     let nonsense = || Reply::text("");
     let backend = ScriptedBackend::new(vec![nonsense(), nonsense(), nonsense(), nonsense()]);
-    let (tx, rx) = unbounded_channel();
-    let writer = Writer::new(
-        Arc::new(backend.clone()),
-        Arc::new(Prompts::builtin()),
-        tx,
-        CancellationToken::new(),
-    );
+    let (writer, rx) = writer_on(&backend);
     let job = job();
     let plan = writer.plan(&job).await.expect("a fallback plan");
     assert!(plan.fallback);
@@ -414,13 +414,7 @@ async fn a_summary_reply_that_repeats_the_request_is_replaced_by_the_sections_ow
     replies.extend((0..2 * PER_CHAPTER).map(|_| Reply::text(echo)));
     replies.push(Reply::text(sections_plan(2)));
     let backend = ScriptedBackend::new(replies);
-    let (tx, rx) = unbounded_channel();
-    let writer = Writer::new(
-        Arc::new(backend.clone()),
-        Arc::new(Prompts::builtin()),
-        tx,
-        CancellationToken::new(),
-    );
+    let (writer, rx) = writer_on(&backend);
     let job = job();
     let plan = writer.plan(&job).await.expect("a chapter plan");
     let document = Document::new(job.instruction.clone(), TARGET, job.language, plan);
