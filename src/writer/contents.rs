@@ -211,15 +211,19 @@ pub fn contents_request(
     part: Part,
 ) -> Result<CompletionRequest, PromptError> {
     let (title, subject) = super::completion::title_and_subject(&job.instruction);
-    let entries = part.suggested(job.target_words);
     let prompt = render_contents(prompts, job, &title, &subject, part)?;
-    Ok(CompletionRequest {
+    Ok(list_request(prompt, part.suggested(job.target_words), job))
+}
+
+/// The request that continues the list `prompt` ends with, with room for about `entries`.
+fn list_request(prompt: String, entries: usize, job: &Job) -> CompletionRequest {
+    CompletionRequest {
         prompt,
         max_tokens: (entries as u32).saturating_mul(40).saturating_add(64),
         sampling: job.settings.sampling.clone(),
         stop: CONTENTS_STOPS.iter().map(|s| s.to_string()).collect(),
         prose_only: false,
-    })
+    }
 }
 
 fn render_contents(
@@ -250,14 +254,8 @@ pub fn chapter_contents_request(
     chapter: usize,
     words: usize,
 ) -> Result<CompletionRequest, PromptError> {
-    let entries = suggested_sections(words);
-    Ok(CompletionRequest {
-        prompt: render_chapter_contents(prompts, document, chapter, words, true)?,
-        max_tokens: (entries as u32).saturating_mul(40).saturating_add(64),
-        sampling: job.settings.sampling.clone(),
-        stop: CONTENTS_STOPS.iter().map(|s| s.to_string()).collect(),
-        prose_only: false,
-    })
+    let prompt = render_chapter_contents(prompts, document, chapter, words, true)?;
+    Ok(list_request(prompt, suggested_sections(words), job))
 }
 
 /// The page whose continuation lists `chapter`'s sections; without the model's and the user's
